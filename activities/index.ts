@@ -1,0 +1,186 @@
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../infra/db';
+import type { Prisma } from '../generated/prisma/client';
+import type { ChainStep } from '../domain/chain';
+import type { Actor, ApplicationStatus, Decision, Stage } from '../domain/types';
+import { statusAfter } from '../domain/status-machine';
+import type { Outcome } from '../workflows/messages';
+import { ApplicationMissingError, InvariantViolationError } from './errors';
+
+export interface ActivityDeps {
+  prisma: PrismaClient;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface RecordDecisionInput {
+  applicationId: number;
+  round: number;
+  stage: Stage;
+  decision: Decision;
+  comment: string | null;
+  actor: Actor;
+  /** The stage that becomes current, or null when this decision ends the case. */
+  next: ChainStep | null;
+  finalStatus: ApplicationStatus | null;
+}
+
+export interface CloseApplicationInput {
+  applicationId: number;
+  status: Extract<ApplicationStatus, 'WITHDRAWN' | 'CANCELLED'>;
+  reason: string;
+  actor: Actor;
+}
+
+type Tx = Prisma.TransactionClient;
+
+/** Locks the application row for the rest of the transaction, so two runs of one activity serialise. */
+async function lockApplication(tx: Tx, applicationId: number) {
+  await tx.$queryRaw`select id from "Application" where id = ${applicationId} for update`;
+  const app = await tx.application.findUnique({ where: { id: applicationId } });
+  if (!app) throw new ApplicationMissingError(applicationId);
+  return app;
+}
+
+const outcomeOf = (a: { status: ApplicationStatus; currentStage: Stage | null; currentOrgCode: string | null }) => ({
+  status: a.status,
+  currentStage: a.currentStage,
+  currentOrgCode: a.currentOrgCode,
+});
+
+/**
+ * Applies an approved change to the pupil's record and writes its one history line. Called inside the
+ * transaction that marks the case APPROVED; the unique applicationId on the history makes a second
+ * application impossible even if the row lock were bypassed.
+ */
+async function applyChange(tx: Tx, applicationId: number, at: Date) {
+  const app = await tx.application.findUniqueOrThrow({
+    where: { id: applicationId },
+    include: { student: true, steps: { include: { org: true }, orderBy: { seq: 'asc' } } },
+  });
+  const already = await tx.studentHistory.findUnique({ where: { applicationId } });
+  if (already) return;
+  const pupil = app.student;
+  const toStatus = statusAfter(app.type, pupil.status);
+  let toGrade = pupil.grade;
+  if (app.type === 'REPEAT_GRADE') toGrade = Math.max(1, pupil.grade - 1);
+  if (app.type === 'SKIP_GRADE') toGrade = pupil.grade + 1;
+  const toSchoolCode = app.type === 'TRANSFER' ? app.toSchoolCode : pupil.schoolCode;
+  if (!toSchoolCode) throw new InvariantViolationError(`transfer ${applicationId} has no receiving school`);
+
+  await tx.student.update({
+    where: { studentNo: pupil.studentNo },
+    data: { schoolCode: toSchoolCode, status: toStatus, grade: toGrade },
+  });
+  await tx.studentHistory.create({
+    data: {
+      studentNo: pupil.studentNo,
+      applicationId,
+      type: app.type,
+      effectiveDate: app.effectiveDate,
+      fromSchoolCode: pupil.schoolCode,
+      toSchoolCode,
+      fromStatus: pupil.status,
+      toStatus,
+      fromGrade: pupil.grade,
+      toGrade,
+      approvedBy: app.steps.filter((s) => s.round === app.round).map((s) => s.org.name),
+      createdAt: at,
+    },
+  });
+}
+
+/** Activities are built with their dependencies so the worker injects real ones and tests inject their own. */
+export function createActivities({ prisma, logger, now = () => new Date() }: ActivityDeps) {
+  return {
+    /**
+     * Writes one decision to the read model in one transaction: the step, the next stage (opened now),
+     * the case's status and, for the final approval, the change to the pupil's record. Idempotent: a
+     * step that already carries a decision is left as it is.
+     */
+    async recordDecision(input: RecordDecisionInput): Promise<Outcome> {
+      return prisma.$transaction(async (tx) => {
+        const app = await lockApplication(tx, input.applicationId);
+        const step = await tx.applicationStep.findUnique({
+          where: {
+            applicationId_round_stage: { applicationId: input.applicationId, round: input.round, stage: input.stage },
+          },
+        });
+        if (!step) throw new InvariantViolationError(`no step ${input.stage} in round ${input.round}`);
+        if (step.decision) return outcomeOf(app);
+
+        const at = now();
+        await tx.applicationStep.update({
+          where: { id: step.id },
+          data: {
+            decision: input.decision,
+            comment: input.comment,
+            actorId: input.actor.userId,
+            actorName: input.actor.displayName,
+            decidedAt: at,
+          },
+        });
+        if (input.next) {
+          await tx.applicationStep.update({
+            where: {
+              applicationId_round_stage: {
+                applicationId: input.applicationId,
+                round: input.round,
+                stage: input.next.stage,
+              },
+            },
+            data: { openedAt: at },
+          });
+        }
+        if (input.finalStatus === 'APPROVED') await applyChange(tx, input.applicationId, at);
+        const updated = await tx.application.update({
+          where: { id: input.applicationId },
+          data: input.next
+            ? { currentStage: input.next.stage, currentOrgCode: input.next.orgCode }
+            : {
+                status: input.finalStatus ?? app.status,
+                currentStage: null,
+                currentOrgCode: null,
+                closedAt: at,
+              },
+        });
+        logger.info(
+          {
+            applicationId: input.applicationId,
+            stage: input.stage,
+            decision: input.decision,
+            actor: input.actor.username,
+          },
+          'decision recorded',
+        );
+        return outcomeOf(updated);
+      });
+    },
+
+    /** Ends an open case as WITHDRAWN or CANCELLED. Idempotent: a closed case is left as it is. */
+    async closeApplication(input: CloseApplicationInput): Promise<Outcome> {
+      return prisma.$transaction(async (tx) => {
+        const app = await lockApplication(tx, input.applicationId);
+        if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') return outcomeOf(app);
+        const updated = await tx.application.update({
+          where: { id: input.applicationId },
+          data: {
+            status: input.status,
+            currentStage: null,
+            currentOrgCode: null,
+            closeReason: input.reason,
+            closedById: input.actor.userId,
+            closedAt: now(),
+          },
+        });
+        logger.info(
+          { applicationId: input.applicationId, status: input.status, actor: input.actor.username },
+          'case closed',
+        );
+        return outcomeOf(updated);
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

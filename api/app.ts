@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import pinoHttp from 'pino-http';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { PrismaClient } from '../infra/db';
+import { authenticate, TokenService } from './auth';
+import { errorHandler, notFoundHandler } from './errors';
+import { buildOpenApiDocument } from './openapi';
+import { adminRoutes } from './routes/admin';
+import { applicationRoutes } from './routes/applications';
+import { authRoutes } from './routes/auth';
+import { studentRoutes } from './routes/students';
+import { taskRoutes } from './routes/tasks';
+import { OrgDirectory } from './services/applications';
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'UPDATE_TIMEOUT_MS'>;
+  tokens: TokenService;
+  logger: Logger;
+  orgs: OrgDirectory;
+}
+
+/** Builds the Express app; `server.ts` listens. Tests call this with their own database and Temporal. */
+export function buildApp(deps: Omit<AppDeps, 'orgs'>): Express {
+  const full: AppDeps = { ...deps, orgs: new OrgDirectory(deps.prisma) };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Paths and status only: query strings (names, school codes) stay out of the logs.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(express.json({ limit: '100kb' }));
+
+  const openapi = buildOpenApiDocument();
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.get('/healthz', async (_req, res) => {
+    const [db, temporal] = await Promise.all([
+      deps.prisma.$queryRaw`select 1`.then(
+        () => 'ok',
+        () => 'unreachable',
+      ),
+      deps.temporal
+        .withDeadline(Date.now() + 2000, () => deps.temporal.workflowService.getSystemInfo({}))
+        .then(
+          () => 'ok',
+          () => 'unreachable',
+        ),
+    ]);
+    const ok = db === 'ok' && temporal === 'ok';
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', db, temporal });
+  });
+
+  app.use('/api/auth', authRoutes(full));
+  const auth = authenticate(deps.prisma, deps.tokens);
+  app.use('/api/students', auth, studentRoutes(full));
+  app.use('/api/applications', auth, applicationRoutes(full));
+  app.use('/api/tasks', auth, taskRoutes(full));
+  app.use('/api/admin', auth, adminRoutes(full));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,104 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import type { Logger } from 'pino';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** The one error type handlers throw; the middleware below turns it into problem+json (RFC 9457). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+    readonly slug: string = slugFor(status),
+  ) {
+    super(detail ?? title);
+    this.name = 'HttpError';
+  }
+}
+
+function slugFor(status: number): string {
+  return (
+    {
+      400: 'invalid-request',
+      401: 'unauthenticated',
+      403: 'forbidden',
+      404: 'not-found',
+      409: 'conflict',
+      413: 'payload-too-large',
+      422: 'rule-violation',
+      429: 'too-many-requests',
+      503: 'unavailable',
+    }[status] ?? 'internal-error'
+  );
+}
+
+export const badRequest = (detail: string, errors?: FieldError[]) =>
+  new HttpError(400, '请求参数有误 (invalid request)', detail, errors);
+export const unauthenticated = (detail = '请先登录，或登录已过期，请重新登录') =>
+  new HttpError(401, '未登录 (unauthenticated)', detail);
+export const forbidden = (detail: string) => new HttpError(403, '无权操作 (forbidden)', detail);
+export const notFound = (detail: string) => new HttpError(404, '未找到 (not found)', detail);
+export const conflict = (detail: string) => new HttpError(409, '操作冲突 (conflict)', detail);
+export const ruleViolation = (detail: string, errors?: FieldError[]) =>
+  new HttpError(422, '不符合办理条件 (rule violation)', detail, errors);
+export const unavailable = (detail: string) => new HttpError(503, '服务暂不可用 (unavailable)', detail);
+
+export function zodToHttpError(err: ZodError, where: 'body' | 'query' | 'params' = 'body'): HttpError {
+  const errors = err.issues.map((i) => ({ path: i.path.join('.') || where, message: i.message }));
+  const fields = errors.map((e) => e.path).join('、');
+  return badRequest(`以下字段有误：${fields}`, errors);
+}
+
+function send(res: Parameters<ErrorRequestHandler>[2], e: HttpError, requestId: string | undefined) {
+  res
+    .status(e.status)
+    .type('application/problem+json')
+    .json({
+      type: `/problems/${e.slug}`,
+      title: e.title,
+      status: e.status,
+      detail: e.detail ?? e.title,
+      ...(e.errors ? { errors: e.errors } : {}),
+      ...(requestId ? { requestId } : {}),
+    });
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(notFound(`没有这个接口：${req.method} ${req.path}`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const requestId = req.id as string | undefined;
+    let e: HttpError;
+    if (err instanceof HttpError) e = err;
+    else if (err instanceof ZodError) e = zodToHttpError(err);
+    else if (err?.type === 'entity.parse.failed')
+      e = badRequest('请求体不是合法的 JSON', [{ path: 'body', message: '不是合法的 JSON' }]);
+    else if (err?.type === 'entity.too.large')
+      e = new HttpError(413, '请求体过大 (payload too large)', '请求体超过大小限制');
+    else if (err?.type === 'charset.unsupported' || err?.type === 'encoding.unsupported') {
+      e = new HttpError(
+        415,
+        '不支持的编码 (unsupported encoding)',
+        '请使用 UTF-8 编码的 JSON',
+        undefined,
+        'unsupported-media-type',
+      );
+    } else {
+      logger.error({ err, requestId }, 'unhandled error');
+      e = new HttpError(
+        500,
+        '系统内部错误 (internal error)',
+        `系统出错了，请联系管理员并提供编号 ${requestId ?? ''}`.trim(),
+      );
+    }
+    if (e.status >= 500 && err instanceof HttpError) logger.warn({ requestId, detail: e.detail }, e.title);
+    send(res, e, requestId);
+  };
+}

@@ -1,0 +1,153 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z, ProblemSchema } from './schemas/common';
+import { LoginBodySchema, LoginResponseSchema } from './schemas/auth';
+import { StudentDetailSchema, StudentLookupQuerySchema, StudentSummarySchema } from './schemas/students';
+import {
+  ApplicationIdParamsSchema,
+  ApplicationListSchema,
+  ApplicationSchema,
+  CreateApplicationBodySchema,
+  DecisionBodySchema,
+  ListApplicationsQuerySchema,
+  StuckCaseSchema,
+  StuckQuerySchema,
+  TaskListSchema,
+  WithdrawBodySchema,
+} from './schemas/applications';
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+});
+const body = (schema: z.ZodType) => ({ body: { content: { 'application/json': { schema } } } });
+const secured = [{ bearer: [] }];
+
+/** The OpenAPI document, generated from the same zod schemas that validate requests. */
+export function buildOpenApiDocument() {
+  const reg = new OpenAPIRegistry();
+  reg.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+
+  reg.registerPath({
+    method: 'post',
+    path: '/api/auth/login',
+    summary: '登录',
+    request: body(LoginBodySchema),
+    responses: {
+      200: json(LoginResponseSchema, '登录成功'),
+      400: problem('缺少字段'),
+      401: problem('用户名或密码不正确'),
+    },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/students',
+    summary: '按学校和姓名精确查找学生',
+    security: secured,
+    request: { query: StudentLookupQuerySchema },
+    responses: {
+      200: json(z.object({ items: z.array(StudentSummarySchema) }), '查找结果（身份证号已脱敏）'),
+      400: problem('缺少学校代码或姓名'),
+      404: problem('学校不存在'),
+    },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/students/{studentNo}',
+    summary: '学生学籍及异动记录',
+    security: secured,
+    request: { params: z.object({ studentNo: z.string() }) },
+    responses: { 200: json(StudentDetailSchema, '学籍'), 404: problem('不存在或无权查看') },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/applications',
+    summary: '提交异动申请（转学由转入学校提交）',
+    security: secured,
+    request: body(CreateApplicationBodySchema),
+    responses: {
+      201: json(ApplicationSchema, '已保存'),
+      400: problem('字段有误'),
+      403: problem('非学校学籍管理员'),
+      404: problem('学生不存在'),
+      409: problem('该学生已有在办业务'),
+      422: problem('不符合办理条件'),
+    },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/applications',
+    summary: '业务列表（按调用者单位范围）',
+    security: secured,
+    request: { query: ListApplicationsQuerySchema },
+    responses: { 200: json(ApplicationListSchema, '业务列表'), 400: problem('参数有误') },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/applications/{id}',
+    summary: '业务详情',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema },
+    responses: { 200: json(ApplicationSchema, '业务'), 404: problem('不存在或无权查看') },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/applications/{id}/decisions',
+    summary: '审核（当前环节单位）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...body(DecisionBodySchema) },
+    responses: {
+      200: json(ApplicationSchema, '已审核'),
+      400: problem('不同意/退回未填写理由'),
+      403: problem('当前环节不由您的单位办理'),
+      404: problem('不存在或无权查看'),
+      409: problem('环节已变化或业务已办结'),
+      503: problem('流程服务暂不可用'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/applications/{id}/withdraw',
+    summary: '撤销（申请学校）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...body(WithdrawBodySchema) },
+    responses: { 200: json(ApplicationSchema, '已撤销'), 403: problem('非申请学校'), 409: problem('已办结') },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/tasks',
+    summary: '待办业务',
+    security: secured,
+    responses: { 200: json(TaskListSchema, '待办') },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/admin/stuck',
+    summary: '在办业务（最久的在前）',
+    security: secured,
+    request: { query: StuckQuerySchema },
+    responses: { 200: json(z.object({ items: z.array(StuckCaseSchema) }), '在办业务'), 403: problem('非管理员') },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/healthz',
+    summary: '健康检查',
+    responses: {
+      200: json(z.object({ status: z.literal('ok'), db: z.string(), temporal: z.string() }), '正常'),
+      503: json(
+        z.object({ status: z.literal('unavailable'), db: z.string(), temporal: z.string() }),
+        '数据库或 Temporal 不可达',
+      ),
+    },
+  });
+
+  return new OpenApiGeneratorV31(reg.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: '学籍异动 API',
+      version: '1.0.0',
+      description: '学籍异动审批流程接口。错误均为 application/problem+json。',
+    },
+    servers: [{ url: '/' }],
+  });
+}

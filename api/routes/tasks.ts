@@ -1,0 +1,22 @@
+import { Router } from 'express';
+import type { AppDeps } from '../app';
+import { currentUser, requireRole } from '../auth';
+import { applicationInclude, toApplicationDto } from '../services/applications';
+
+export function taskRoutes({ prisma, orgs }: AppDeps): Router {
+  const r = Router();
+  /** 待办: open cases whose current stage belongs to the caller's organisation, oldest in stage first. */
+  r.get('/', requireRole('SCHOOL_CLERK', 'COUNTY_OFFICER'), async (req, res) => {
+    const u = currentUser(req);
+    const where = { status: 'IN_REVIEW' as const, currentOrgCode: u.orgCode ?? '-' };
+    const [rows, total] = await Promise.all([
+      prisma.application.findMany({ where, include: applicationInclude, take: 500 }),
+      prisma.application.count({ where }),
+    ]);
+    const since = (a: (typeof rows)[number]) =>
+      a.steps.find((s) => s.round === a.round && s.stage === a.currentStage)?.openedAt?.getTime() ?? 0;
+    rows.sort((a, b) => since(a) - since(b) || a.id - b.id);
+    res.json({ items: await Promise.all(rows.map((a) => toApplicationDto(a, orgs, 'list'))), total });
+  });
+  return r;
+}

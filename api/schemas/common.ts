@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import {
+  APPLICATION_STATUSES,
+  CHANGE_TYPES,
+  DECISIONS,
+  GENDERS,
+  ROLES,
+  STAGES,
+  STUDENT_STATUSES,
+} from '../../domain/types';
+import { isValidStudentNo } from '../../domain/id-number';
+
+// Validation messages a clerk can read.
+z.config(z.locales.zhCN());
+
+export { z };
+
+export const ChangeTypeSchema = z.enum(CHANGE_TYPES).meta({ id: 'ChangeType', description: '异动类型' });
+export const ApplicationStatusSchema = z.enum(APPLICATION_STATUSES).meta({ id: 'ApplicationStatus' });
+export const StageSchema = z.enum(STAGES).meta({ id: 'Stage', description: '审核环节' });
+export const DecisionSchema = z.enum(DECISIONS).meta({ id: 'Decision' });
+export const RoleSchema = z.enum(ROLES).meta({ id: 'Role' });
+export const StudentStatusSchema = z.enum(STUDENT_STATUSES).meta({ id: 'StudentStatus' });
+export const GenderSchema = z.enum(GENDERS).meta({ id: 'Gender' });
+
+export const OrgRefSchema = z.object({ code: z.string(), name: z.string() }).meta({ id: 'OrgRef' });
+
+export const StudentNoSchema = z
+  .string({ error: '请填写学籍号' })
+  .trim()
+  .toUpperCase()
+  .refine(isValidStudentNo, '学籍号格式不正确：应为 G 加 18 位身份证号，或 L 开头的临时学籍号')
+  .meta({ description: '全国学籍号', example: 'G520302201505050014' });
+
+export const isoDate = (field: string) =>
+  z
+    .string({ error: `请填写${field}` })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, `${field}格式应为 YYYY-MM-DD`)
+    .refine((s) => {
+      const d = new Date(`${s}T00:00:00Z`);
+      return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+    }, `${field}不是有效日期`);
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    requestId: z.string().optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details; messages Chinese first' });
+
+/** Parses input or throws the ZodError the error middleware turns into a 400 naming the fields. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  return schema.parse(value ?? {});
+}

@@ -1,0 +1,88 @@
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../config';
+import { createPrisma, type PrismaClient } from '../infra/db';
+import { createLogger } from '../infra/logger';
+import { tokenSecret } from '../infra/secrets';
+import { buildApp } from './app';
+import { TokenService } from './auth';
+import { reconcileWorkflows } from './services/applications';
+
+export interface RunningApi {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on PORT and runs the reconciler. The Temporal connection is lazy, so the API comes up and
+ * keeps accepting applications while Temporal is down; the reconciler starts their workflows later.
+ */
+export async function startApi(opts: {
+  config: Config;
+  prisma: PrismaClient;
+  temporalAddress: string;
+  logger: Logger;
+}) {
+  const { config, prisma, logger } = opts;
+  const connection = Connection.lazy({ address: opts.temporalAddress });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const tokens = new TokenService(tokenSecret(config), config.TOKEN_TTL);
+  const app = buildApp({ prisma, temporal, config, tokens, logger });
+
+  let reconciling = false;
+  const tick = async () => {
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      await reconcileWorkflows(prisma, temporal, config.TEMPORAL_TASK_QUEUE, logger);
+    } catch (e) {
+      logger.warn({ err: String(e) }, 'reconciler tick failed');
+    } finally {
+      reconciling = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), config.RECONCILE_INTERVAL_MS);
+  void tick();
+
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(config.PORT, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  return {
+    server,
+    port,
+    close: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await connection.close();
+    },
+  } satisfies RunningApi;
+}
+
+async function main() {
+  const config = loadConfig();
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new Error('独立运行 API 需要 DATABASE_URL 和 TEMPORAL_ADDRESS（npm start 会自动提供）');
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const prisma = createPrisma(config.DATABASE_URL);
+  const api = await startApi({ config, prisma, temporalAddress: config.TEMPORAL_ADDRESS, logger });
+  logger.info({ port: api.port }, 'API listening');
+  const stop = async () => {
+    await api.close();
+    await prisma.$disconnect();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,262 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Prisma } from '../../generated/prisma/client';
+import type { PrismaClient } from '../../infra/db';
+import { buildChain, type ChainStep } from '../../domain/chain';
+import { maskStudentNo } from '../../domain/id-number';
+import { CHANGE_TYPE_LABELS } from '../../domain/labels';
+import { checkChangeLegal } from '../../domain/status-machine';
+import type { ChangeType, Stage } from '../../domain/types';
+import type { applicationWorkflow } from '../../workflows/application';
+import { workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
+import type { AuthUser } from '../auth';
+import { conflict, forbidden, notFound, ruleViolation } from '../errors';
+
+export const applicationInclude = {
+  student: { select: { studentNo: true, name: true, schoolCode: true } },
+  steps: { include: { org: { select: { code: true, name: true } } }, orderBy: [{ round: 'asc' }, { seq: 'asc' }] },
+} satisfies Prisma.ApplicationInclude;
+
+type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/** Organisation names, cached for the life of the process (organisations are rarely renamed). */
+export class OrgDirectory {
+  private names = new Map<string, string>();
+  constructor(private readonly prisma: PrismaClient) {}
+  async name(code: string): Promise<string> {
+    if (!this.names.has(code)) {
+      const org = await this.prisma.organisation.findUnique({ where: { code } });
+      this.names.set(code, org?.name ?? code);
+    }
+    return this.names.get(code)!;
+  }
+  async ref(code: string | null) {
+    return code ? { code, name: await this.name(code) } : null;
+  }
+}
+
+/**
+ * The Application JSON of the API contract. Only the current round's steps are listed. In lists the
+ * 学籍号 is masked: it is 'G' + the pupil's ID number, which never appears whole in a list.
+ */
+export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, view: 'detail' | 'list' = 'detail') {
+  const studentNo = view === 'list' ? maskStudentNo(a.student.studentNo) : a.student.studentNo;
+  return {
+    id: a.id,
+    type: a.type,
+    status: a.status,
+    student: { studentNo, name: a.student.name, schoolCode: a.student.schoolCode },
+    fromSchool: (await orgs.ref(a.fromSchoolCode))!,
+    toSchool: await orgs.ref(a.toSchoolCode),
+    currentStage: a.currentStage,
+    currentOrg: await orgs.ref(a.currentOrgCode),
+    reason: a.reason,
+    effectiveDate: day(a.effectiveDate),
+    closeReason: a.closeReason,
+    steps: a.steps
+      .filter((s) => s.round === a.round)
+      .map((s) => ({
+        stage: s.stage,
+        org: { code: s.org.code, name: s.org.name },
+        decision: s.decision,
+        actor: s.actorName,
+        comment: s.comment,
+        openedAt: iso(s.openedAt),
+        decidedAt: iso(s.decidedAt),
+        dueAt: iso(s.dueAt),
+      })),
+    createdAt: a.createdAt.toISOString(),
+    updatedAt: a.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * The organisations whose cases a user may read: her own; for a county officer, also the schools of
+ * his county. Admins read everything (null).
+ */
+export async function readableOrgs(prisma: PrismaClient, u: AuthUser): Promise<string[] | null> {
+  if (u.role === 'ADMIN') return null;
+  if (!u.orgCode) return [];
+  if (u.role === 'COUNTY_OFFICER') {
+    const schools = await prisma.organisation.findMany({ where: { parentCode: u.orgCode }, select: { code: true } });
+    return [u.orgCode, ...schools.map((s) => s.code)];
+  }
+  return [u.orgCode];
+}
+
+/**
+ * A case is visible to the applicant and to each organisation whose stage has been reached — never
+ * before: a sending school cannot see a transfer until it is its turn.
+ */
+export function visibleTo(orgs: string[] | null): Prisma.ApplicationWhereInput {
+  if (orgs === null) return {};
+  return {
+    OR: [{ applicantOrgCode: { in: orgs } }, { steps: { some: { orgCode: { in: orgs }, openedAt: { not: null } } } }],
+  };
+}
+
+/** Loads a case the caller may see, or 404 (not 403, so ids do not leak). */
+export async function loadVisibleApplication(prisma: PrismaClient, u: AuthUser, id: number): Promise<ApplicationRow> {
+  const orgs = await readableOrgs(prisma, u);
+  const app = await prisma.application.findFirst({ where: { id, ...visibleTo(orgs) }, include: applicationInclude });
+  if (!app) throw notFound(`没有找到编号为 ${id} 的业务，或您无权查看`);
+  return app;
+}
+
+export interface CreateApplicationInput {
+  type: ChangeType;
+  studentNo: string;
+  reason: string;
+  effectiveDate: string;
+  toSchoolCode?: string;
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
+}
+
+/**
+ * Writes the case first — row and all its steps, in one transaction guarded by the partial unique
+ * index (one open case per pupil) — so nothing a clerk submits depends on Temporal being up.
+ */
+export async function createApplication(prisma: PrismaClient, u: AuthUser, body: CreateApplicationInput) {
+  if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
+  const pupil = await prisma.student.findUnique({
+    where: { studentNo: body.studentNo },
+    include: { school: true },
+  });
+  if (!pupil) throw notFound(`没有找到学籍号为 ${maskStudentNo(body.studentNo)} 的学生，请核对学籍号`);
+  const label = CHANGE_TYPE_LABELS[body.type];
+
+  let toSchool: { code: string; countyCode: string } | null = null;
+  if (body.type === 'TRANSFER') {
+    if (body.toSchoolCode && body.toSchoolCode !== u.orgCode) {
+      throw ruleViolation('转学申请由转入学校提交：转入学校只能是您所在的学校', [
+        { path: 'toSchoolCode', message: '转入学校应为您所在的学校' },
+      ]);
+    }
+    if (pupil.schoolCode === u.orgCode) throw ruleViolation('该学生已在本校就读，不能转入本校');
+    toSchool = { code: u.orgCode, countyCode: u.countyCode ?? u.orgCode };
+  } else if (pupil.schoolCode !== u.orgCode) {
+    throw forbidden(`只能为本校学生办理${label}`);
+  }
+
+  const legal = checkChangeLegal(body.type, pupil);
+  if (!legal.legal) throw ruleViolation(legal.reason);
+
+  const open = await prisma.application.findFirst({
+    where: { studentNo: pupil.studentNo, status: { in: ['IN_REVIEW', 'RETURNED'] } },
+    select: { id: true },
+  });
+  if (open) throw conflict(`该学生已有在办业务（编号 ${open.id}），办结或撤销后才能再申请`);
+
+  const chain = buildChain(
+    body.type,
+    { code: pupil.schoolCode, countyCode: pupil.school.parentCode ?? pupil.schoolCode },
+    toSchool,
+  );
+  const now = new Date();
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const created = await tx.application.create({
+        data: {
+          type: body.type,
+          studentNo: pupil.studentNo,
+          fromSchoolCode: pupil.schoolCode,
+          toSchoolCode: toSchool?.code ?? null,
+          applicantOrgCode: u.orgCode!,
+          status: 'IN_REVIEW',
+          currentStage: chain[0].stage,
+          currentOrgCode: chain[0].orgCode,
+          reason: body.reason,
+          effectiveDate: new Date(`${body.effectiveDate}T00:00:00Z`),
+          workflowId: `pending-${crypto.randomUUID()}`,
+          createdById: u.userId,
+          steps: {
+            create: chain.map((s, i) => ({
+              round: 1,
+              seq: i + 1,
+              stage: s.stage,
+              orgCode: s.orgCode,
+              openedAt: i === 0 ? now : null,
+            })),
+          },
+        },
+      });
+      return tx.application.update({
+        where: { id: created.id },
+        data: { workflowId: workflowIdFor(created.id) },
+        include: applicationInclude,
+      });
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw conflict('该学生已有在办业务，办结或撤销后才能再申请');
+    throw e;
+  }
+}
+
+export function workflowInputOf(a: {
+  id: number;
+  type: ChangeType;
+  applicantOrgCode: string;
+  round: number;
+  steps: { round: number; seq: number; stage: Stage; orgCode: string }[];
+}): ApplicationWorkflowInput {
+  const chain: ChainStep[] = a.steps
+    .filter((s) => s.round === a.round)
+    .sort((x, y) => x.seq - y.seq)
+    .map((s) => ({ stage: s.stage, orgCode: s.orgCode }));
+  return { applicationId: a.id, type: a.type, applicantOrgCode: a.applicantOrgCode, chain, round: a.round };
+}
+
+/**
+ * Starts the case's workflow (id `application-<id>`) and records that it runs. Safe to call twice:
+ * an existing execution — running or finished — counts as started and is never replaced.
+ */
+export async function startWorkflow(
+  prisma: PrismaClient,
+  temporal: Client,
+  taskQueue: string,
+  app: Parameters<typeof workflowInputOf>[0] & { workflowId: string },
+): Promise<void> {
+  try {
+    // By name, with the type only: the API process never loads workflow code.
+    await temporal.workflow.start<typeof applicationWorkflow>('applicationWorkflow', {
+      workflowId: app.workflowId,
+      taskQueue,
+      args: [workflowInputOf(app)],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+  }
+  await prisma.application.update({ where: { id: app.id }, data: { workflowStartedAt: new Date() } });
+}
+
+/**
+ * The reconciler: every open case whose workflow was never started (Temporal was down when it was
+ * filed) gets it now. Returns how many were started.
+ */
+export async function reconcileWorkflows(prisma: PrismaClient, temporal: Client, taskQueue: string, logger: Logger) {
+  const pending = await prisma.application.findMany({
+    where: { workflowStartedAt: null, status: { in: ['IN_REVIEW', 'RETURNED'] } },
+    include: { steps: true },
+    orderBy: { id: 'asc' },
+    take: 100,
+  });
+  let started = 0;
+  for (const app of pending) {
+    try {
+      await startWorkflow(prisma, temporal, taskQueue, app);
+      started += 1;
+    } catch (e) {
+      logger.warn({ applicationId: app.id, err: String(e) }, 'reconciler could not start workflow yet');
+      break; // Temporal is still down: try again on the next tick.
+    }
+  }
+  if (started) logger.info({ started }, 'reconciler started workflows');
+  return started;
+}

@@ -1,0 +1,45 @@
+import type { ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from './types';
+
+// Chinese names as clerks know them from the national system.
+export const CHANGE_TYPE_LABELS: Record<ChangeType, string> = {
+  TRANSFER: '转学',
+  SUSPEND: '休学',
+  RESUME: '复学',
+  REPEAT_GRADE: '留级',
+  SKIP_GRADE: '跳级',
+  DROP_OUT: '辍学',
+  STUDY_ABROAD: '出境学习',
+  DECEASED: '死亡',
+};
+
+export const STATUS_LABELS: Record<ApplicationStatus, string> = {
+  IN_REVIEW: '审核中',
+  RETURNED: '已退回',
+  APPROVED: '已通过',
+  REJECTED: '未通过',
+  WITHDRAWN: '已撤销',
+  CANCELLED: '已取消',
+};
+
+export const STAGE_LABELS: Record<Stage, string> = {
+  RECEIVING_SCHOOL: '转入学校审核',
+  RECEIVING_COUNTY: '转入县教育局审核',
+  SENDING_SCHOOL: '转出学校审核',
+  SENDING_COUNTY: '转出县教育局审核',
+  SCHOOL: '学校审核',
+  COUNTY: '县教育局审核',
+};
+
+export const DECISION_LABELS: Record<Decision, string> = {
+  APPROVE: '同意',
+  REJECT: '不同意',
+  RETURN: '退回',
+};
+
+export const STUDENT_STATUS_LABELS: Record<StudentStatus, string> = {
+  ENROLLED: '在籍',
+  SUSPENDED: '休学',
+  DROPPED_OUT: '辍学',
+  ABROAD: '出境',
+  DECEASED: '死亡',
+};

@@ -1,0 +1,62 @@
+// Pure types shared by workflows, activities and the API. They mirror the Prisma enums on purpose:
+// workflow code may not import the generated client (it pulls in Node built-ins).
+
+export const CHANGE_TYPES = [
+  'TRANSFER',
+  'SUSPEND',
+  'RESUME',
+  'REPEAT_GRADE',
+  'SKIP_GRADE',
+  'DROP_OUT',
+  'STUDY_ABROAD',
+  'DECEASED',
+] as const;
+export type ChangeType = (typeof CHANGE_TYPES)[number];
+
+export const APPLICATION_STATUSES = [
+  'IN_REVIEW',
+  'RETURNED',
+  'APPROVED',
+  'REJECTED',
+  'WITHDRAWN',
+  'CANCELLED',
+] as const;
+export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
+export const OPEN_STATUSES: readonly ApplicationStatus[] = ['IN_REVIEW', 'RETURNED'];
+
+export const STAGES = [
+  'RECEIVING_SCHOOL',
+  'RECEIVING_COUNTY',
+  'SENDING_SCHOOL',
+  'SENDING_COUNTY',
+  'SCHOOL',
+  'COUNTY',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const DECISIONS = ['APPROVE', 'REJECT', 'RETURN'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+export const ROLES = ['SCHOOL_CLERK', 'COUNTY_OFFICER', 'ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const STUDENT_STATUSES = ['ENROLLED', 'SUSPENDED', 'DROPPED_OUT', 'ABROAD', 'DECEASED'] as const;
+export type StudentStatus = (typeof STUDENT_STATUSES)[number];
+
+export const GENDERS = ['MALE', 'FEMALE'] as const;
+export type Gender = (typeof GENDERS)[number];
+
+/** A school with the county bureau it belongs to. */
+export interface SchoolRef {
+  code: string;
+  countyCode: string;
+}
+
+/** Who is acting: carried into the workflow so the validator can check the organisation. */
+export interface Actor {
+  userId: number;
+  username: string;
+  displayName: string;
+  role: Role;
+  orgCode: string | null;
+}

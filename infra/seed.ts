@@ -1,0 +1,37 @@
+import type { PrismaClient } from './db';
+import { hashPassword } from '../api/auth';
+import { DEMO_ORGS, DEMO_PASSWORD, DEMO_USERS, demoPupils } from './demo-data';
+
+/** True when the database holds no organisations yet (a new installation). */
+export async function isEmpty(prisma: PrismaClient): Promise<boolean> {
+  return (await prisma.organisation.count()) === 0;
+}
+
+/**
+ * Loads DESIGN.md §4's demo data. With `reset`, first deletes every case, pupil, user and organisation
+ * (what `npm run seed` does); without it, expects an empty database.
+ */
+export async function seedDemoData(prisma: PrismaClient, opts: { reset?: boolean; pupilsPerSchool?: number } = {}) {
+  const passwordHash = await hashPassword(DEMO_PASSWORD);
+  const pupils = demoPupils(opts.pupilsPerSchool ?? 300);
+  await prisma.$transaction(
+    async (tx) => {
+      if (opts.reset) {
+        await tx.studentHistory.deleteMany();
+        await tx.applicationStep.deleteMany();
+        await tx.application.deleteMany();
+        await tx.student.deleteMany();
+        await tx.user.deleteMany();
+        await tx.organisation.updateMany({ data: { parentCode: null } });
+        await tx.organisation.deleteMany();
+      }
+      for (const o of DEMO_ORGS) await tx.organisation.create({ data: o });
+      await tx.user.createMany({ data: DEMO_USERS.map((u) => ({ ...u, passwordHash })) });
+      await tx.student.createMany({
+        data: pupils.map((p) => ({ ...p, birthDate: new Date(`${p.birthDate}T00:00:00Z`) })),
+      });
+    },
+    { timeout: 60_000 },
+  );
+  return { organisations: DEMO_ORGS.length, users: DEMO_USERS.length, pupils: pupils.length };
+}

@@ -1,0 +1,112 @@
+// `npm start`: the whole system on one machine with embedded defaults — Postgres (embedded unless
+// DATABASE_URL is set), migrations, demo data on an empty database, the Temporal dev server with its
+// SQLite file under data/ (unless TEMPORAL_ADDRESS is set), the worker and the API. Ctrl-C stops it all.
+import fs from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { loadConfig } from '../config';
+import { createActivities } from '../activities';
+import { startApi } from '../api/server';
+import { createPrisma } from '../infra/db';
+import { openDatabase } from '../infra/environment';
+import { createLogger } from '../infra/logger';
+import { migrateDatabase } from '../infra/migrations';
+import { isEmpty, seedDemoData } from '../infra/seed';
+import { resolveTemporalCli, startDevServer, type DevServer } from '../infra/temporal';
+import { createWorker, ensureSearchAttributes } from '../worker';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const say = (m: string) => console.log(`[start] ${m}`);
+  fs.mkdirSync(config.DATA_DIR, { recursive: true });
+  // We stop the worker ourselves, in order, on Ctrl-C.
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+
+  const stops: (() => Promise<unknown>)[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    for (const stop of stops.reverse()) await stop().catch((e) => console.error(e));
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const db = await openDatabase(config, say);
+    stops.push(() => db.stop());
+    say(db.embedded ? `embedded Postgres: ${db.url.replace(/:[^:@/]+@/, ':***@')}` : 'using DATABASE_URL');
+
+    const { applied, via } = await migrateDatabase(db.url, say);
+    if (applied.length) say(`migrations applied (${via}): ${applied.join(', ')}`);
+    const prisma = createPrisma(db.url);
+    stops.push(() => prisma.$disconnect());
+    if (await isEmpty(prisma)) {
+      const counts = await seedDemoData(prisma);
+      say(`demo data loaded: ${counts.users} users, ${counts.pupils} pupils (password: demo-password)`);
+    }
+
+    let temporalAddress = config.TEMPORAL_ADDRESS;
+    let uiUrl = config.TEMPORAL_UI_URL ?? null;
+    if (!temporalAddress) {
+      const cli = resolveTemporalCli({ log: say });
+      const temporalLog = fs.createWriteStream(path.join(config.DATA_DIR, 'temporal.log'), { flags: 'a' });
+      stops.push(async () => temporalLog.end());
+      const dev: DevServer = await startDevServer(cli, {
+        port: config.TEMPORAL_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        dbFile: path.join(config.DATA_DIR, 'temporal.db'),
+        // The dev server is chatty (transient shard errors on every restart): its log goes to a file.
+        log: (m) => temporalLog.write(`${m}\n`),
+      });
+      stops.push(() => dev.stop());
+      temporalAddress = dev.address;
+      uiUrl = dev.uiUrl;
+    }
+    const admin = await Connection.connect({ address: temporalAddress });
+    await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
+    await admin.close();
+
+    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      activities: createActivities({ prisma, logger }),
+    });
+    const running = worker.run();
+    running.catch((e) => {
+      console.error('[start] worker stopped with an error', e);
+      void stopAll(1);
+    });
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await nativeConnection.close();
+    });
+
+    const api = await startApi({ config, prisma, temporalAddress, logger });
+    stops.push(() => api.close());
+
+    console.log('');
+    console.log(`  学籍异动 is running`);
+    console.log(
+      `  API          http://localhost:${api.port}/api   (OpenAPI: http://localhost:${api.port}/api/openapi.json)`,
+    );
+    console.log(`  Health       http://localhost:${api.port}/healthz`);
+    if (uiUrl) console.log(`  Temporal UI  ${uiUrl}`);
+    console.log(`  Demo users   admin, hhg.edu, nj.edu, hhg.s1, hhg.s2, nj.s1, nj.s2 — password demo-password`);
+    console.log(`  Press Ctrl-C to stop.`);
+    console.log('');
+  } catch (e) {
+    console.error('[start] could not start:', e instanceof Error ? e.message : e);
+    await stopAll(1);
+  }
+}
+
+void main();

@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Express } from 'express';
+import { Client as PgClient } from 'pg';
+import request from 'supertest';
+import { createActivities, type Activities } from '../../activities';
+import { buildApp } from '../../api/app';
+import { TokenService } from '../../api/auth';
+import { createPrisma, type PrismaClient } from '../../infra/db';
+import { createLogger } from '../../infra/logger';
+import { createWorker } from '../../worker';
+import { withDatabase } from './global-setup';
+
+let runtimeInstalled = false;
+function installRuntime() {
+  if (runtimeInstalled) return;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  } catch {
+    // already installed in this module registry
+  }
+  runtimeInstalled = true;
+}
+
+export const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
+export const uid = () => randomBytes(4).toString('hex');
+
+export interface TestDatabase {
+  url: string;
+  prisma: PrismaClient;
+  drop(): Promise<void>;
+}
+
+/** A database of its own for one test file: a copy of the migrated, seeded template. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = process.env.TEST_PG_ADMIN_URL!;
+  const name = `xueji_t_${uid()}`;
+  const admin = new PgClient({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name} template ${process.env.TEST_TEMPLATE_DB}`);
+  await admin.end();
+  const url = withDatabase(adminUrl, name);
+  const prisma = createPrisma(url, 5);
+  return {
+    url,
+    prisma,
+    drop: async () => {
+      await prisma.$disconnect();
+      const c = new PgClient({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+/** Runs a real worker (in this process) on the test bundle, with real activities unless given others. */
+export async function runWorker(opts: {
+  address: string;
+  taskQueue: string;
+  activities: Activities;
+}): Promise<RunningWorker> {
+  installRuntime();
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker: Worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: opts.taskQueue,
+    activities: opts.activities,
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+  });
+  const running = worker.run();
+  return {
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export interface TestStack {
+  db: TestDatabase;
+  prisma: PrismaClient;
+  temporal: TemporalClient;
+  taskQueue: string;
+  app: Express;
+  worker: RunningWorker | null;
+  login(username: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real system for one test file: its own database, the shared Temporal dev server (or the
+ * address given), a unique task queue, a real worker, and the Express app built as in production.
+ */
+export async function startStack(opts: { worker?: boolean; temporalAddress?: string; updateTimeoutMs?: number } = {}) {
+  const db = await createTestDatabase();
+  const address = opts.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS!;
+  const taskQueue = `test-${uid()}`;
+  const connection = Connection.lazy({ address });
+  const temporal = new TemporalClient({ connection, namespace: 'default' });
+  const worker =
+    opts.worker === false
+      ? null
+      : await runWorker({ address, taskQueue, activities: createActivities({ prisma: db.prisma, logger }) });
+  const tokens = new TokenService(randomBytes(32).toString('hex'), '1h');
+  const app = buildApp({
+    prisma: db.prisma,
+    temporal,
+    tokens,
+    logger,
+    config: { TEMPORAL_TASK_QUEUE: taskQueue, UPDATE_TIMEOUT_MS: opts.updateTimeoutMs ?? 15_000 },
+  });
+  const cache = new Map<string, string>();
+  const stack: TestStack = {
+    db,
+    prisma: db.prisma,
+    temporal,
+    taskQueue,
+    app,
+    worker,
+    async login(username: string) {
+      if (!cache.has(username)) {
+        const res = await request(app)
+          .post('/api/auth/login')
+          .send({ username, password: 'demo-password' })
+          .expect(200);
+        cache.set(username, res.body.token);
+      }
+      return cache.get(username)!;
+    },
+    async close() {
+      await stack.worker?.stop();
+      await connection.close();
+      await db.drop();
+    },
+  };
+  return stack;
+}
+
+/** Authenticated supertest calls as a demo user. */
+export function as(stack: TestStack, username: string) {
+  const auth = async () => `Bearer ${await stack.login(username)}`;
+  return {
+    get: async (url: string) =>
+      request(stack.app)
+        .get(url)
+        .set('Authorization', await auth()),
+    post: async (url: string, body?: unknown) =>
+      request(stack.app)
+        .post(url)
+        .set('Authorization', await auth())
+        .send(body as object),
+  };
+}
+
+export const ZHANG = 'G520302201505050014'; // 张小明, 红花岗区第一小学
+export const LI = 'G520302201508120022'; // 李华, 红花岗区第一小学
+export const WANG = 'G511922201403010035'; // 王芳, 南江县实验小学
+export const ZHAO = 'G520302201601010047'; // 赵磊, 红花岗区第二小学, 休学

@@ -1,0 +1,79 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Connection as ClientConnection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { loadConfig } from './config';
+import { createActivities, type Activities } from './activities';
+import { createPrisma } from './infra/db';
+import { createLogger } from './infra/logger';
+import { SEARCH_ATTRIBUTES } from './workflows/messages';
+
+export interface WorkerParams {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: Activities;
+  /** Tests pass a prebuilt bundle; otherwise the worker bundles ./workflows itself. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function createWorker(p: WorkerParams): Promise<Worker> {
+  return Worker.create({
+    connection: p.connection,
+    namespace: p.namespace,
+    taskQueue: p.taskQueue,
+    activities: p.activities,
+    ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+  });
+}
+
+/**
+ * Registers our search attributes on a cluster that does not have them yet (the dev server gets them
+ * from its command line; a production cluster through the operator service, here).
+ */
+export async function ensureSearchAttributes(connection: ClientConnection, namespace: string): Promise<void> {
+  const { IndexedValueType } = temporal.api.enums.v1;
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const have = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = SEARCH_ATTRIBUTES.filter((sa) => !have.has(sa.name));
+  if (missing.length === 0) return;
+  const type = (t: string) =>
+    t === 'BOOL' ? IndexedValueType.INDEXED_VALUE_TYPE_BOOL : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((sa) => [sa.name, type(sa.type)])),
+  });
+}
+
+async function main() {
+  const config = loadConfig();
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new Error('独立运行 worker 需要 DATABASE_URL 和 TEMPORAL_ADDRESS（npm start 会自动提供）');
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const prisma = createPrisma(config.DATABASE_URL);
+  const { Connection: ClientConn } = await import('@temporalio/client');
+  const admin = await ClientConn.connect({ address: config.TEMPORAL_ADDRESS });
+  await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
+  await admin.close();
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities: createActivities({ prisma, logger }),
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
+  try {
+    await worker.run(); // returns after SIGINT/SIGTERM (the SDK installs the signal handlers)
+  } finally {
+    await connection.close();
+    await prisma.$disconnect();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
