@@ -51,7 +51,8 @@ export function resolveTemporalCli(opts: { build?: boolean; log?: (m: string) =>
 export interface DevServer {
   address: string;
   uiUrl: string | null;
-  stop(): Promise<void>;
+  /** SIGTERM (a clean shutdown) unless told otherwise; tests crash it with SIGKILL. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** The underlying process (null when the SDK started it). */
   process: ChildProcess | null;
 }
@@ -135,7 +136,7 @@ export async function startDevServer(cli: string | null, o: DevServerOptions): P
     address,
     uiUrl,
     process: child,
-    stop: () =>
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -143,7 +144,7 @@ export async function startDevServer(cli: string | null, o: DevServerOptions): P
           clearTimeout(kill);
           resolve();
         });
-        child.kill('SIGTERM');
+        child.kill(signal);
       }),
   };
 }

@@ -4,8 +4,8 @@
 //   tsx scripts/new-migration.ts <name> [--from <git-rev> | --from empty]
 //
 // Why not `prisma migrate dev`: it needs Prisma's native schema engine, which cannot be downloaded on every machine.
-// Prisma 6.19's CLI (devDependency `prisma6`) runs the same engine as WebAssembly and can diff two schema files
-// without any database; that is what this does. Review the SQL before committing it. Hand-written SQL (such as the
+// Prisma 6.19's CLI (devDependency `prisma6`) ships its schema engine as WebAssembly and can diff two schema files
+// without any database; that is what this does (test/migrations.test.ts uses it too). Review the SQL before committing it. Hand-written SQL (such as the
 // partial index in the init migration) never shows up here, because both sides of the diff are schema files; with an
 // unchanged schema the migration is written empty, for SQL written by hand.
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { migrateDatabase, migrationsDirectory, projectRoot, runMigrations } from '../infra/migrations';
+import { migrateDatabase, migrationsDirectory, prismaCli, projectRoot, runMigrations } from '../infra/migrations';
 import { diffSchemas, prisma6Cli } from '../scripts/new-migration';
 
 const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -222,6 +222,17 @@ function copyMigrations(): string {
 }
 
 describe('prisma/migrations', () => {
+  test("node_modules/.bin/prisma is the project's Prisma, not the prisma6 alias (same bin name)", () => {
+    const link = path.join(projectRoot(), 'node_modules', '.bin', 'prisma');
+    if (process.platform === 'win32' || !fs.lstatSync(link).isSymbolicLink()) return;
+    // A fresh `npm ci` links the first package by path (prisma before prisma6); an incremental `npm install` may not.
+    const target = fs.realpathSync(link);
+    expect({ target, fix: 'npm ci, or: ln -sfn ../prisma/build/index.js node_modules/.bin/prisma' }).toEqual({
+      target: fs.realpathSync(prismaCli()),
+      fix: expect.any(String),
+    });
+  });
+
   test('build the same database as schema.prisma, apart from the listed deliberate differences', async () => {
     expect(prisma6Cli()).not.toBeNull(); // the local devDependency, so no download at test time
     const schema = fs.readFileSync(path.join(projectRoot(), 'prisma', 'schema.prisma'), 'utf8');

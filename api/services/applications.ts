@@ -221,15 +221,19 @@ export async function startWorkflow(
   temporal: Client,
   taskQueue: string,
   app: Parameters<typeof workflowInputOf>[0] & { workflowId: string },
+  timeoutMs = 5000,
 ): Promise<void> {
   try {
-    // By name, with the type only: the API process never loads workflow code.
-    await temporal.workflow.start<typeof applicationWorkflow>('applicationWorkflow', {
-      workflowId: app.workflowId,
-      taskQueue,
-      args: [workflowInputOf(app)],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    });
+    // The client retries an unreachable server for a long time: bound it, the reconciler tries again.
+    await temporal.withDeadline(Date.now() + timeoutMs, () =>
+      // By name, with the type only: the API process never loads workflow code.
+      temporal.workflow.start<typeof applicationWorkflow>('applicationWorkflow', {
+        workflowId: app.workflowId,
+        taskQueue,
+        args: [workflowInputOf(app)],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      }),
+    );
   } catch (e) {
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
   }

@@ -1,0 +1,27 @@
+// A worker in its own process, so a test can kill it with SIGKILL the way a crash would.
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createPrisma } from '../../infra/db';
+import { createLogger } from '../../infra/logger';
+import { createWorker } from '../../worker';
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const prisma = createPrisma(process.env.DATABASE_URL!);
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: process.env.TASK_QUEUE!,
+    activities: createActivities({ prisma, logger: createLogger('silent') }),
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+  });
+  const running = worker.run();
+  console.log('worker ready');
+  await running;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
