@@ -5,10 +5,12 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Rejection } from '../workflows/messages';
+import { WorkflowIdCollisionError } from './services/applications';
 import { badRequest, conflict, forbidden, HttpError, ruleViolation, unavailable } from './errors';
 
 /** Maps what Temporal says about a rejected or undeliverable Update to the API contract. */
 export function httpErrorFromTemporal(e: unknown): HttpError {
+  if (e instanceof WorkflowIdCollisionError) return unavailable('该业务的审批流程未能启动，请联系管理员处理');
   if (e instanceof WorkflowUpdateFailedError) {
     const cause = e.cause;
     if (cause instanceof ApplicationFailure) {

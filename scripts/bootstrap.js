@@ -20,12 +20,15 @@ function run(cmd, args, env) {
 
 const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
 
-// 1. Dependencies: `npm ci` when node_modules is missing or older than the lock file.
+// 1. Dependencies, when node_modules is missing or older than the lock file. `npm install` rather than
+//    `npm ci`: registry mirrors that lack some other platforms' optional binaries (@swc/core-darwin-*, …)
+//    leave them out of the lock, and `npm ci` then refuses the lock as out of sync. `npm install` still
+//    installs the locked versions and leaves package-lock.json as it is.
 const lock = path.join(root, 'package-lock.json');
 const installed = path.join(root, 'node_modules', '.package-lock.json');
 if (!only && (!fs.existsSync(installed) || mtime(lock) > mtime(installed))) {
-  console.log('[bootstrap] installing dependencies (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  console.log('[bootstrap] installing dependencies…');
+  run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 // 2. Prisma client. The CLI wants to download its schema engine even for `generate`, which needs none

@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import request from 'supertest';
 import { decideUpdate, withdrawUpdate } from '../workflows/messages';
-import { as, LI, startStack, ZHANG, ZHAO, type TestStack } from './support/stack';
+import { as, decideAs, fileTransfer, LI, startStack, ZHANG, ZHAO, type TestStack } from './support/stack';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -31,19 +31,10 @@ async function pupilAt(schoolCode: string): Promise<string> {
   return rows[nextPupil++ % rows.length].studentNo;
 }
 
-async function file(user: string, studentNo: string, extra: Record<string, unknown> = {}) {
-  return (await as(stack, user).post('/api/applications', {
-    type: 'TRANSFER',
-    studentNo,
-    reason: '随父母工作调动',
-    effectiveDate: '2026-12-01',
-    ...extra,
-  })) as request.Response;
-}
-
-async function decide(user: string, id: number, stage: string, decision = 'APPROVE', comment?: string) {
-  return as(stack, user).post(`/api/applications/${id}/decisions`, { stage, decision, comment });
-}
+const file = (user: string, studentNo: string, extra: Record<string, unknown> = {}) =>
+  fileTransfer(stack, user, studentNo, extra);
+const decide = (user: string, id: number, stage: string, decision = 'APPROVE', comment?: string) =>
+  decideAs(stack, user, id, stage, decision, comment);
 
 /** Files a cross-county transfer into 南江县实验小学 and returns its id. */
 async function fileCrossCounty(studentNo?: string): Promise<number> {

@@ -212,31 +212,47 @@ export function workflowInputOf(a: {
   return { applicationId: a.id, type: a.type, applicantOrgCode: a.applicantOrgCode, chain, round: a.round };
 }
 
+/** Identifies the row a workflow belongs to, beyond its id (ids restart if a database is rebuilt). */
+const appKeyOf = (app: { id: number; createdAt: Date }) => `${app.id}@${app.createdAt.toISOString()}`;
+
+/** A workflow id is already taken by an execution that belongs to another row. */
+export class WorkflowIdCollisionError extends Error {
+  constructor(workflowId: string) {
+    super(`workflow ${workflowId} belongs to another application (was the database rebuilt?)`);
+    this.name = 'WorkflowIdCollisionError';
+  }
+}
+
 /**
  * Starts the case's workflow (id `application-<id>`) and records that it runs. Safe to call twice:
- * an existing execution — running or finished — counts as started and is never replaced.
+ * an existing execution of this very row — running or finished — counts as started and is never
+ * replaced; one that belongs to another row (same id, other creation time) is refused loudly.
  */
 export async function startWorkflow(
   prisma: PrismaClient,
   temporal: Client,
   taskQueue: string,
-  app: Parameters<typeof workflowInputOf>[0] & { workflowId: string },
+  app: Parameters<typeof workflowInputOf>[0] & { workflowId: string; createdAt: Date },
   timeoutMs = 5000,
 ): Promise<void> {
-  try {
-    // The client retries an unreachable server for a long time: bound it, the reconciler tries again.
-    await temporal.withDeadline(Date.now() + timeoutMs, () =>
+  const appKey = appKeyOf(app);
+  // The client retries an unreachable server for a long time: bound it, the reconciler tries again.
+  await temporal.withDeadline(Date.now() + timeoutMs, async () => {
+    try {
       // By name, with the type only: the API process never loads workflow code.
-      temporal.workflow.start<typeof applicationWorkflow>('applicationWorkflow', {
+      await temporal.workflow.start<typeof applicationWorkflow>('applicationWorkflow', {
         workflowId: app.workflowId,
         taskQueue,
         args: [workflowInputOf(app)],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      }),
-    );
-  } catch (e) {
-    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-  }
+        memo: { appKey },
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      const existing = await temporal.workflow.getHandle(app.workflowId).describe();
+      if (existing.memo?.appKey !== appKey) throw new WorkflowIdCollisionError(app.workflowId);
+    }
+  });
   await prisma.application.update({ where: { id: app.id }, data: { workflowStartedAt: new Date() } });
 }
 
@@ -257,6 +273,11 @@ export async function reconcileWorkflows(prisma: PrismaClient, temporal: Client,
       await startWorkflow(prisma, temporal, taskQueue, app);
       started += 1;
     } catch (e) {
+      if (e instanceof WorkflowIdCollisionError) {
+        // Needs an administrator; the other cases must not wait behind it.
+        logger.error({ applicationId: app.id, err: e.message }, 'workflow id collision');
+        continue;
+      }
       logger.warn({ applicationId: app.id, err: String(e) }, 'reconciler could not start workflow yet');
       break; // Temporal is still down: try again on the next tick.
     }

@@ -41,6 +41,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.query(`create database ${name} template ${process.env.TEST_TEMPLATE_DB}`);
   await admin.end();
   const url = withDatabase(adminUrl, name);
+  // All files share one Temporal server and workflow ids are `application-<id>`: give each database
+  // its own range of case ids.
+  const db = new PgClient({ connectionString: url });
+  await db.connect();
+  await db.query(`alter sequence "Application_id_seq" restart with ${1 + Math.floor(Math.random() * 1e6) * 1000}`);
+  await db.end();
   const prisma = createPrisma(url, 5);
   return {
     url,
@@ -164,3 +170,23 @@ export const ZHANG = 'G520302201505050014'; // 张小明, 红花岗区第一小�
 export const LI = 'G520302201508120022'; // 李华, 红花岗区第一小学
 export const WANG = 'G511922201403010035'; // 王芳, 南江县实验小学
 export const ZHAO = 'G520302201601010047'; // 赵磊, 红花岗区第二小学, 休学
+
+/** Files a transfer into the caller's school. */
+export const fileTransfer = (stack: TestStack, user: string, studentNo: string, extra: Record<string, unknown> = {}) =>
+  as(stack, user).post('/api/applications', {
+    type: 'TRANSFER',
+    studentNo,
+    reason: '随父母工作调动',
+    effectiveDate: '2026-12-01',
+    ...extra,
+  });
+
+/** Sends a decision on a case's stage. */
+export const decideAs = (
+  stack: TestStack,
+  user: string,
+  id: number,
+  stage: string,
+  decision = 'APPROVE',
+  comment?: string,
+) => as(stack, user).post(`/api/applications/${id}/decisions`, { stage, decision, comment });
