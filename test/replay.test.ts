@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { decideAs, fileTransfer, startStack, ZHANG, LI, type TestStack } from './support/stack';
+
+// Approval cases live for weeks, so workflow code must replay the histories of cases already in flight.
+// Every history under workflows/__histories__ was recorded from an earlier version of the workflow and
+// must replay without a determinism error. `RECORD_HISTORIES=1 npx jest test/replay.test.ts` records new
+// ones from the current code (do that before changing the workflow, and commit them).
+const DIR = path.resolve(__dirname, '..', 'workflows', '__histories__');
+const TSX = path.resolve(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+if (process.env.RECORD_HISTORIES) {
+  describe('recording histories', () => {
+    let stack: TestStack;
+    beforeAll(async () => {
+      stack = await startStack();
+    });
+    afterAll(async () => {
+      await stack?.close();
+    });
+    // The CLI's JSON export: the format the Temporal UI downloads and runReplayHistory reads.
+    const save = async (name: string, id: number) => {
+      const json = execFileSync(process.env.TEMPORAL_CLI_PATH!, [
+        'workflow',
+        'show',
+        '--workflow-id',
+        `application-${id}`,
+        '--address',
+        process.env.TEST_TEMPORAL_ADDRESS!,
+        '--output',
+        'json',
+      ]);
+      fs.writeFileSync(path.join(DIR, `${name}.json`), json);
+    };
+    test('records an approved, a rejected, a withdrawn and an open case', async () => {
+      const approved = (await fileTransfer(stack, 'nj.s1', ZHANG)).body.id;
+      for (const [u, s] of [
+        ['nj.s1', 'RECEIVING_SCHOOL'],
+        ['nj.edu', 'RECEIVING_COUNTY'],
+        ['hhg.s1', 'SENDING_SCHOOL'],
+        ['hhg.edu', 'SENDING_COUNTY'],
+      ]) {
+        expect((await decideAs(stack, u, approved, s)).status).toBe(200);
+      }
+      await save('v1-transfer-approved', approved);
+      const rejected = (await fileTransfer(stack, 'hhg.s2', LI)).body.id;
+      await decideAs(stack, 'hhg.s2', rejected, 'RECEIVING_SCHOOL');
+      expect((await decideAs(stack, 'hhg.edu', rejected, 'RECEIVING_COUNTY', 'REJECT', '学位已满')).status).toBe(200);
+      await save('v1-transfer-rejected', rejected);
+      const pupils = await stack.prisma.student.findMany({
+        where: { schoolCode: '5203020002', status: 'ENROLLED' },
+        take: 2,
+      });
+      const withdrawn = (await fileTransfer(stack, 'nj.s1', pupils[0].studentNo)).body.id;
+      await decideAs(stack, 'nj.s1', withdrawn, 'RECEIVING_SCHOOL');
+      const { as } = await import('./support/stack');
+      expect(
+        (await as(stack, 'nj.s1').post(`/api/applications/${withdrawn}/withdraw`, { reason: '家长改变主意' })).status,
+      ).toBe(200);
+      await save('v1-transfer-withdrawn', withdrawn);
+      const open = (await fileTransfer(stack, 'nj.s1', pupils[1].studentNo)).body.id;
+      await decideAs(stack, 'nj.s1', open, 'RECEIVING_SCHOOL');
+      await save('v1-transfer-open', open);
+    });
+  });
+}
+
+describe('replaying recorded histories', () => {
+  test('every recorded history replays on the current workflow code without a determinism error', () => {
+    const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    // In a plain Node process: the SDK's protobuf types do not survive jest's module registry.
+    const out = execFileSync(process.execPath, [TSX, path.resolve(__dirname, '..', 'scripts', 'replay-histories.ts')], {
+      env: process.env,
+      encoding: 'utf8',
+    });
+    for (const f of files) expect(out).toContain(`replayed ${f}`);
+  });
+});
