@@ -32,6 +32,8 @@ const schema = z.object({
   /** How often the reconciler looks for cases whose workflow was never started. */
   RECONCILE_INTERVAL_MS: ms(10_000),
   SMTP_URL: optionalUrl,
+  /** Where uploaded proof documents are kept (files named by their sha256). Default: DATA_DIR/attachments. */
+  ATTACHMENTS_DIR: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

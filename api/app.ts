@@ -10,6 +10,7 @@ import { errorHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { applicationRoutes } from './routes/applications';
+import { attachmentRoutes } from './routes/attachments';
 import { authRoutes } from './routes/auth';
 import { studentRoutes } from './routes/students';
 import { taskRoutes } from './routes/tasks';
@@ -18,7 +19,7 @@ import { OrgDirectory } from './services/applications';
 export interface AppDeps {
   prisma: PrismaClient;
   temporal: Client;
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'UPDATE_TIMEOUT_MS'>;
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'UPDATE_TIMEOUT_MS'> & { attachmentsDir: string };
   tokens: TokenService;
   logger: Logger;
   orgs: OrgDirectory;
@@ -76,6 +77,7 @@ export function buildApp(deps: Omit<AppDeps, 'orgs'>): Express {
   const auth = authenticate(deps.prisma, deps.tokens);
   app.use('/api/students', auth, studentRoutes(full));
   app.use('/api/applications', auth, applicationRoutes(full));
+  app.use('/api/applications', auth, attachmentRoutes(full));
   app.use('/api/tasks', auth, taskRoutes(full));
   app.use('/api/admin', auth, adminRoutes(full));
 

@@ -1,7 +1,9 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { z, ProblemSchema } from './schemas/common';
+import { body, json, problem, secured } from './openapi-helpers';
+import { registerStudentPaths } from './routes/students';
+import { registerAttachmentPaths } from './routes/attachments';
+import { z } from './schemas/common';
 import { LoginBodySchema, LoginResponseSchema } from './schemas/auth';
-import { StudentDetailSchema, StudentLookupQuerySchema, StudentSummarySchema } from './schemas/students';
 import {
   ApplicationIdParamsSchema,
   ApplicationListSchema,
@@ -14,14 +16,6 @@ import {
   TaskListSchema,
   WithdrawBodySchema,
 } from './schemas/applications';
-
-const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ProblemSchema } },
-});
-const body = (schema: z.ZodType) => ({ body: { content: { 'application/json': { schema } } } });
-const secured = [{ bearer: [] }];
 
 /** The OpenAPI document, generated from the same zod schemas that validate requests. */
 export function buildOpenApiDocument() {
@@ -38,26 +32,6 @@ export function buildOpenApiDocument() {
       400: problem('缺少字段'),
       401: problem('用户名或密码不正确'),
     },
-  });
-  reg.registerPath({
-    method: 'get',
-    path: '/api/students',
-    summary: '按学校和姓名精确查找学生',
-    security: secured,
-    request: { query: StudentLookupQuerySchema },
-    responses: {
-      200: json(z.object({ items: z.array(StudentSummarySchema) }), '查找结果（身份证号已脱敏）'),
-      400: problem('缺少学校代码或姓名'),
-      404: problem('学校不存在'),
-    },
-  });
-  reg.registerPath({
-    method: 'get',
-    path: '/api/students/{studentNo}',
-    summary: '学生学籍及异动记录',
-    security: secured,
-    request: { params: z.object({ studentNo: z.string() }) },
-    responses: { 200: json(StudentDetailSchema, '学籍'), 404: problem('不存在或无权查看') },
   });
   reg.registerPath({
     method: 'post',
@@ -140,6 +114,9 @@ export function buildOpenApiDocument() {
       ),
     },
   });
+
+  registerStudentPaths(reg);
+  registerAttachmentPaths(reg);
 
   return new OpenApiGeneratorV31(reg.definitions).generateDocument({
     openapi: '3.1.0',

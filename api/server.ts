@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
@@ -29,7 +30,8 @@ export async function startApi(opts: {
   const connection = Connection.lazy({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tokens = new TokenService(tokenSecret(config), config.TOKEN_TTL);
-  const app = buildApp({ prisma, temporal, config, tokens, logger });
+  const attachmentsDir = config.ATTACHMENTS_DIR ?? path.join(config.DATA_DIR, 'attachments');
+  const app = buildApp({ prisma, temporal, config: { ...config, attachmentsDir }, tokens, logger });
 
   let reconciling = false;
   const tick = async () => {

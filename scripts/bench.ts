@@ -57,7 +57,11 @@ async function main() {
     temporal,
     logger,
     tokens: new TokenService(randomBytes(32).toString('hex'), '1h'),
-    config: { TEMPORAL_TASK_QUEUE: taskQueue, UPDATE_TIMEOUT_MS: 30_000 },
+    config: {
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      UPDATE_TIMEOUT_MS: 30_000,
+      attachmentsDir: path.join(work, 'attachments'),
+    },
   });
   const server = app.listen(0);
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

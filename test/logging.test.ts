@@ -49,7 +49,7 @@ describe('request logs of the real app', () => {
       temporal: new Client({ connection }),
       tokens,
       logger,
-      config: { TEMPORAL_TASK_QUEUE: 'unused', UPDATE_TIMEOUT_MS: 1000 },
+      config: { TEMPORAL_TASK_QUEUE: 'unused', UPDATE_TIMEOUT_MS: 1000, attachmentsDir: process.env.TEST_WORK_DIR! },
     });
     const login = await request(app).post('/api/auth/login').send({ username: 'hhg.s1', password: 'demo-password' });
     const res = await request(app).get(`/api/students/G${ID}`).set('Authorization', `Bearer ${login.body.token}`);

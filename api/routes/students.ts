@@ -3,7 +3,8 @@ import type { AppDeps } from '../app';
 import { currentUser } from '../auth';
 import { notFound } from '../errors';
 import { parse, StudentNoSchema, z } from '../schemas/common';
-import { StudentLookupQuerySchema } from '../schemas/students';
+import { StudentDetailSchema, StudentLookupQuerySchema, StudentSummarySchema } from '../schemas/students';
+import { json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
 import { maskIdNumber, maskStudentNo } from '../../domain/id-number';
 import { readableOrgs } from '../services/applications';
 
@@ -97,4 +98,28 @@ export function studentRoutes({ prisma }: AppDeps): Router {
     });
   });
   return r;
+}
+
+/** The OpenAPI paths of this router. */
+export function registerStudentPaths(reg: OpenAPIRegistry) {
+  reg.registerPath({
+    method: 'get',
+    path: '/api/students',
+    summary: '按学校和姓名精确查找学生',
+    security: secured,
+    request: { query: StudentLookupQuerySchema },
+    responses: {
+      200: json(z.object({ items: z.array(StudentSummarySchema) }), '查找结果（身份证号已脱敏）'),
+      400: problem('缺少学校代码或姓名'),
+      404: problem('学校不存在'),
+    },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/students/{studentNo}',
+    summary: '学生学籍及异动记录',
+    security: secured,
+    request: { params: z.object({ studentNo: z.string() }) },
+    responses: { 200: json(StudentDetailSchema, '学籍'), 404: problem('不存在或无权查看') },
+  });
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Express } from 'express';
@@ -121,7 +122,11 @@ export async function startStack(opts: { worker?: boolean; temporalAddress?: str
     temporal,
     tokens,
     logger,
-    config: { TEMPORAL_TASK_QUEUE: taskQueue, UPDATE_TIMEOUT_MS: opts.updateTimeoutMs ?? 15_000 },
+    config: {
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      UPDATE_TIMEOUT_MS: opts.updateTimeoutMs ?? 15_000,
+      attachmentsDir: path.join(process.env.TEST_WORK_DIR!, `attachments-${taskQueue}`),
+    },
   });
   const cache = new Map<string, string>();
   const stack: TestStack = {
