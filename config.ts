@@ -34,6 +34,8 @@ const schema = z.object({
   SMTP_URL: optionalUrl,
   /** Where uploaded proof documents are kept (files named by their sha256). Default: DATA_DIR/attachments. */
   ATTACHMENTS_DIR: z.string().min(1).optional(),
+  /** The province's extra conditions (JSON); default settings/province-rules.json. */
+  RULES_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -3,8 +3,8 @@ import type { PrismaClient } from '../infra/db';
 import type { Prisma } from '../generated/prisma/client';
 import type { ChainStep } from '../domain/chain';
 import type { Actor, ApplicationStatus, Decision, Stage } from '../domain/types';
-import { statusAfter } from '../domain/status-machine';
-import type { Outcome } from '../workflows/messages';
+import { gradeAfter, statusAfter } from '../domain/status-machine';
+import type { Corrections, Outcome } from '../workflows/messages';
 import { ApplicationMissingError, InvariantViolationError } from './errors';
 
 export interface ActivityDeps {
@@ -23,6 +23,14 @@ export interface RecordDecisionInput {
   /** The stage that becomes current, or null when this decision ends the case. */
   next: ChainStep | null;
   finalStatus: ApplicationStatus | null;
+}
+
+export interface StartRoundInput {
+  applicationId: number;
+  round: number;
+  chain: ChainStep[];
+  corrections: Corrections;
+  actor: Actor;
 }
 
 export interface CloseApplicationInput {
@@ -62,9 +70,7 @@ async function applyChange(tx: Tx, applicationId: number, at: Date) {
   if (already) return;
   const pupil = app.student;
   const toStatus = statusAfter(app.type, pupil.status);
-  let toGrade = pupil.grade;
-  if (app.type === 'REPEAT_GRADE') toGrade = Math.max(1, pupil.grade - 1);
-  if (app.type === 'SKIP_GRADE') toGrade = pupil.grade + 1;
+  const toGrade = gradeAfter(app.type, pupil.grade);
   const toSchoolCode = app.type === 'TRANSFER' ? app.toSchoolCode : pupil.schoolCode;
   if (!toSchoolCode) throw new InvariantViolationError(`transfer ${applicationId} has no receiving school`);
 
@@ -133,17 +139,15 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
           });
         }
         if (input.finalStatus === 'APPROVED') await applyChange(tx, input.applicationId, at);
-        const updated = await tx.application.update({
-          where: { id: input.applicationId },
-          data: input.next
-            ? { currentStage: input.next.stage, currentOrgCode: input.next.orgCode }
-            : {
-                status: input.finalStatus ?? app.status,
-                currentStage: null,
-                currentOrgCode: null,
-                closedAt: at,
-              },
-        });
+        let data: Prisma.ApplicationUpdateInput;
+        if (input.next) data = { currentStage: input.next.stage, currentOrgCode: input.next.orgCode };
+        else if (input.finalStatus === 'RETURNED') {
+          // Back to the applicant school to correct and resubmit: it holds the case, at no stage.
+          data = { status: 'RETURNED', currentStage: null, currentOrgCode: app.applicantOrgCode };
+        } else {
+          data = { status: input.finalStatus ?? app.status, currentStage: null, currentOrgCode: null, closedAt: at };
+        }
+        const updated = await tx.application.update({ where: { id: input.applicationId }, data });
         logger.info(
           {
             applicationId: input.applicationId,
@@ -152,6 +156,50 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
             actor: input.actor.username,
           },
           'decision recorded',
+        );
+        return outcomeOf(updated);
+      });
+    },
+
+    /**
+     * Starts the next round of a returned case: the applicant's corrections, a fresh set of steps for
+     * the same chain with the first one open. Earlier rounds' steps stay as they were. Idempotent: a
+     * round that already exists is left as it is.
+     */
+    async startRound(input: StartRoundInput): Promise<Outcome> {
+      return prisma.$transaction(async (tx) => {
+        const app = await lockApplication(tx, input.applicationId);
+        if (app.round >= input.round) return outcomeOf(app);
+        const at = now();
+        await tx.applicationStep.createMany({
+          data: input.chain.map((s, i) => ({
+            applicationId: input.applicationId,
+            round: input.round,
+            seq: i + 1,
+            stage: s.stage,
+            orgCode: s.orgCode,
+            openedAt: i === 0 ? at : null,
+          })),
+          skipDuplicates: true,
+        });
+        const c = input.corrections;
+        const updated = await tx.application.update({
+          where: { id: input.applicationId },
+          data: {
+            round: input.round,
+            status: 'IN_REVIEW',
+            currentStage: input.chain[0].stage,
+            currentOrgCode: input.chain[0].orgCode,
+            ...(c.reason !== undefined ? { reason: c.reason } : {}),
+            ...(c.effectiveDate !== undefined ? { effectiveDate: new Date(`${c.effectiveDate}T00:00:00Z`) } : {}),
+            ...(c.details !== undefined
+              ? { details: (c.details ?? undefined) as Prisma.InputJsonValue | undefined }
+              : {}),
+          },
+        });
+        logger.info(
+          { applicationId: input.applicationId, round: input.round, actor: input.actor.username },
+          'case resubmitted',
         );
         return outcomeOf(updated);
       });

@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import pinoHttp from 'pino-http';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import type { ProvinceRules } from '../domain/rules';
 import type { PrismaClient } from '../infra/db';
 import { authenticate, TokenService } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
@@ -20,6 +21,7 @@ export interface AppDeps {
   prisma: PrismaClient;
   temporal: Client;
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'UPDATE_TIMEOUT_MS'> & { attachmentsDir: string };
+  rules: ProvinceRules;
   tokens: TokenService;
   logger: Logger;
   orgs: OrgDirectory;

@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config';
 import { createPrisma, type PrismaClient } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { tokenSecret } from '../infra/secrets';
+import { loadRules } from '../infra/rules';
 import { buildApp } from './app';
 import { TokenService } from './auth';
 import { reconcileWorkflows } from './services/applications';
@@ -31,7 +32,8 @@ export async function startApi(opts: {
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tokens = new TokenService(tokenSecret(config), config.TOKEN_TTL);
   const attachmentsDir = config.ATTACHMENTS_DIR ?? path.join(config.DATA_DIR, 'attachments');
-  const app = buildApp({ prisma, temporal, config: { ...config, attachmentsDir }, tokens, logger });
+  const rules = loadRules(config.RULES_FILE);
+  const app = buildApp({ prisma, temporal, config: { ...config, attachmentsDir }, tokens, logger, rules });
 
   let reconciling = false;
   const tick = async () => {

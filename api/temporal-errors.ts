@@ -16,9 +16,11 @@ export function httpErrorFromTemporal(e: unknown): HttpError {
     if (cause instanceof ApplicationFailure) {
       switch (cause.type) {
         case Rejection.WrongOrganisation:
+        case Rejection.AdminOnly:
           return forbidden(cause.message);
         case Rejection.StaleStage:
         case Rejection.CaseClosed:
+        case Rejection.NotReturned:
           return conflict(cause.message);
         case Rejection.CommentRequired:
           return badRequest(cause.message, [{ path: 'comment', message: cause.message }]);

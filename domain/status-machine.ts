@@ -34,7 +34,19 @@ export function checkChangeLegal(type: ChangeType, pupil: PupilState): Legality 
     const need = rule.from.map((s) => STUDENT_STATUS_LABELS[s]).join('或');
     return { legal: false, reason: `该学生当前为"${now}"状态，只有"${need}"的学生才能办理${label}` };
   }
+  if (type === 'REPEAT_GRADE' && pupil.grade <= 1) return { legal: false, reason: '一年级学生不能办理留级' };
+  if (type === 'SKIP_GRADE' && pupil.grade >= MAX_GRADE) return { legal: false, reason: '已是最高年级，不能办理跳级' };
   return { legal: true };
+}
+
+/** Grades run from 1 (小学一年级) to 12 (高三). */
+export const MAX_GRADE = 12;
+
+/** The grade after an approved change: 留级 one down, 跳级 one up, others unchanged. */
+export function gradeAfter(type: ChangeType, grade: number): number {
+  if (type === 'REPEAT_GRADE') return Math.max(1, grade - 1);
+  if (type === 'SKIP_GRADE') return Math.min(MAX_GRADE, grade + 1);
+  return grade;
 }
 
 export function statusAfter(type: ChangeType, from: StudentStatus): StudentStatus {

@@ -13,6 +13,7 @@ import { buildApp } from '../api/app';
 import { TokenService } from '../api/auth';
 import { createPrisma } from '../infra/db';
 import { createLogger } from '../infra/logger';
+import { DEFAULT_RULES } from '../domain/rules';
 import { migrateDatabase } from '../infra/migrations';
 import { startEmbeddedPostgres } from '../infra/postgres';
 import { seedDemoData } from '../infra/seed';
@@ -56,6 +57,7 @@ async function main() {
     prisma,
     temporal,
     logger,
+    rules: DEFAULT_RULES,
     tokens: new TokenService(randomBytes(32).toString('hex'), '1h'),
     config: {
       TEMPORAL_TASK_QUEUE: taskQueue,

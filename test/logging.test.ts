@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../api/app';
 import { TokenService } from '../api/auth';
 import { createLogger, redactIdNumbers } from '../infra/logger';
+import { DEFAULT_RULES } from '../domain/rules';
 import { createTestDatabase, type TestDatabase } from './support/stack';
 
 const ID = '520302201505050014';
@@ -49,6 +50,7 @@ describe('request logs of the real app', () => {
       temporal: new Client({ connection }),
       tokens,
       logger,
+      rules: DEFAULT_RULES,
       config: { TEMPORAL_TASK_QUEUE: 'unused', UPDATE_TIMEOUT_MS: 1000, attachmentsDir: process.env.TEST_WORK_DIR! },
     });
     const login = await request(app).post('/api/auth/login').send({ username: 'hhg.s1', password: 'demo-password' });

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { decideAs, fileTransfer, startStack, ZHANG, LI, type TestStack } from './support/stack';
+import { as, decideAs, fileTransfer, startStack, ZHANG, LI, type TestStack } from './support/stack';
 
 // Approval cases live for weeks, so workflow code must replay the histories of cases already in flight.
 // Every history under workflows/__histories__ was recorded from an earlier version of the workflow and
-// must replay without a determinism error. `RECORD_HISTORIES=1 npx jest test/replay.test.ts` records new
-// ones from the current code (do that before changing the workflow, and commit them).
+// must replay without a determinism error. `RECORD_HISTORIES=v3 npx jest test/replay.test.ts` records new
+// ones from the current code, named v3-*.json (do that before changing the workflow, and commit them).
 const DIR = path.resolve(__dirname, '..', 'workflows', '__histories__');
 const TSX = path.resolve(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
@@ -31,7 +31,7 @@ if (process.env.RECORD_HISTORIES) {
         '--output',
         'json',
       ]);
-      fs.writeFileSync(path.join(DIR, `${name}.json`), json);
+      fs.writeFileSync(path.join(DIR, `${process.env.RECORD_HISTORIES}-${name}.json`), json);
     };
     test('records an approved, a rejected, a withdrawn and an open case', async () => {
       const approved = (await fileTransfer(stack, 'nj.s1', ZHANG)).body.id;
@@ -43,25 +43,44 @@ if (process.env.RECORD_HISTORIES) {
       ]) {
         expect((await decideAs(stack, u, approved, s)).status).toBe(200);
       }
-      await save('v1-transfer-approved', approved);
+      await save('transfer-approved', approved);
       const rejected = (await fileTransfer(stack, 'hhg.s2', LI)).body.id;
       await decideAs(stack, 'hhg.s2', rejected, 'RECEIVING_SCHOOL');
       expect((await decideAs(stack, 'hhg.edu', rejected, 'RECEIVING_COUNTY', 'REJECT', '学位已满')).status).toBe(200);
-      await save('v1-transfer-rejected', rejected);
+      await save('transfer-rejected', rejected);
       const pupils = await stack.prisma.student.findMany({
         where: { schoolCode: '5203020002', status: 'ENROLLED' },
         take: 2,
       });
       const withdrawn = (await fileTransfer(stack, 'nj.s1', pupils[0].studentNo)).body.id;
       await decideAs(stack, 'nj.s1', withdrawn, 'RECEIVING_SCHOOL');
-      const { as } = await import('./support/stack');
       expect(
         (await as(stack, 'nj.s1').post(`/api/applications/${withdrawn}/withdraw`, { reason: '家长改变主意' })).status,
       ).toBe(200);
-      await save('v1-transfer-withdrawn', withdrawn);
+      await save('transfer-withdrawn', withdrawn);
       const open = (await fileTransfer(stack, 'nj.s1', pupils[1].studentNo)).body.id;
       await decideAs(stack, 'nj.s1', open, 'RECEIVING_SCHOOL');
-      await save('v1-transfer-open', open);
+      await save('transfer-open', open);
+
+      const more = await stack.prisma.student.findMany({ where: { schoolCode: '5119220002', status: 'ENROLLED' }, take: 2 });
+      const returned = (
+        await as(stack, 'nj.s2').post('/api/applications', {
+          type: 'STUDY_ABROAD',
+          studentNo: more[0].studentNo,
+          reason: '家长申请',
+          effectiveDate: new Date().toISOString().slice(0, 10),
+          details: { destination: '新家坡' },
+        })
+      ).body.id;
+      await decideAs(stack, 'nj.s2', returned, 'SCHOOL');
+      await decideAs(stack, 'nj.edu', returned, 'COUNTY', 'RETURN', '国家名称有误');
+      expect((await as(stack, 'nj.s2').post(`/api/applications/${returned}/resubmit`, { details: { destination: '新加坡' } })).status).toBe(200);
+      await decideAs(stack, 'nj.s2', returned, 'SCHOOL');
+      expect((await decideAs(stack, 'nj.edu', returned, 'COUNTY')).body.status).toBe('APPROVED');
+      await save('abroad-returned-resubmitted-approved', returned);
+      const cancelled = (await fileTransfer(stack, 'hhg.s1', more[1].studentNo)).body.id;
+      expect((await as(stack, 'admin').post(`/api/applications/${cancelled}/cancel`, { reason: '重复申请' })).status).toBe(200);
+      await save('transfer-cancelled', cancelled);
     });
   });
 }
@@ -69,7 +88,7 @@ if (process.env.RECORD_HISTORIES) {
 describe('replaying recorded histories', () => {
   test('every recorded history replays on the current workflow code without a determinism error', () => {
     const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(4);
     // In a plain Node process: the SDK's protobuf types do not survive jest's module registry.
     const out = execFileSync(process.execPath, [TSX, path.resolve(__dirname, '..', 'scripts', 'replay-histories.ts')], {
       env: process.env,

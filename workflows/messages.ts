@@ -36,6 +36,21 @@ export interface WithdrawInput {
   actor: Actor;
 }
 
+/** An administrator ends a case that cannot go on (wrong data, duplicate filing …). */
+export type CancelInput = WithdrawInput;
+
+/** What the applicant corrected before sending a returned case round again; unset fields stay. */
+export interface Corrections {
+  reason?: string;
+  effectiveDate?: string;
+  details?: Record<string, unknown> | null;
+}
+
+export interface ResubmitInput {
+  corrections: Corrections;
+  actor: Actor;
+}
+
 /** What the read model says after a message was handled. */
 export interface Outcome {
   status: ApplicationStatus;
@@ -56,6 +71,8 @@ export interface ApplicationState extends Outcome {
  */
 export const decideUpdate = defineUpdate<Outcome, [DecideInput]>('decide');
 export const withdrawUpdate = defineUpdate<Outcome, [WithdrawInput]>('withdraw');
+export const cancelUpdate = defineUpdate<Outcome, [CancelInput]>('cancel');
+export const resubmitUpdate = defineUpdate<Outcome, [ResubmitInput]>('resubmit');
 export const stateQuery = defineQuery<ApplicationState>('state');
 
 /** Failure types thrown by the validators; the API maps them to HTTP statuses. */
@@ -65,6 +82,8 @@ export const Rejection = {
   CaseClosed: 'CaseClosed',
   CommentRequired: 'CommentRequired',
   NotSupported: 'NotSupported',
+  NotReturned: 'NotReturned',
+  AdminOnly: 'AdminOnly',
 } as const;
 export type RejectionType = (typeof Rejection)[keyof typeof Rejection];
 

@@ -1,11 +1,14 @@
 import { Router } from 'express';
 import type { AppDeps } from '../app';
 import { actorOf, currentUser, requireRole } from '../auth';
-import { conflict, forbidden } from '../errors';
+import { conflict, forbidden, ruleViolation } from '../errors';
 import { parse } from '../schemas/common';
 import {
   ApplicationIdParamsSchema,
+  CancelBodySchema,
   CreateApplicationBodySchema,
+  DetailsCheckSchema,
+  ResubmitBodySchema,
   DecisionBodySchema,
   ListApplicationsQuerySchema,
   WithdrawBodySchema,
@@ -20,18 +23,29 @@ import {
   visibleTo,
 } from '../services/applications';
 import { httpErrorFromTemporal } from '../temporal-errors';
-import { decideUpdate, withdrawUpdate } from '../../workflows/messages';
+import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate, type Outcome } from '../../workflows/messages';
+import type { UpdateDefinition } from '@temporalio/common';
+import { checkProvinceRules } from '../../domain/rules';
 import type { Prisma } from '../../generated/prisma/client';
 
 export function applicationRoutes(deps: AppDeps): Router {
   const { prisma, temporal, config, orgs, logger } = deps;
   const r = Router();
 
-  /** Makes sure the case's workflow runs before a message is sent to it (the reconciler may not have run yet). */
-  async function ensureStarted(app: Awaited<ReturnType<typeof loadVisibleApplication>>) {
-    if (app.workflowStartedAt) return;
+  type App = Awaited<ReturnType<typeof loadVisibleApplication>>;
+
+  /**
+   * Sends an Update to the case's workflow (starting it first if the reconciler has not yet) and waits
+   * at most UPDATE_TIMEOUT_MS: with no worker polling, an Update would otherwise wait forever. The
+   * updateId is a business key, so a retried HTTP request returns the first result instead of acting twice.
+   */
+  async function sendUpdate<A>(app: App, update: UpdateDefinition<Outcome, [A]>, arg: A, updateId: string) {
     try {
-      await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app);
+      if (!app.workflowStartedAt) await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app);
+      const handle = temporal.workflow.getHandle(app.workflowId);
+      await temporal.withDeadline(Date.now() + config.UPDATE_TIMEOUT_MS, () =>
+        handle.executeUpdate(update, { args: [arg], updateId }),
+      );
     } catch (e) {
       throw httpErrorFromTemporal(e);
     }
@@ -41,7 +55,7 @@ export function applicationRoutes(deps: AppDeps): Router {
   r.post('/', requireRole('SCHOOL_CLERK'), async (req, res) => {
     const u = currentUser(req);
     const body = parse(CreateApplicationBodySchema, req.body);
-    const app = await createApplication(prisma, u, body);
+    const app = await createApplication(prisma, u, body, deps.rules);
     try {
       await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app);
     } catch (e) {
@@ -105,22 +119,16 @@ export function applicationRoutes(deps: AppDeps): Router {
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     const body = parse(DecisionBodySchema, req.body);
     const app = await loadVisibleApplication(prisma, u, id);
+    if (app.status === 'RETURNED') throw conflict('该业务已退回申请学校修改，重新提交后才能审核');
     if (app.status !== 'IN_REVIEW') throw conflict('该业务已办结，不能再审核');
     if (body.stage !== app.currentStage) throw conflict('该业务已不在此审核环节，请刷新后查看当前环节');
     if (u.orgCode !== app.currentOrgCode) throw forbidden('当前环节不由您的单位办理');
-    await ensureStarted(app);
-    const handle = temporal.workflow.getHandle(app.workflowId);
-    try {
-      await temporal.withDeadline(Date.now() + config.UPDATE_TIMEOUT_MS, () =>
-        handle.executeUpdate(decideUpdate, {
-          args: [{ stage: body.stage, decision: body.decision, comment: body.comment ?? null, actor: actorOf(u) }],
-          // A business key: a retried HTTP request returns the first result instead of deciding twice.
-          updateId: `decide:${app.id}:${app.round}:${body.stage}:${body.decision}`,
-        }),
-      );
-    } catch (e) {
-      throw httpErrorFromTemporal(e);
-    }
+    await sendUpdate(
+      app,
+      decideUpdate,
+      { stage: body.stage, decision: body.decision, comment: body.comment ?? null, actor: actorOf(u) },
+      `decide:${app.id}:${app.round}:${body.stage}:${body.decision}`,
+    );
     res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
   });
 
@@ -132,18 +140,44 @@ export function applicationRoutes(deps: AppDeps): Router {
     const app = await loadVisibleApplication(prisma, u, id);
     if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以撤销该业务');
     if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') throw conflict('该业务已办结，不能撤销');
-    await ensureStarted(app);
-    const handle = temporal.workflow.getHandle(app.workflowId);
-    try {
-      await temporal.withDeadline(Date.now() + config.UPDATE_TIMEOUT_MS, () =>
-        handle.executeUpdate(withdrawUpdate, {
-          args: [{ reason: body.reason, actor: actorOf(u) }],
-          updateId: `withdraw:${app.id}`,
-        }),
-      );
-    } catch (e) {
-      throw httpErrorFromTemporal(e);
-    }
+    await sendUpdate(app, withdrawUpdate, { reason: body.reason, actor: actorOf(u) }, `withdraw:${app.id}`);
+    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+  });
+
+  /** The applicant corrects a returned case and sends it round again: 200; 403; 409 when not returned. */
+  r.post('/:id/resubmit', async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const body = parse(ResubmitBodySchema, req.body);
+    const app = await loadVisibleApplication(prisma, u, id);
+    if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以修改并重新提交');
+    if (app.status !== 'RETURNED') throw conflict('该业务未被退回，无需重新提交');
+    // The corrected case must still pass the same checks as a new one (type-specific fields, rules).
+    const merged = {
+      type: app.type,
+      effectiveDate: body.effectiveDate ?? app.effectiveDate.toISOString().slice(0, 10),
+      details: body.details ?? (app.details as Record<string, unknown> | null) ?? {},
+    };
+    parse(DetailsCheckSchema, merged);
+    const provincial = checkProvinceRules(
+      app.type,
+      await prisma.student.findUniqueOrThrow({ where: { studentNo: app.studentNo } }),
+      merged,
+      deps.rules,
+    );
+    if (!provincial.legal) throw ruleViolation(provincial.reason);
+    await sendUpdate(app, resubmitUpdate, { corrections: body, actor: actorOf(u) }, `resubmit:${app.id}:${app.round}`);
+    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+  });
+
+  /** An administrator cancels an open case with a reason: 200; 403 not an administrator; 409 closed. */
+  r.post('/:id/cancel', requireRole('ADMIN'), async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const body = parse(CancelBodySchema, req.body);
+    const app = await loadVisibleApplication(prisma, u, id);
+    if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') throw conflict('该业务已办结，不能取消');
+    await sendUpdate(app, cancelUpdate, { reason: body.reason, actor: actorOf(u) }, `cancel:${app.id}`);
     res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
   });
 

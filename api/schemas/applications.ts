@@ -9,15 +9,103 @@ import {
   isoDate,
 } from './common';
 
+const today = () => new Date().toISOString().slice(0, 10);
+const shiftDays = (iso: string, days: number) =>
+  new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** 异动日期: a real date, at most a year before or after today. */
+const effectiveDate = isoDate('异动日期').refine(
+  (d) => d >= shiftDays(today(), -365) && d <= shiftDays(today(), 365),
+  '异动日期应在今天前后一年之内',
+);
+
+const reasonField = z
+  .string({ error: '请填写异动原因' })
+  .trim()
+  .min(1, '请填写异动原因')
+  .max(500, '异动原因最多 500 字');
+const none = z.object({}).strict();
+
+/** The fields each change type needs beyond reason and date. */
+export const DETAILS_BY_TYPE = {
+  TRANSFER: none,
+  SUSPEND: z.object({ expectedReturnDate: isoDate('预计复学日期') }).strict(),
+  RESUME: none,
+  REPEAT_GRADE: none,
+  SKIP_GRADE: none,
+  DROP_OUT: z.object({ lastAttendanceDate: isoDate('最后到校日期').optional() }).strict(),
+  STUDY_ABROAD: z
+    .object({
+      destination: z
+        .string({ error: '请填写前往国家或地区' })
+        .trim()
+        .min(1, '请填写前往国家或地区')
+        .max(50, '前往国家或地区最多 50 字'),
+      expectedReturnDate: isoDate('预计回国日期').optional(),
+    })
+    .strict(),
+  DECEASED: z.object({ deathDate: isoDate('死亡日期') }).strict(),
+} satisfies Record<z.infer<typeof ChangeTypeSchema>, z.ZodType>;
+
+/** Checks `details` against the type's own fields and their relation to the effective date. */
+function checkDetails(
+  v: { type: z.infer<typeof ChangeTypeSchema>; effectiveDate?: string; details?: unknown },
+  ctx: z.RefinementCtx,
+) {
+  const parsed = DETAILS_BY_TYPE[v.type].safeParse(v.details ?? {});
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) {
+      const path = i.code === 'unrecognized_keys' ? [...i.path, ...i.keys] : i.path;
+      const message = i.code === 'unrecognized_keys' ? '该异动类型不需要此项' : i.message;
+      ctx.addIssue({ code: 'custom', path: ['details', ...path], message });
+    }
+    return;
+  }
+  const d = parsed.data as Record<string, string | undefined>;
+  if (v.effectiveDate && d.expectedReturnDate && d.expectedReturnDate <= v.effectiveDate) {
+    ctx.addIssue({ code: 'custom', path: ['details', 'expectedReturnDate'], message: '预计返回日期应晚于异动日期' });
+  }
+  if (d.deathDate && d.deathDate > today()) {
+    ctx.addIssue({ code: 'custom', path: ['details', 'deathDate'], message: '死亡日期不能晚于今天' });
+  }
+  if (d.lastAttendanceDate && v.effectiveDate && d.lastAttendanceDate > v.effectiveDate) {
+    ctx.addIssue({ code: 'custom', path: ['details', 'lastAttendanceDate'], message: '最后到校日期不能晚于异动日期' });
+  }
+}
+
 export const CreateApplicationBodySchema = z
   .object({
     type: ChangeTypeSchema,
     studentNo: StudentNoSchema,
-    reason: z.string({ error: '请填写异动原因' }).trim().min(1, '请填写异动原因').max(500, '异动原因最多 500 字'),
-    effectiveDate: isoDate('异动日期'),
+    reason: reasonField,
+    effectiveDate,
     toSchoolCode: z.string().trim().min(1).max(20).optional(),
+    details: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        '按类型：SUSPEND {expectedReturnDate}；STUDY_ABROAD {destination, expectedReturnDate?}；DECEASED {deathDate}；DROP_OUT {lastAttendanceDate?}',
+    }),
   })
+  .superRefine((v, ctx) => checkDetails(v, ctx))
   .meta({ id: 'CreateApplicationBody' });
+
+/** The type-specific checks again, for a corrected case (the type itself cannot change). */
+export const DetailsCheckSchema = z
+  .object({ type: ChangeTypeSchema, effectiveDate, details: z.record(z.string(), z.unknown()).optional() })
+  .superRefine((v, ctx) => checkDetails(v, ctx));
+
+export const ResubmitBodySchema = z
+  .object({
+    reason: reasonField.optional(),
+    effectiveDate: effectiveDate.optional(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'ResubmitBody', description: '退回后修改并重新提交；未给出的字段保持不变' });
+
+export const CancelBodySchema = z
+  .object({
+    reason: z.string({ error: '请填写取消原因' }).trim().min(1, '请填写取消原因').max(500, '取消原因最多 500 字'),
+  })
+  .meta({ id: 'CancelBody' });
 
 export const DecisionBodySchema = z
   .object({
@@ -78,8 +166,11 @@ export const ApplicationSchema = z
     currentOrg: OrgRefSchema.nullable(),
     reason: z.string(),
     effectiveDate: z.string(),
+    details: z.record(z.string(), z.unknown()).nullable(),
     closeReason: z.string().nullable(),
+    round: z.number().int(),
     steps: z.array(StepSchema),
+    earlierRounds: z.array(z.object({ round: z.number().int(), steps: z.array(StepSchema) })),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -6,6 +6,7 @@ import { buildChain, type ChainStep } from '../../domain/chain';
 import { maskStudentNo } from '../../domain/id-number';
 import { CHANGE_TYPE_LABELS } from '../../domain/labels';
 import { checkChangeLegal } from '../../domain/status-machine';
+import { checkProvinceRules, DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
 import type { ChangeType, Stage } from '../../domain/types';
 import type { applicationWorkflow } from '../../workflows/application';
 import { workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
@@ -44,6 +45,17 @@ export class OrgDirectory {
  */
 export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, view: 'detail' | 'list' = 'detail') {
   const studentNo = view === 'list' ? maskStudentNo(a.student.studentNo) : a.student.studentNo;
+  const stepDto = (s: ApplicationRow['steps'][number]) => ({
+    stage: s.stage,
+    org: { code: s.org.code, name: s.org.name },
+    decision: s.decision,
+    actor: s.actorName,
+    comment: s.comment,
+    openedAt: iso(s.openedAt),
+    decidedAt: iso(s.decidedAt),
+    dueAt: iso(s.dueAt),
+  });
+  const earlier = [...new Set(a.steps.filter((s) => s.round < a.round).map((s) => s.round))];
   return {
     id: a.id,
     type: a.type,
@@ -55,19 +67,12 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     currentOrg: await orgs.ref(a.currentOrgCode),
     reason: a.reason,
     effectiveDate: day(a.effectiveDate),
+    details: (a.details as Record<string, unknown> | null) ?? null,
     closeReason: a.closeReason,
-    steps: a.steps
-      .filter((s) => s.round === a.round)
-      .map((s) => ({
-        stage: s.stage,
-        org: { code: s.org.code, name: s.org.name },
-        decision: s.decision,
-        actor: s.actorName,
-        comment: s.comment,
-        openedAt: iso(s.openedAt),
-        decidedAt: iso(s.decidedAt),
-        dueAt: iso(s.dueAt),
-      })),
+    round: a.round,
+    steps: a.steps.filter((s) => s.round === a.round).map(stepDto),
+    // Rounds before a RETURN, kept as they were: who returned the case, and why.
+    earlierRounds: earlier.map((round) => ({ round, steps: a.steps.filter((s) => s.round === round).map(stepDto) })),
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
   };
@@ -112,6 +117,7 @@ export interface CreateApplicationInput {
   reason: string;
   effectiveDate: string;
   toSchoolCode?: string;
+  details?: Record<string, unknown>;
 }
 
 function isUniqueViolation(e: unknown): boolean {
@@ -122,7 +128,12 @@ function isUniqueViolation(e: unknown): boolean {
  * Writes the case first — row and all its steps, in one transaction guarded by the partial unique
  * index (one open case per pupil) — so nothing a clerk submits depends on Temporal being up.
  */
-export async function createApplication(prisma: PrismaClient, u: AuthUser, body: CreateApplicationInput) {
+export async function createApplication(
+  prisma: PrismaClient,
+  u: AuthUser,
+  body: CreateApplicationInput,
+  rules: ProvinceRules = DEFAULT_RULES,
+) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
   const pupil = await prisma.student.findUnique({
     where: { studentNo: body.studentNo },
@@ -146,6 +157,8 @@ export async function createApplication(prisma: PrismaClient, u: AuthUser, body:
 
   const legal = checkChangeLegal(body.type, pupil);
   if (!legal.legal) throw ruleViolation(legal.reason);
+  const provincial = checkProvinceRules(body.type, pupil, body, rules);
+  if (!provincial.legal) throw ruleViolation(provincial.reason);
 
   const open = await prisma.application.findFirst({
     where: { studentNo: pupil.studentNo, status: { in: ['IN_REVIEW', 'RETURNED'] } },
@@ -173,6 +186,8 @@ export async function createApplication(prisma: PrismaClient, u: AuthUser, body:
           currentOrgCode: chain[0].orgCode,
           reason: body.reason,
           effectiveDate: new Date(`${body.effectiveDate}T00:00:00Z`),
+          details:
+            body.details && Object.keys(body.details).length ? (body.details as Prisma.InputJsonValue) : undefined,
           workflowId: `pending-${crypto.randomUUID()}`,
           createdById: u.userId,
           steps: {

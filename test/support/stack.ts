@@ -12,6 +12,7 @@ import { createPrisma, type PrismaClient } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
 import { createWorker } from '../../worker';
 import { withDatabase } from './global-setup';
+import { DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
 
 let runtimeInstalled = false;
 function installRuntime() {
@@ -106,7 +107,9 @@ export interface TestStack {
  * The real system for one test file: its own database, the shared Temporal dev server (or the
  * address given), a unique task queue, a real worker, and the Express app built as in production.
  */
-export async function startStack(opts: { worker?: boolean; temporalAddress?: string; updateTimeoutMs?: number } = {}) {
+export async function startStack(
+  opts: { worker?: boolean; temporalAddress?: string; updateTimeoutMs?: number; rules?: Partial<ProvinceRules> } = {},
+) {
   const db = await createTestDatabase();
   const address = opts.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS!;
   const taskQueue = `test-${uid()}`;
@@ -122,6 +125,7 @@ export async function startStack(opts: { worker?: boolean; temporalAddress?: str
     temporal,
     tokens,
     logger,
+    rules: { ...DEFAULT_RULES, ...opts.rules },
     config: {
       TEMPORAL_TASK_QUEUE: taskQueue,
       UPDATE_TIMEOUT_MS: opts.updateTimeoutMs ?? 15_000,

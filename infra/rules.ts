@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_RULES, type ProvinceRules } from '../domain/rules';
+
+const grades = z.array(z.number().int().min(1).max(12));
+const RulesSchema = z
+  .object({
+    noTransferGrades: grades.default(DEFAULT_RULES.noTransferGrades),
+    noRepeatGrades: grades.default(DEFAULT_RULES.noRepeatGrades),
+    maxSuspendMonths: z.number().int().min(1).max(60).default(DEFAULT_RULES.maxSuspendMonths),
+  })
+  .strict();
+
+export const DEFAULT_RULES_FILE = path.resolve(__dirname, '..', 'settings', 'province-rules.json');
+
+/** Reads the province's rules; a bad file stops start-up with the offending key named. */
+export function loadRules(file: string = DEFAULT_RULES_FILE): ProvinceRules {
+  const parsed = RulesSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
+    throw new Error(`省级规则文件有误 (invalid rules file) ${file}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
