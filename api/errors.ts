@@ -47,6 +47,10 @@ export const conflict = (detail: string) => new HttpError(409, '操作冲突 (co
 export const ruleViolation = (detail: string, errors?: FieldError[]) =>
   new HttpError(422, '不符合办理条件 (rule violation)', detail, errors);
 export const unavailable = (detail: string) => new HttpError(503, '服务暂不可用 (unavailable)', detail);
+export const payloadTooLarge = (detail: string, errors?: FieldError[]) =>
+  new HttpError(413, '内容过大 (payload too large)', detail, errors);
+export const unsupportedMediaType = (detail: string, errors?: FieldError[]) =>
+  new HttpError(415, '不支持的文件类型 (unsupported media type)', detail, errors, 'unsupported-media-type');
 
 export function zodToHttpError(err: ZodError, where: 'body' | 'query' | 'params' = 'body'): HttpError {
   const errors = err.issues.map((i) => ({ path: i.path.join('.') || where, message: i.message }));

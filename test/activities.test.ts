@@ -2,7 +2,7 @@ import { createActivities } from '../activities';
 import type { Actor } from '../domain/types';
 import { createApplication } from '../api/services/applications';
 import type { AuthUser } from '../api/auth';
-import { createTestDatabase, logger, ZHANG, type TestDatabase } from './support/stack';
+import { createTestDatabase, logger, SOON, ZHANG, type TestDatabase } from './support/stack';
 
 // Activities run against a real Postgres; Temporal may run any of them more than once.
 let db: TestDatabase;
@@ -36,7 +36,7 @@ test('recordDecision is idempotent: the final approval, run three times at once 
     type: 'TRANSFER',
     studentNo: ZHANG,
     reason: '随父母工作调动',
-    effectiveDate: '2026-12-01',
+    effectiveDate: SOON,
   });
   const chain = app.steps.map((s) => ({ stage: s.stage, orgCode: s.orgCode }));
   for (let i = 0; i < chain.length - 1; i++) {

@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import request from 'supertest';
 import { decideUpdate, withdrawUpdate } from '../workflows/messages';
-import { as, decideAs, fileTransfer, LI, startStack, ZHANG, ZHAO, type TestStack } from './support/stack';
+import { as, decideAs, fileTransfer, LI, startStack, ZHANG, ZHAO, type TestStack, SOON } from './support/stack';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -110,7 +110,7 @@ describe('a transfer between counties', () => {
     expect(pupil.body.history[0]).toMatchObject({
       type: 'TRANSFER',
       applicationId: id,
-      effectiveDate: '2026-12-01',
+      effectiveDate: SOON,
       fromSchool: { code: S.hhg1 },
       toSchool: { code: S.nj1 },
       approvedBy: ['南江县实验小学', '南江县教育局', '遵义市红花岗区第一小学', '红花岗区教育局'],

@@ -1,21 +1,229 @@
 import { Router } from 'express';
 import type { AppDeps } from '../app';
-import { currentUser } from '../auth';
-import { notFound } from '../errors';
+import { currentUser, requireRole } from '../auth';
+import { badRequest, conflict, forbidden, notFound, ruleViolation, type FieldError } from '../errors';
 import { parse, StudentNoSchema, z } from '../schemas/common';
-import { StudentDetailSchema, StudentLookupQuerySchema, StudentSummarySchema } from '../schemas/students';
-import { json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
-import { maskIdNumber, maskStudentNo } from '../../domain/id-number';
+import {
+  RegisterStudentBodySchema,
+  RegisteredStudentSchema,
+  StudentDetailSchema,
+  StudentLookupQuerySchema,
+  StudentLookupResultSchema,
+  type RegisterStudentBody,
+} from '../schemas/students';
+import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
+import { maskIdNumber, maskStudentNo, parseIdNumber, studentNoFromIdNumber } from '../../domain/id-number';
+import {
+  CONFUSION_KIND_LABELS,
+  isNearMatch,
+  nameDifferences,
+  nameVariantCount,
+  nameVariants,
+} from '../../domain/lookalike';
+import type { PrismaClient } from '../../infra/db';
+import type { Student, StudentHistory } from '../../generated/prisma/client';
 import { readableOrgs } from '../services/applications';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/** A pupil as every list shows it. */
+const summaryOf = (p: Student, schoolName: string) => ({
+  // Masked like the ID number it contains; the clerk files with the number on the family's papers.
+  studentNo: maskStudentNo(p.studentNo),
+  name: p.name,
+  gender: p.gender,
+  birthDate: day(p.birthDate),
+  schoolCode: p.schoolCode,
+  schoolName,
+  grade: p.grade,
+  status: p.status,
+  idNumberMasked: maskIdNumber(p.idNumber),
+});
+
+/** The record with its change history (studentNo whole: only parties to the pupil get here). */
+async function detailOf(
+  prisma: PrismaClient,
+  pupil: Student & { school: { name: string }; history: StudentHistory[] },
+) {
+  const codes = [
+    ...new Set(pupil.history.flatMap((h) => [h.fromSchoolCode, h.toSchoolCode]).filter(Boolean)),
+  ] as string[];
+  const names = new Map(
+    codes.length
+      ? (await prisma.organisation.findMany({ where: { code: { in: codes } } })).map((o) => [o.code, o.name])
+      : [],
+  );
+  const ref = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
+  return {
+    ...summaryOf(pupil, pupil.school.name),
+    studentNo: pupil.studentNo,
+    className: pupil.className,
+    problemFlag: pupil.problemFlag,
+    history: pupil.history.map((h) => ({
+      type: h.type,
+      applicationId: h.applicationId,
+      effectiveDate: day(h.effectiveDate),
+      fromSchool: ref(h.fromSchoolCode),
+      toSchool: ref(h.toSchoolCode),
+      fromStatus: h.fromStatus,
+      toStatus: h.toStatus,
+      fromGrade: h.fromGrade,
+      toGrade: h.toGrade,
+      approvedBy: h.approvedBy,
+      recordedAt: h.createdAt.toISOString(),
+    })),
+  };
+}
+
+const SUGGESTION_LIMIT = 10;
+/**
+ * Up to this many variants of a typed name are looked up directly, `name IN (…)` on the
+ * (schoolCode, name) index: a 3-character name has a few dozen to a few hundred. Only long names of
+ * often-confused characters have more; for those one scan of the school's names of that length is
+ * cheaper than a huge IN list.
+ */
+const MAX_VARIANTS_LOOKED_UP = 1000;
+
+/** Pupils of the school whose name is a near match of `name`, fewest differing characters first. */
+async function nearMatches(prisma: PrismaClient, schoolCode: string, name: string): Promise<Student[]> {
+  const count = nameVariantCount(name);
+  if (count === 0) return [];
+  let names: string[];
+  if (count <= MAX_VARIANTS_LOOKED_UP) {
+    names = [...nameVariants(name)];
+  } else {
+    // char_length counts code points, as the near-match rule does.
+    const rows = await prisma.$queryRaw<{ name: string }[]>`
+      select distinct "name" from "Student"
+      where "schoolCode" = ${schoolCode} and char_length("name") = ${Array.from(name).length}`;
+    names = rows.map((r) => r.name).filter((n) => isNearMatch(name, n));
+    if (names.length === 0) return [];
+  }
+  const found = await prisma.student.findMany({
+    where: { schoolCode, name: { in: names } },
+    orderBy: { studentNo: 'asc' },
+    take: 200,
+  });
+  const distance = (p: Student) => nameDifferences(name, p.name)?.length ?? Infinity;
+  return found.sort((a, b) => distance(a) - distance(b)).slice(0, SUGGESTION_LIMIT);
+}
+
+/** "没有找到“刘子凇”。您要找的是否是：刘子淞（凇→淞，形近字）？…", or what to check when nothing is close. */
+function lookupHint(name: string, schoolName: string, suggestions: Student[]): string {
+  if (suggestions.length === 0) {
+    return (
+      `在${schoolName}没有找到“${name}”，也没有姓名相近的学生。请核对姓名和学校代码；` +
+      '如仍找不到，可能是该校尚未为这名学生建立学籍。'
+    );
+  }
+  const names = [...new Set(suggestions.map((p) => p.name))].map((n) => {
+    const diffs = nameDifferences(name, n) ?? [];
+    return `${n}（${diffs.map((d) => `${d.typed}→${d.found}，${CONFUSION_KIND_LABELS[d.kind]}`).join('；')}）`;
+  });
+  return `没有找到“${name}”。您要找的是否是：${names.join('、')}？（常见原因：形近字或同音字输入错误）`;
+}
+
+const isUniqueViolation = (e: unknown) =>
+  typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
+
+/**
+ * A temporary 学籍号 for a pupil without household registration (无户籍): 'L' + the registering
+ * school's 10-character code + an 8-digit count of that school's temporary numbers, from 00000001.
+ * 19 characters like a 'G' number, readable for a clerk (the school is in it), and it passes
+ * isValidStudentNo. It is max + 1 when read: two registrations at once may read the same max, and the
+ * primary key makes the second retry with the next number.
+ */
+async function nextTemporaryStudentNo(prisma: PrismaClient, schoolCode: string): Promise<string> {
+  // 学校标识码 are 10 digits; anything else could not form a valid temporary number.
+  if (!/^[0-9A-Z]{10}$/.test(schoolCode)) {
+    throw ruleViolation(`本校学校代码“${schoolCode}”不是 10 位学校标识码，无法生成临时学籍号，请联系管理员更正学校代码`);
+  }
+  const prefix = `L${schoolCode}`;
+  const [row] = await prisma.$queryRaw<{ last: string | null }[]>`
+    select max(right("studentNo", 8)) as last from "Student"
+    where "studentNo" like ${`${prefix}%`} and length("studentNo") = 19 and right("studentNo", 8) ~ '^[0-9]{8}$'`;
+  return `${prefix}${String(Number(row?.last ?? 0) + 1).padStart(8, '0')}`;
+}
+
+/** Body fields that contradict the ID number: 422, each naming its field. */
+function mismatchesWithIdNumber(
+  body: RegisterStudentBody,
+  id: { birthDate: string; gender: 'MALE' | 'FEMALE' },
+): FieldError[] {
+  const errors: FieldError[] = [];
+  if (id.birthDate !== body.birthDate) {
+    errors.push({
+      path: 'birthDate',
+      message: `出生日期与身份证号不一致：身份证号中的出生日期为 ${id.birthDate}，填写的是 ${body.birthDate}`,
+    });
+  }
+  if (id.gender !== body.gender) {
+    const said = id.gender === 'MALE' ? '男' : '女';
+    errors.push({ path: 'gender', message: `性别与身份证号不一致：按身份证号第 17 位应为${said}` });
+  }
+  return errors;
+}
+
+type Warning = { code: 'POSSIBLE_DUPLICATE'; message: string; studentNo: string; name: string };
+
+/**
+ * Possible duplicates, which do not stop a registration (twins, namesakes) but which the clerk should
+ * look at: a pupil of this school born the same day with the same or a near-match name, and for a
+ * pupil without an ID number, a pupil anywhere born the same day to the same parents or guardian.
+ */
+async function duplicateWarnings(
+  prisma: PrismaClient,
+  schoolCode: string,
+  body: RegisterStudentBody,
+): Promise<Warning[]> {
+  const birthDate = new Date(`${body.birthDate}T00:00:00Z`);
+  const warnings: Warning[] = [];
+  const sameDay = await prisma.student.findMany({ where: { schoolCode, birthDate }, orderBy: { studentNo: 'asc' } });
+  for (const p of sameDay) {
+    if (p.name !== body.name && !isNearMatch(body.name, p.name)) continue;
+    warnings.push({
+      code: 'POSSIBLE_DUPLICATE',
+      studentNo: maskStudentNo(p.studentNo),
+      name: p.name,
+      message:
+        `本校已有出生日期相同、姓名${p.name === body.name ? '相同' : '相近'}的学生“${p.name}”` +
+        `（学籍号 ${maskStudentNo(p.studentNo)}），请确认不是重复登记`,
+    });
+  }
+  if (body.noHouseholdRegistration) {
+    const family = [
+      ...(body.fatherIdNumber && body.motherIdNumber
+        ? [{ fatherIdNumber: body.fatherIdNumber, motherIdNumber: body.motherIdNumber }]
+        : []),
+      ...(body.guardianIdNumber ? [{ guardianIdNumber: body.guardianIdNumber }] : []),
+    ];
+    const siblings = await prisma.student.findMany({
+      where: { birthDate, OR: family, studentNo: { notIn: sameDay.map((p) => p.studentNo) } },
+      include: { school: true },
+      orderBy: { studentNo: 'asc' },
+    });
+    for (const p of siblings) {
+      warnings.push({
+        code: 'POSSIBLE_DUPLICATE',
+        studentNo: maskStudentNo(p.studentNo),
+        name: p.name,
+        message:
+          `${p.school.name}已有同一父母或监护人、出生日期相同的学生“${p.name}”` +
+          `（学籍号 ${maskStudentNo(p.studentNo)}），请确认不是重复登记`,
+      });
+    }
+  }
+  return warnings;
+}
 
 export function studentRoutes({ prisma }: AppDeps): Router {
   const r = Router();
 
   /**
    * Exact-name lookup at one school — how a receiving school finds the pupil it will take in.
-   * ID numbers are masked; 400 when schoolCode or name is missing.
+   * ID numbers are masked; 400 when schoolCode or name is missing. When nobody has that exact name,
+   * `suggestions` lists pupils of the school with a near-match name (形近字, 同音字, 繁简字) and `hint`
+   * says so in words.
    */
   r.get('/', async (req, res) => {
     const q = parse(StudentLookupQuerySchema, req.query);
@@ -26,20 +234,91 @@ export function studentRoutes({ prisma }: AppDeps): Router {
       orderBy: { studentNo: 'asc' },
       take: 50,
     });
+    if (pupils.length > 0) {
+      res.json({ items: pupils.map((p) => summaryOf(p, school.name)) });
+      return;
+    }
+    const suggestions = await nearMatches(prisma, school.code, q.name);
     res.json({
-      items: pupils.map((p) => ({
-        // Masked like the ID number it contains; the clerk files with the number on the family's papers.
-        studentNo: maskStudentNo(p.studentNo),
-        name: p.name,
-        gender: p.gender,
-        birthDate: day(p.birthDate),
-        schoolCode: p.schoolCode,
-        schoolName: school.name,
-        grade: p.grade,
-        status: p.status,
-        idNumberMasked: maskIdNumber(p.idNumber),
-      })),
+      items: [],
+      suggestions: suggestions.map((p) => summaryOf(p, school.name)),
+      hint: lookupHint(q.name, school.name, suggestions),
     });
+  });
+
+  /**
+   * 新生建籍: a school clerk registers a pupil at her own school. Identity is checked at the door:
+   * a valid ID number that agrees with the birth date and gender given (400/422), never two pupils
+   * with one ID number (409, also under concurrent requests: the unique index decides), parents' or a
+   * guardian's ID numbers for a pupil without household registration; possible duplicates are
+   * registered but come back as `warnings`.
+   */
+  r.post('/', requireRole('SCHOOL_CLERK'), async (req, res) => {
+    const u = currentUser(req);
+    if (!u.orgCode) throw forbidden('您的账号不属于任何学校，不能登记学生');
+    const body = parse(RegisterStudentBodySchema, req.body);
+    if (body.schoolCode && body.schoolCode !== u.orgCode) throw forbidden('只能为本校登记学生');
+    const schoolCode = u.orgCode;
+
+    let idNumber: string | null = null;
+    if (!body.noHouseholdRegistration) {
+      const id = parseIdNumber(body.idNumber ?? '');
+      // The schema has refused a missing or bad number already; this only narrows the type.
+      if (!id.ok) throw badRequest(id.message, [{ path: 'idNumber', message: id.message }]);
+      const mismatches = mismatchesWithIdNumber(body, id);
+      if (mismatches.length) {
+        throw ruleViolation(mismatches.map((m) => m.message.split('：')[0]).join('，'), mismatches);
+      }
+      idNumber = id.idNumber;
+    }
+
+    const alreadyRegistered = async () => {
+      if (!idNumber) return null;
+      const other = await prisma.student.findUnique({ where: { idNumber }, include: { school: true } });
+      return other
+        ? conflict(
+            `该身份证号已登记学籍：${other.school.name}（身份证号 ${maskIdNumber(idNumber)}）。` +
+              '同一身份证号只能有一个学籍；学生如在外校就读，请办理转学',
+          )
+        : null;
+    };
+    const taken = await alreadyRegistered();
+    if (taken) throw taken;
+
+    const warnings = await duplicateWarnings(prisma, schoolCode, body);
+    const data = {
+      idNumber,
+      name: body.name,
+      gender: body.gender,
+      birthDate: new Date(`${body.birthDate}T00:00:00Z`),
+      schoolCode,
+      grade: body.grade,
+      className: body.className,
+      fatherIdNumber: body.fatherIdNumber || null,
+      motherIdNumber: body.motherIdNumber || null,
+      guardianIdNumber: body.guardianIdNumber || null,
+    };
+    let created: Student & { school: { name: string }; history: StudentHistory[] };
+    for (let attempt = 1; ; attempt++) {
+      const studentNo = idNumber ? studentNoFromIdNumber(idNumber) : await nextTemporaryStudentNo(prisma, schoolCode);
+      try {
+        created = await prisma.student.create({
+          data: { ...data, studentNo },
+          include: { school: true, history: true },
+        });
+        break;
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        // Same ID number registered a moment ago by another request: the unique index has decided.
+        if (idNumber) throw (await alreadyRegistered()) ?? conflict('该身份证号已登记学籍');
+        // Another temporary number was taken at the same moment: take the next one.
+        if (attempt === 5) throw conflict('临时学籍号生成冲突，请稍后重试');
+      }
+    }
+    res
+      .status(201)
+      .location(`/api/students/${created.studentNo}`)
+      .json({ ...(await detailOf(prisma, created)), warnings });
   });
 
   /**
@@ -62,40 +341,7 @@ export function studentRoutes({ prisma }: AppDeps): Router {
           where: { studentNo, steps: { some: { orgCode: { in: orgs }, openedAt: { not: null } } } },
         })) > 0);
     if (!pupil || !allowed) throw notFound(`没有找到学籍号为 ${maskStudentNo(studentNo)} 的学生，或您无权查看`);
-
-    const codes = [
-      ...new Set(pupil.history.flatMap((h) => [h.fromSchoolCode, h.toSchoolCode]).filter(Boolean)),
-    ] as string[];
-    const names = new Map(
-      (await prisma.organisation.findMany({ where: { code: { in: codes } } })).map((o) => [o.code, o.name]),
-    );
-    const ref = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
-    res.json({
-      studentNo: pupil.studentNo,
-      name: pupil.name,
-      gender: pupil.gender,
-      birthDate: day(pupil.birthDate),
-      schoolCode: pupil.schoolCode,
-      schoolName: pupil.school.name,
-      grade: pupil.grade,
-      className: pupil.className,
-      status: pupil.status,
-      problemFlag: pupil.problemFlag,
-      idNumberMasked: maskIdNumber(pupil.idNumber),
-      history: pupil.history.map((h) => ({
-        type: h.type,
-        applicationId: h.applicationId,
-        effectiveDate: day(h.effectiveDate),
-        fromSchool: ref(h.fromSchoolCode),
-        toSchool: ref(h.toSchoolCode),
-        fromStatus: h.fromStatus,
-        toStatus: h.toStatus,
-        fromGrade: h.fromGrade,
-        toGrade: h.toGrade,
-        approvedBy: h.approvedBy,
-        recordedAt: h.createdAt.toISOString(),
-      })),
-    });
+    res.json(await detailOf(prisma, pupil));
   });
   return r;
 }
@@ -105,13 +351,27 @@ export function registerStudentPaths(reg: OpenAPIRegistry) {
   reg.registerPath({
     method: 'get',
     path: '/api/students',
-    summary: '按学校和姓名精确查找学生',
+    summary: '按学校和姓名精确查找学生；找不到时给出姓名相近的学生',
     security: secured,
     request: { query: StudentLookupQuerySchema },
     responses: {
-      200: json(z.object({ items: z.array(StudentSummarySchema) }), '查找结果（身份证号已脱敏）'),
+      200: json(StudentLookupResultSchema, '查找结果（学籍号和身份证号已脱敏）'),
       400: problem('缺少学校代码或姓名'),
       404: problem('学校不存在'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/students',
+    summary: '新生建籍（本校学籍管理员）',
+    security: secured,
+    request: requestBody(RegisterStudentBodySchema),
+    responses: {
+      201: json(RegisteredStudentSchema, '已登记；warnings 列出可能重复的学生'),
+      400: problem('字段有误：姓名、身份证号（校验码、出生日期）、无户籍学生缺少父母或监护人身份证号等'),
+      403: problem('非学校学籍管理员，或不是本校'),
+      409: problem('该身份证号已登记学籍'),
+      422: problem('出生日期或性别与身份证号不一致'),
     },
   });
   reg.registerPath({

@@ -32,14 +32,18 @@ export const StudentNoSchema = z
   .refine(isValidStudentNo, '学籍号格式不正确：应为 G 加 18 位身份证号，或 L 开头的临时学籍号')
   .meta({ description: '全国学籍号', example: 'G520302201505050014' });
 
+/** A calendar date as YYYY-MM-DD: one clear message per problem, never two for the same mistake. */
 export const isoDate = (field: string) =>
-  z
-    .string({ error: `请填写${field}` })
-    .regex(/^\d{4}-\d{2}-\d{2}$/, `${field}格式应为 YYYY-MM-DD`)
-    .refine((s) => {
-      const d = new Date(`${s}T00:00:00Z`);
-      return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-    }, `${field}不是有效日期`);
+  z.string({ error: `请填写${field}` }).superRefine((s, ctx) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) {
+      ctx.addIssue({ code: 'custom', message: `${field}格式应为 YYYY-MM-DD` });
+      return;
+    }
+    const d = new Date(`${s}T00:00:00Z`);
+    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== s) {
+      ctx.addIssue({ code: 'custom', message: `${field}不是有效日期` });
+    }
+  });
 
 export const ProblemSchema = z
   .object({

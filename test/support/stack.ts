@@ -180,13 +180,16 @@ export const LI = 'G520302201508120022'; // 李华, 红花岗区第一小学
 export const WANG = 'G511922201403010035'; // 王芳, 南江县实验小学
 export const ZHAO = 'G520302201601010047'; // 赵磊, 红花岗区第二小学, 休学
 
+/** An effective date a week from today: tests must not expire with the calendar (dates are checked ±1 year). */
+export const SOON = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+
 /** Files a transfer into the caller's school. */
 export const fileTransfer = (stack: TestStack, user: string, studentNo: string, extra: Record<string, unknown> = {}) =>
   as(stack, user).post('/api/applications', {
     type: 'TRANSFER',
     studentNo,
     reason: '随父母工作调动',
-    effectiveDate: '2026-12-01',
+    effectiveDate: SOON,
     ...extra,
   });
 
