@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import type { Prisma } from '../generated/prisma/client';
+import type { PrismaClient } from './db';
+import { redactIdNumbers } from './logger';
+
+/** Anyone or anything that acts: a user, or the system itself (null). */
+export interface AuditActor {
+  userId: number;
+  displayName: string;
+  orgCode: string | null;
+}
+
+export interface AuditInput {
+  actor: AuditActor | null;
+  /** Dotted verb: application.create, application.decide, auth.login, auth.login_failed, auth.denied, user.disable … */
+  action: string;
+  entityType?: string;
+  entityId?: string | number;
+  applicationId?: number;
+  /** What changed. ID numbers in it are masked before it is stored. */
+  details?: Record<string, unknown>;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+// Serialises appends so each row links to the one before it (held until the transaction ends).
+const CHAIN_LOCK = 0x61756469; // 'audi'
+
+type Tx = Prisma.TransactionClient;
+
+/** JSON with keys sorted at every level, so the same row always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+interface HashedFields {
+  at: Date;
+  actorId: number | null;
+  actorName: string | null;
+  orgCode: string | null;
+  action: string;
+  entityType: string | null;
+  entityId: string | null;
+  applicationId: number | null;
+  details: unknown;
+}
+
+export function auditHash(prevHash: string, row: HashedFields): string {
+  const body = canonicalJson({
+    at: row.at,
+    actorId: row.actorId,
+    actorName: row.actorName,
+    orgCode: row.orgCode,
+    action: row.action,
+    entityType: row.entityType,
+    entityId: row.entityId,
+    applicationId: row.applicationId,
+    details: row.details ?? null,
+  });
+  return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex');
+}
+
+/**
+ * Appends one event to the chain inside the caller's transaction, so the event exists exactly when
+ * the change it records does.
+ */
+export async function appendAudit(tx: Tx, e: AuditInput, at: Date = new Date()): Promise<void> {
+  await tx.$executeRaw`select pg_advisory_xact_lock(${CHAIN_LOCK})`;
+  const last = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  const details = e.details
+    ? (JSON.parse(redactIdNumbers(JSON.stringify(e.details))) as Record<string, unknown>)
+    : null;
+  const row: HashedFields = {
+    // Postgres keeps microseconds at most and Prisma milliseconds: hash what will be read back.
+    at: new Date(Math.floor(at.getTime())),
+    actorId: e.actor?.userId ?? null,
+    actorName: e.actor?.displayName ?? null,
+    orgCode: e.actor?.orgCode ?? null,
+    action: e.action,
+    entityType: e.entityType ?? null,
+    entityId: e.entityId === undefined ? null : String(e.entityId),
+    applicationId: e.applicationId ?? null,
+    details,
+  };
+  await tx.auditEvent.create({
+    data: {
+      ...row,
+      details: (details ?? undefined) as Prisma.InputJsonValue | undefined,
+      prevHash,
+      hash: auditHash(prevHash, row),
+    },
+  });
+}
+
+/** Appends in a transaction of its own (for events that change nothing else: a failed login, a denial). */
+export function recordAudit(prisma: PrismaClient, e: AuditInput): Promise<void> {
+  return prisma.$transaction((tx) => appendAudit(tx, e));
+}
+
+export type VerifyResult =
+  { ok: true; count: number; headHash: string } | { ok: false; count: number; brokenAt: string; reason: string };
+
+/**
+ * Walks the chain in order and names the first row whose stored hash does not match its content
+ * (edited) or whose prevHash does not match the row before it (a row deleted or inserted before it).
+ * Deleting the newest rows leaves a shorter valid chain: compare headHash with one kept elsewhere.
+ */
+export async function verifyAuditChain(prisma: PrismaClient, batch = 1000): Promise<VerifyResult> {
+  let prev = GENESIS_HASH;
+  let count = 0;
+  let after: bigint = -1n;
+  for (;;) {
+    const rows = await prisma.auditEvent.findMany({
+      where: { seq: { gt: after } },
+      orderBy: { seq: 'asc' },
+      take: batch,
+    });
+    if (rows.length === 0) return { ok: true, count, headHash: prev };
+    for (const r of rows) {
+      if (r.prevHash !== prev) {
+        return {
+          ok: false,
+          count,
+          brokenAt: r.seq.toString(),
+          reason: 'prevHash 与上一条记录不符：此前的记录被删除、插入或改动',
+        };
+      }
+      const expected = auditHash(r.prevHash, { ...r, details: r.details ?? null });
+      if (expected !== r.hash) {
+        return { ok: false, count, brokenAt: r.seq.toString(), reason: '记录内容与其哈希不符：此记录被改动' };
+      }
+      prev = r.hash;
+      count += 1;
+      after = r.seq;
+    }
+  }
+}
