@@ -5,6 +5,49 @@ export const PROJECT_ROOT = __dirname;
 
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
 const ms = (def: number) => z.coerce.number().int().positive().default(def);
+const count = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+
+/** '15m' → 900000. Durations are written as a number and one unit: ms, s, m, h or d. */
+export function durationMs(text: string): number {
+  const m = DURATION.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+const duration = (name: string, def: string) =>
+  z
+    .string()
+    .regex(DURATION, `${name} 形如 15m、12h、30s`)
+    .refine((v) => !DURATION.test(v) || durationMs(v) > 0, `${name} 必须大于 0`)
+    .default(def);
+
+/** Comma-separated origins (https://admin.example.org); each must be an origin, not a URL with a path or '*'. */
+const origins = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const list = (v ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const o of list) {
+      let origin: string | null = null;
+      try {
+        origin = new URL(o).origin;
+      } catch {
+        // reported below
+      }
+      if (origin !== o.replace(/\/$/, '') || !/^https?:/.test(o)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `“${o}” 不是来源（应形如 https://xueji.example.org，不带路径，不能用 *）`,
+        });
+      }
+    }
+    return list.map((o) => o.replace(/\/$/, ''));
+  });
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -22,10 +65,21 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, 'data')),
   /** HMAC key for access tokens. Unset outside production: a random key is kept under DATA_DIR. */
   JWT_SECRET: z.string().min(32, 'JWT_SECRET 至少 32 个字符 (at least 32 characters)').optional(),
-  TOKEN_TTL: z
-    .string()
-    .regex(/^\d+[smhd]$/, 'TOKEN_TTL 形如 8h、30m')
-    .default('8h'),
+  /** Lifetime of an access token (JWT). Short: a refresh gets a new one, and each request checks the session. */
+  ACCESS_TOKEN_TTL: duration('ACCESS_TOKEN_TTL', '15m'),
+  /** Lifetime of a login (its session and refresh token). Rotating the refresh token does not extend it. */
+  REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL', '12h'),
+  /** Consecutive failed logins after which an account is locked, and for how long. Kept in the database. */
+  LOGIN_MAX_FAILURES: count(5, 100),
+  LOGIN_LOCK_DURATION: duration('LOGIN_LOCK_DURATION', '15m'),
+  /** Failed (or still running) logins allowed from one address per window; kept in memory per API process. */
+  LOGIN_IP_LIMIT: count(30, 100_000),
+  LOGIN_IP_WINDOW: duration('LOGIN_IP_WINDOW', '1m'),
+  /** Browser origins allowed to call the API (CORS). Unset: none, no Access-Control-Allow-Origin at all. */
+  CORS_ORIGINS: origins,
+  /** Organisation and pupil imports (CSV or .xlsx): at most this many rows and bytes per file. */
+  IMPORT_MAX_ROWS: count(20_000, 1_000_000),
+  IMPORT_MAX_BYTES: count(10 * 1024 * 1024, 100 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long an HTTP request waits for the workflow to accept a decision before answering 503. */
   UPDATE_TIMEOUT_MS: ms(15_000),
@@ -46,6 +100,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`配置有误 (invalid configuration):\n${lines.join('\n')}`);
+  }
+  if (env.TOKEN_TTL !== undefined) {
+    throw new Error(
+      '配置有误 (invalid configuration):\n  TOKEN_TTL: 已改为 ACCESS_TOKEN_TTL（访问令牌，默认 15m）和 REFRESH_TOKEN_TTL（登录有效期，默认 12h）',
+    );
   }
   if (parsed.data.NODE_ENV === 'production' && !parsed.data.JWT_SECRET) {
     throw new Error('配置有误 (invalid configuration):\n  JWT_SECRET: 生产环境必须设置 (required in production)');

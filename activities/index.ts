@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../infra/db';
 import type { Prisma } from '../generated/prisma/client';
+import { appendAudit } from '../infra/audit';
 import type { ChainStep } from '../domain/chain';
-import type { Actor, ApplicationStatus, Decision, Stage } from '../domain/types';
+import type { Actor, ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from '../domain/types';
+import { maskStudentNo } from '../domain/id-number';
 import { gradeAfter, statusAfter } from '../domain/status-machine';
 import type { Corrections, Outcome } from '../workflows/messages';
 import { ApplicationMissingError, InvariantViolationError } from './errors';
@@ -23,6 +25,8 @@ export interface RecordDecisionInput {
   /** The stage that becomes current, or null when this decision ends the case. */
   next: ChainStep | null;
   finalStatus: ApplicationStatus | null;
+  /** Set when an administrator decides in place of the stage's organisation: why (audited). */
+  override?: { reason: string };
 }
 
 export interface StartRoundInput {
@@ -56,44 +60,60 @@ const outcomeOf = (a: { status: ApplicationStatus; currentStage: Stage | null; c
   currentOrgCode: a.currentOrgCode,
 });
 
+/** What an approved change did to the pupil's record, for the audit trail. */
+interface PupilChange {
+  studentNo: string;
+  type: ChangeType;
+  fromSchoolCode: string;
+  toSchoolCode: string;
+  fromStatus: StudentStatus;
+  toStatus: StudentStatus;
+  fromGrade: number;
+  toGrade: number;
+}
+
 /**
  * Applies an approved change to the pupil's record and writes its one history line. Called inside the
  * transaction that marks the case APPROVED; the unique applicationId on the history makes a second
- * application impossible even if the row lock were bypassed.
+ * application impossible even if the row lock were bypassed. Returns null when it was applied before.
  */
-async function applyChange(tx: Tx, applicationId: number, at: Date) {
+async function applyChange(tx: Tx, applicationId: number, at: Date): Promise<PupilChange | null> {
   const app = await tx.application.findUniqueOrThrow({
     where: { id: applicationId },
     include: { student: true, steps: { include: { org: true }, orderBy: { seq: 'asc' } } },
   });
   const already = await tx.studentHistory.findUnique({ where: { applicationId } });
-  if (already) return;
+  if (already) return null;
   const pupil = app.student;
   const toStatus = statusAfter(app.type, pupil.status);
   const toGrade = gradeAfter(app.type, pupil.grade);
   const toSchoolCode = app.type === 'TRANSFER' ? app.toSchoolCode : pupil.schoolCode;
   if (!toSchoolCode) throw new InvariantViolationError(`transfer ${applicationId} has no receiving school`);
 
+  const change: PupilChange = {
+    studentNo: pupil.studentNo,
+    type: app.type,
+    fromSchoolCode: pupil.schoolCode,
+    toSchoolCode,
+    fromStatus: pupil.status,
+    toStatus,
+    fromGrade: pupil.grade,
+    toGrade,
+  };
   await tx.student.update({
     where: { studentNo: pupil.studentNo },
     data: { schoolCode: toSchoolCode, status: toStatus, grade: toGrade },
   });
   await tx.studentHistory.create({
     data: {
-      studentNo: pupil.studentNo,
+      ...change,
       applicationId,
-      type: app.type,
       effectiveDate: app.effectiveDate,
-      fromSchoolCode: pupil.schoolCode,
-      toSchoolCode,
-      fromStatus: pupil.status,
-      toStatus,
-      fromGrade: pupil.grade,
-      toGrade,
       approvedBy: app.steps.filter((s) => s.round === app.round).map((s) => s.org.name),
       createdAt: at,
     },
   });
+  return change;
 }
 
 /** Activities are built with their dependencies so the worker injects real ones and tests inject their own. */
@@ -138,7 +158,7 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
             data: { openedAt: at },
           });
         }
-        if (input.finalStatus === 'APPROVED') await applyChange(tx, input.applicationId, at);
+        const change = input.finalStatus === 'APPROVED' ? await applyChange(tx, input.applicationId, at) : null;
         let data: Prisma.ApplicationUpdateInput;
         if (input.next) data = { currentStage: input.next.stage, currentOrgCode: input.next.orgCode };
         else if (input.finalStatus === 'RETURNED') {
@@ -148,12 +168,62 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
           data = { status: input.finalStatus ?? app.status, currentStage: null, currentOrgCode: null, closedAt: at };
         }
         const updated = await tx.application.update({ where: { id: input.applicationId }, data });
+
+        // Last in the transaction: the chain lock is then held only for the appends. Written only on
+        // this branch, so a retried activity that finds the step decided adds nothing.
+        const audit = (
+          action: string,
+          details: Record<string, unknown>,
+          entity: { entityType: string; entityId: string | number } = {
+            entityType: 'application',
+            entityId: input.applicationId,
+          },
+        ) =>
+          appendAudit(
+            tx,
+            {
+              actor: input.actor,
+              action,
+              ...entity,
+              applicationId: input.applicationId,
+              details,
+            },
+            at,
+          );
+        await audit(input.override ? 'application.override' : 'application.decide', {
+          round: input.round,
+          stage: input.stage,
+          orgCode: step.orgCode,
+          decision: input.decision,
+          comment: input.comment,
+          ...(input.override ? { reason: input.override.reason } : {}),
+          status: updated.status,
+          nextStage: input.next?.stage ?? null,
+        });
+        if (input.finalStatus === 'APPROVED') {
+          await audit('application.approved', { round: input.round, type: app.type });
+        } else if (input.finalStatus === 'REJECTED') {
+          await audit('application.rejected', { round: input.round, stage: input.stage, comment: input.comment });
+        } else if (input.finalStatus === 'RETURNED') {
+          await audit('application.return', {
+            round: input.round,
+            stage: input.stage,
+            comment: input.comment,
+            to: app.applicantOrgCode,
+          });
+        }
+        if (change) {
+          const { studentNo, ...record } = change;
+          // A 学籍号 contains the ID number: the pupil is named by the masked one (and the case).
+          await audit('student.change', record, { entityType: 'student', entityId: maskStudentNo(studentNo) });
+        }
         logger.info(
           {
             applicationId: input.applicationId,
             stage: input.stage,
             decision: input.decision,
             actor: input.actor.username,
+            ...(input.override ? { override: true } : {}),
           },
           'decision recorded',
         );
@@ -197,6 +267,19 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
               : {}),
           },
         });
+        await appendAudit(
+          tx,
+          {
+            actor: input.actor,
+            action: 'application.resubmit',
+            entityType: 'application',
+            entityId: input.applicationId,
+            applicationId: input.applicationId,
+            // What the applicant corrected (reason, date, type-specific fields): never ID numbers.
+            details: { round: input.round, corrections: c },
+          },
+          at,
+        );
         logger.info(
           { applicationId: input.applicationId, round: input.round, actor: input.actor.username },
           'case resubmitted',
@@ -210,6 +293,7 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
       return prisma.$transaction(async (tx) => {
         const app = await lockApplication(tx, input.applicationId);
         if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') return outcomeOf(app);
+        const at = now();
         const updated = await tx.application.update({
           where: { id: input.applicationId },
           data: {
@@ -218,9 +302,21 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
             currentOrgCode: null,
             closeReason: input.reason,
             closedById: input.actor.userId,
-            closedAt: now(),
+            closedAt: at,
           },
         });
+        await appendAudit(
+          tx,
+          {
+            actor: input.actor,
+            action: input.status === 'WITHDRAWN' ? 'application.withdraw' : 'application.cancel',
+            entityType: 'application',
+            entityId: input.applicationId,
+            applicationId: input.applicationId,
+            details: { reason: input.reason, from: app.status, stage: app.currentStage, round: app.round },
+          },
+          at,
+        );
         logger.info(
           { applicationId: input.applicationId, status: input.status, actor: input.actor.username },
           'case closed',

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import cors from 'cors';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import pinoHttp from 'pino-http';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
@@ -13,6 +15,9 @@ import { adminRoutes } from './routes/admin';
 import { applicationRoutes } from './routes/applications';
 import { attachmentRoutes } from './routes/attachments';
 import { authRoutes } from './routes/auth';
+import { importRoutes } from './routes/imports';
+import { userRoutes } from './routes/users';
+import { DEFAULT_SECURITY, type SecuritySettings } from './security';
 import { studentRoutes } from './routes/students';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
@@ -25,14 +30,33 @@ export interface AppDeps {
   tokens: TokenService;
   logger: Logger;
   orgs: OrgDirectory;
+  security: SecuritySettings;
 }
 
-/** Builds the Express app; `server.ts` listens. Tests call this with their own database and Temporal. */
-export function buildApp(deps: Omit<AppDeps, 'orgs'>): Express {
-  const full: AppDeps = { ...deps, orgs: new OrgDirectory(deps.prisma) };
+/**
+ * Builds the Express app; `server.ts` listens. Tests call this with their own database and Temporal.
+ * `security` defaults to config.ts's defaults; server.ts passes the configured values.
+ */
+export function buildApp(deps: Omit<AppDeps, 'orgs' | 'security'> & { security?: Partial<SecuritySettings> }): Express {
+  const security = { ...DEFAULT_SECURITY, ...deps.security };
+  const full: AppDeps = { ...deps, security, orgs: new OrgDirectory(deps.prisma) };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // nosniff, frame-ancestors 'none' (via CSP), HSTS, no referrer … : an API answers JSON, nothing to embed.
+  app.use(helmet());
+  // CORS is closed unless origins are configured: no Access-Control-Allow-Origin at all by default.
+  if (security.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: security.corsOrigins,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+        exposedHeaders: ['Retry-After', 'X-Request-Id', 'Content-Disposition'],
+        maxAge: 600,
+      }),
+    );
+  }
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -77,6 +101,8 @@ export function buildApp(deps: Omit<AppDeps, 'orgs'>): Express {
 
   app.use('/api/auth', authRoutes(full));
   const auth = authenticate(deps.prisma, deps.tokens);
+  app.use('/api/admin/users', auth, userRoutes(full));
+  app.use('/api/admin/imports', auth, importRoutes(full));
   app.use('/api/students', auth, studentRoutes(full));
   app.use('/api/applications', auth, applicationRoutes(full));
   app.use('/api/applications', auth, attachmentRoutes(full));
@@ -84,6 +110,6 @@ export function buildApp(deps: Omit<AppDeps, 'orgs'>): Express {
   app.use('/api/admin', auth, adminRoutes(full));
 
   app.use(notFoundHandler);
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, deps.prisma));
   return app;
 }

@@ -1,7 +1,9 @@
 import { hash, verify } from '@node-rs/argon2';
 import type { RequestHandler } from 'express';
 import { jwtVerify, SignJWT } from 'jose';
+import { durationMs } from '../config';
 import type { PrismaClient } from '../infra/db';
+import type { AuditActor } from '../infra/audit';
 import type { Actor, Role } from '../domain/types';
 import { forbidden, unauthenticated } from './errors';
 
@@ -10,7 +12,14 @@ export interface AuthUser extends Actor {
   orgName: string | null;
   /** For a school: its county bureau; for a bureau: itself. */
   countyCode: string | null;
+  /** The login (Session row) the access token belongs to; absent for callers built outside a request. */
+  sessionId?: string;
+  /** Set by an administrator's reset: every route but change-password, logout and refresh answers 403. */
+  mustChangePassword?: boolean;
 }
+
+/** The caller of an authenticated request: always with its session. */
+export type SessionUser = AuthUser & { sessionId: string; mustChangePassword: boolean };
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -22,53 +31,112 @@ declare module 'express-serve-static-core' {
 export const hashPassword = (password: string) => hash(password);
 export const verifyPassword = (passwordHash: string, password: string) => verify(passwordHash, password);
 
+export const MIN_PASSWORD_LENGTH = 10;
+
+/** Why a new password is refused, or null. Length is what matters most (NIST SP 800-63B), not symbol rules. */
+export function passwordProblem(password: string, username: string, label = '新密码'): string | null {
+  if (Array.from(password).length < MIN_PASSWORD_LENGTH) return `${label}至少 ${MIN_PASSWORD_LENGTH} 个字符`;
+  if (password.trim().toLowerCase() === username.trim().toLowerCase()) return `${label}不能与用户名相同`;
+  if (/^(.)\1*$/u.test(password)) return `${label}不能是同一个字符的重复`;
+  return null;
+}
+
+export interface AccessClaims {
+  userId: number;
+  sessionId: string;
+}
+
+/**
+ * Short-lived access tokens: JWT, HS256 only (jose refuses `alg: none` and any other algorithm), naming
+ * the user (`sub`) and the login (`sid`). The token alone is never enough: `authenticate` also checks
+ * that the session is neither revoked nor expired and that the account is active.
+ */
 export class TokenService {
   private readonly key: Uint8Array;
+  /** Seconds an access token is valid, as told to the client (`expiresIn`). */
+  readonly expiresIn: number;
   constructor(
     secret: string,
     private readonly ttl: string,
   ) {
     this.key = new TextEncoder().encode(secret);
+    this.expiresIn = Math.round(durationMs(ttl) / 1000);
   }
 
-  sign(userId: number, username: string): Promise<string> {
-    return new SignJWT({ username })
-      .setProtectedHeader({ alg: 'HS256' })
+  sign(userId: number, username: string, sessionId: string): Promise<string> {
+    return new SignJWT({ username, sid: sessionId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(userId))
       .setIssuedAt()
       .setExpirationTime(this.ttl)
       .sign(this.key);
   }
 
-  async verify(token: string): Promise<number | null> {
+  async verify(token: string): Promise<AccessClaims | null> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
-      const id = Number(payload.sub);
-      return Number.isInteger(id) ? id : null;
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+      const userId = Number(payload.sub);
+      const sessionId = payload.sid;
+      if (!Number.isSafeInteger(userId) || typeof sessionId !== 'string' || !sessionId) return null;
+      return { userId, sessionId };
     } catch {
       return null;
     }
   }
 }
 
-export function authenticate(prisma: PrismaClient, tokens: TokenService): RequestHandler {
+export const MUST_CHANGE_PASSWORD = '请先修改密码';
+
+/** The caller of a request with `Authorization: Bearer <access token>`, or the 401 to answer. */
+export async function resolveCaller(
+  prisma: PrismaClient,
+  tokens: TokenService,
+  authorization: string | undefined,
+): Promise<SessionUser> {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  if (!match) throw unauthenticated();
+  const claims = await tokens.verify(match[1]);
+  if (!claims) throw unauthenticated();
+  const session = await prisma.session.findUnique({
+    where: { id: claims.sessionId },
+    include: { user: { include: { org: true } } },
+  });
+  // A token naming another user's session is as good as forged.
+  if (!session || session.userId !== claims.userId) throw unauthenticated();
+  if (session.revokedAt || session.expiresAt.getTime() <= Date.now()) {
+    throw unauthenticated('登录已失效（已退出、密码已修改或已超时），请重新登录');
+  }
+  const user = session.user;
+  if (!user.active) throw unauthenticated('账号不存在或已停用');
+  return {
+    userId: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    role: user.role as Role,
+    orgCode: user.orgCode,
+    orgName: user.org?.name ?? null,
+    countyCode: user.org ? (user.org.kind === 'COUNTY' ? user.org.code : user.org.parentCode) : null,
+    sessionId: session.id,
+    mustChangePassword: user.mustChangePassword,
+  };
+}
+
+/**
+ * Checks the access token, its session and the account on every request. While an administrator's
+ * reset is pending the caller may only change the password (and log out): `allowPendingPasswordChange`.
+ */
+export function authenticate(
+  prisma: PrismaClient,
+  tokens: TokenService,
+  opts: { allowPendingPasswordChange?: boolean } = {},
+): RequestHandler {
   return async (req, _res, next) => {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) return next(unauthenticated());
-    const userId = await tokens.verify(match[1]);
-    if (userId === null) return next(unauthenticated());
-    const user = await prisma.user.findUnique({ where: { id: userId }, include: { org: true } });
-    if (!user || !user.active) return next(unauthenticated('账号不存在或已停用'));
-    req.user = {
-      userId: user.id,
-      username: user.username,
-      displayName: user.displayName,
-      role: user.role as Role,
-      orgCode: user.orgCode,
-      orgName: user.org?.name ?? null,
-      countyCode: user.org ? (user.org.kind === 'COUNTY' ? user.org.code : user.org.parentCode) : null,
-    };
+    try {
+      req.user = await resolveCaller(prisma, tokens, req.headers.authorization);
+    } catch (e) {
+      return next(e);
+    }
+    if (req.user.mustChangePassword && !opts.allowPendingPasswordChange) return next(forbidden(MUST_CHANGE_PASSWORD));
     next();
   };
 }
@@ -88,4 +156,9 @@ export function currentUser(req: { user?: AuthUser }): AuthUser {
 /** Actor as passed into the workflow (no display-only fields). */
 export function actorOf(u: AuthUser): Actor {
   return { userId: u.userId, username: u.username, displayName: u.displayName, role: u.role, orgCode: u.orgCode };
+}
+
+/** Actor as written to the audit trail. */
+export function auditActorOf(u: Pick<AuthUser, 'userId' | 'displayName' | 'orgCode'>): AuditActor {
+  return { userId: u.userId, displayName: u.displayName, orgCode: u.orgCode };
 }

@@ -1,6 +1,9 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from 'pino';
+import { recordAudit } from '../infra/audit';
+import type { PrismaClient } from '../infra/db';
+import { redactIdNumbers } from '../infra/logger';
 
 export interface FieldError {
   path: string;
@@ -9,6 +12,10 @@ export interface FieldError {
 
 /** The one error type handlers throw; the middleware below turns it into problem+json (RFC 9457). */
 export class HttpError extends Error {
+  /** Seconds, sent as Retry-After (429, 503). */
+  retryAfter?: number;
+  /** RFC 9457 extension members, e.g. an import's per-row report. */
+  extensions?: Record<string, unknown>;
   constructor(
     readonly status: number,
     readonly title: string,
@@ -49,6 +56,10 @@ export const ruleViolation = (detail: string, errors?: FieldError[]) =>
 export const unavailable = (detail: string) => new HttpError(503, '服务暂不可用 (unavailable)', detail);
 export const payloadTooLarge = (detail: string, errors?: FieldError[]) =>
   new HttpError(413, '内容过大 (payload too large)', detail, errors);
+export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
+  Object.assign(new HttpError(429, '请求过于频繁 (too many requests)', detail), {
+    retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)),
+  });
 export const unsupportedMediaType = (detail: string, errors?: FieldError[]) =>
   new HttpError(415, '不支持的文件类型 (unsupported media type)', detail, errors, 'unsupported-media-type');
 
@@ -59,6 +70,7 @@ export function zodToHttpError(err: ZodError, where: 'body' | 'query' | 'params'
 }
 
 function send(res: Parameters<ErrorRequestHandler>[2], e: HttpError, requestId: string | undefined) {
+  if (e.retryAfter !== undefined) res.setHeader('Retry-After', String(e.retryAfter));
   res
     .status(e.status)
     .type('application/problem+json')
@@ -68,6 +80,7 @@ function send(res: Parameters<ErrorRequestHandler>[2], e: HttpError, requestId: 
       status: e.status,
       detail: e.detail ?? e.title,
       ...(e.errors ? { errors: e.errors } : {}),
+      ...e.extensions,
       ...(requestId ? { requestId } : {}),
     });
 }
@@ -76,8 +89,24 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(notFound(`没有这个接口：${req.method} ${req.path}`));
 };
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
+/** A permission denial, for the audit trail: who, what, where (ID numbers in the path masked). */
+async function recordDenial(prisma: PrismaClient, req: Request, e: HttpError) {
+  const u = req.user;
+  await recordAudit(prisma, {
+    actor: u ? { userId: u.userId, displayName: u.displayName, orgCode: u.orgCode } : null,
+    action: 'auth.denied',
+    details: {
+      method: req.method,
+      path: redactIdNumbers(req.originalUrl.split('?')[0]).slice(0, 300),
+      reason: e.detail,
+      ...(u ? { username: u.username, role: u.role } : {}),
+    },
+  });
+}
+
+/** Maps every error to problem+json; with `prisma`, each 403 is written to the audit trail first. */
+export function errorHandler(logger: Logger, prisma?: PrismaClient): ErrorRequestHandler {
+  return async (err, req, res, _next) => {
     const requestId = req.id as string | undefined;
     let e: HttpError;
     if (err instanceof HttpError) e = err;
@@ -103,6 +132,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       );
     }
     if (e.status >= 500 && err instanceof HttpError) logger.warn({ requestId, detail: e.detail }, e.title);
+    if (e.status === 403 && prisma) {
+      // The denial is answered even if the audit write fails; the failure is logged.
+      await recordDenial(prisma, req, e).catch((auditErr: unknown) =>
+        logger.error({ err: auditErr, requestId }, 'audit of a denial failed'),
+      );
+    }
     send(res, e, requestId);
   };
 }

@@ -1,6 +1,10 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { body, json, problem, secured } from './openapi-helpers';
+import { registerAdminPaths } from './routes/admin';
+import { registerAuthPaths } from './routes/auth';
+import { registerImportPaths } from './routes/imports';
 import { registerStudentPaths } from './routes/students';
+import { registerUserPaths } from './routes/users';
 import { registerAttachmentPaths } from './routes/attachments';
 import { z } from './schemas/common';
 import { LoginBodySchema, LoginResponseSchema } from './schemas/auth';
@@ -31,6 +35,7 @@ export function buildOpenApiDocument() {
       200: json(LoginResponseSchema, '登录成功'),
       400: problem('缺少字段'),
       401: problem('用户名或密码不正确'),
+      429: problem('连续登录失败，账号已暂时锁定，或此地址登录失败过多（见 Retry-After）'),
     },
   });
   reg.registerPath({
@@ -115,8 +120,12 @@ export function buildOpenApiDocument() {
     },
   });
 
+  registerAuthPaths(reg);
+  registerUserPaths(reg);
+  registerImportPaths(reg);
   registerStudentPaths(reg);
   registerAttachmentPaths(reg);
+  registerAdminPaths(reg);
 
   return new OpenApiGeneratorV31(reg.definitions).generateDocument({
     openapi: '3.1.0',

@@ -9,6 +9,7 @@ import { tokenSecret } from '../infra/secrets';
 import { loadRules } from '../infra/rules';
 import { buildApp } from './app';
 import { TokenService } from './auth';
+import { securitySettings } from './security';
 import { reconcileWorkflows } from './services/applications';
 
 export interface RunningApi {
@@ -30,10 +31,18 @@ export async function startApi(opts: {
   const { config, prisma, logger } = opts;
   const connection = Connection.lazy({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const tokens = new TokenService(tokenSecret(config), config.TOKEN_TTL);
+  const tokens = new TokenService(tokenSecret(config), config.ACCESS_TOKEN_TTL);
   const attachmentsDir = config.ATTACHMENTS_DIR ?? path.join(config.DATA_DIR, 'attachments');
   const rules = loadRules(config.RULES_FILE);
-  const app = buildApp({ prisma, temporal, config: { ...config, attachmentsDir }, tokens, logger, rules });
+  const app = buildApp({
+    prisma,
+    temporal,
+    config: { ...config, attachmentsDir },
+    tokens,
+    logger,
+    rules,
+    security: securitySettings(config),
+  });
 
   let reconciling = false;
   const tick = async () => {

@@ -1,7 +1,8 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-// An ID number (18 characters, ending in a digit or X), alone or inside a 学籍号 like G520302201505050014.
-const ID_NUMBER = /(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])/g;
+// An ID number (18 characters, ending in a digit or X), alone or inside a 学籍号 like G520302201505050014 —
+// but not a run of digits inside a hex hash (a sha256 often holds 18 digits in a row).
+const ID_NUMBER = /(?<![0-9A-Fa-f])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])/g;
 
 export function redactIdNumbers(text: string): string {
   return text.replace(ID_NUMBER, '$1********$2');

@@ -64,6 +64,8 @@ async function main() {
       UPDATE_TIMEOUT_MS: 30_000,
       attachmentsDir: path.join(work, 'attachments'),
     },
+    // Every bench login comes from 127.0.0.1, PARALLEL × 4 of them at once: above the per-address limit.
+    security: { loginIpLimit: 100_000 },
   });
   const server = app.listen(0);
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

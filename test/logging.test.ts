@@ -30,6 +30,9 @@ test('ID numbers are masked in any log line, alone or inside a 学籍号', () =>
   expect(all).toContain('520302********0014');
   expect(redactIdNumbers('11010519491231002X')).toBe('110105********002X');
   expect(redactIdNumbers('order 12345')).toBe('order 12345');
+  // A sha256 with 18 digits in a row is not an ID number.
+  const hash = 'ab' + '520302201505050014' + 'c'.repeat(44);
+  expect(redactIdNumbers(hash)).toBe(hash);
 });
 
 describe('request logs of the real app', () => {

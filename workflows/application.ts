@@ -55,7 +55,9 @@ const CLOSED: readonly ApplicationStatus[] = ['APPROVED', 'REJECTED', 'WITHDRAWN
  * Versioning: cases live for weeks, so this code must replay the histories of cases started by earlier
  * versions (workflows/__histories__, replayed in the test suite). RETURN, resubmit and cancel were
  * added after v1 as new Updates and a new decision value: a v1 history never contains them, and the
- * commands v1 issued are issued in the same order here, so no patch marker is needed.
+ * commands v1 issued are issued in the same order here, so no patch marker is needed. The administrator's
+ * override is the same decide Update with one more optional field: it changes what the validator accepts
+ * and what the activity is given, never which commands are issued, so it needs no patch marker either.
  */
 export async function applicationWorkflow(input: ApplicationWorkflowInput): Promise<ApplicationWorkflowResult> {
   let round = input.round;
@@ -106,6 +108,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
         actor: d.actor,
         next,
         finalStatus: isClosed() || status === 'RETURNED' ? status : null,
+        ...(d.override ? { override: { reason: d.override.reason } } : {}),
       });
       return outcome();
     },
@@ -115,7 +118,13 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
         if (isClosed()) reject(Rejection.CaseClosed, '该业务已办结，不能再审核');
         if (!step) reject(Rejection.StaleStage, '该业务已退回申请学校修改，重新提交后才能审核');
         if (d.stage !== step.stage) reject(Rejection.StaleStage, '该业务已不在此审核环节，请刷新后查看当前环节');
-        if (d.actor.orgCode !== step.orgCode) reject(Rejection.WrongOrganisation, '当前环节不由您的单位办理');
+        if (d.override) {
+          // An administrator never decides as a matter of course: only through an explicit, reasoned override.
+          if (d.actor.role !== 'ADMIN') reject(Rejection.AdminOnly, '只有管理员可以代为审核');
+          if (!d.override.reason?.trim()) reject(Rejection.CommentRequired, '管理员代为审核必须填写原因');
+        } else if (d.actor.orgCode !== step.orgCode) {
+          reject(Rejection.WrongOrganisation, '当前环节不由您的单位办理');
+        }
         if (d.decision !== 'APPROVE' && !d.comment?.trim()) {
           reject(Rejection.CommentRequired, '不同意或退回时必须填写理由');
         }

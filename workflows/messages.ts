@@ -29,6 +29,11 @@ export interface DecideInput {
   decision: Decision;
   comment: string | null;
   actor: Actor;
+  /**
+   * An administrator deciding in place of the stage's organisation (POST /api/admin/applications/:id/override):
+   * allowed only with a reason, which the audit trail keeps. Absent for every ordinary decision.
+   */
+  override?: { reason: string };
 }
 
 export interface WithdrawInput {

@@ -1,12 +1,26 @@
 import { Router } from 'express';
 import type { AppDeps } from '../app';
-import { requireRole } from '../auth';
+import { actorOf, currentUser, requireRole } from '../auth';
+import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
+import { AuditListSchema, AuditQueryFieldsSchema, AuditQuerySchema, OverrideBodySchema } from '../schemas/admin';
+import { ApplicationIdParamsSchema, ApplicationSchema, StuckQuerySchema } from '../schemas/applications';
 import { parse } from '../schemas/common';
-import { StuckQuerySchema } from '../schemas/applications';
+import { loadVisibleApplication, toApplicationDto } from '../services/applications';
+import { assertDecidable, sendUpdate } from '../services/updates';
+import type { Prisma } from '../../generated/prisma/client';
+import { decideUpdate } from '../../workflows/messages';
 
 const HOUR = 3_600_000;
 
-export function adminRoutes({ prisma, orgs }: AppDeps): Router {
+/** A user id, or a username looked up to one (null: no such user, so nothing matches). */
+async function actorIdOf(prisma: AppDeps['prisma'], actor: string): Promise<number | null> {
+  if (/^\d{1,9}$/.test(actor)) return Number(actor);
+  const user = await prisma.user.findUnique({ where: { username: actor }, select: { id: true } });
+  return user?.id ?? null;
+}
+
+export function adminRoutes(deps: AppDeps): Router {
+  const { prisma, orgs } = deps;
   const r = Router();
   r.use(requireRole('ADMIN'));
 
@@ -47,5 +61,106 @@ export function adminRoutes({ prisma, orgs }: AppDeps): Router {
     );
     res.json({ items });
   });
+
+  /**
+   * The audit trail, newest first, filtered by actor (id or username), the actor's organisation, case,
+   * action (exact, or `prefix.*`) and time; cursor paging by seq. 400 names each bad parameter.
+   */
+  r.get('/audit', async (req, res) => {
+    const q = parse(AuditQuerySchema, req.query);
+    const actorId = q.actor === undefined ? undefined : await actorIdOf(prisma, q.actor);
+    if (actorId === null) {
+      res.json({ items: [], nextCursor: null });
+      return;
+    }
+    const where: Prisma.AuditEventWhereInput = {
+      ...(actorId !== undefined ? { actorId } : {}),
+      ...(q.org ? { orgCode: q.org } : {}),
+      ...(q.applicationId ? { applicationId: q.applicationId } : {}),
+      ...(q.action ? { action: q.action.endsWith('.*') ? { startsWith: q.action.slice(0, -1) } : q.action } : {}),
+      ...(q.from || q.to ? { at: { ...(q.from ? { gte: q.from } : {}), ...(q.to ? { lte: q.to } : {}) } } : {}),
+      ...(q.cursor !== undefined ? { seq: { lt: q.cursor } } : {}),
+    };
+    const rows = await prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    res.json({
+      items: page.map((e) => ({
+        // A bigint: JSON has no 64-bit integers, so it travels as a string.
+        seq: e.seq.toString(),
+        at: e.at.toISOString(),
+        actor: e.actorId === null ? null : { id: e.actorId, name: e.actorName },
+        orgCode: e.orgCode,
+        action: e.action,
+        entityType: e.entityType,
+        entityId: e.entityId,
+        applicationId: e.applicationId,
+        details: (e.details as Record<string, unknown> | null) ?? null,
+        prevHash: e.prevHash,
+        hash: e.hash,
+      })),
+      nextCursor: rows.length > q.limit ? page[page.length - 1].seq.toString() : null,
+    });
+  });
+
+  /**
+   * An administrator decides the current stage in place of the organisation that holds it — when that
+   * organisation cannot (its account is locked, the office is closed past the deadline …). Only here,
+   * never through the ordinary decisions route, and only with a reason, which the audit trail keeps as
+   * `application.override`. Stage, open case and comment rules are the workflow's as for any decision.
+   */
+  r.post('/applications/:id/override', async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const body = parse(OverrideBodySchema, req.body);
+    const app = await loadVisibleApplication(prisma, u, id);
+    assertDecidable(app, body.stage);
+    await sendUpdate(
+      deps,
+      app,
+      decideUpdate,
+      {
+        stage: body.stage,
+        decision: body.decision,
+        // The step shows why the administrator decided unless a separate comment is given.
+        comment: body.comment || body.reason,
+        actor: actorOf(u),
+        override: { reason: body.reason },
+      },
+      `override:${app.id}:${app.round}:${body.stage}:${body.decision}`,
+    );
+    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+  });
+
   return r;
+}
+
+/** The OpenAPI paths of this router (GET /api/admin/stuck is still described in api/openapi.ts). */
+export function registerAdminPaths(reg: OpenAPIRegistry) {
+  reg.registerPath({
+    method: 'get',
+    path: '/api/admin/audit',
+    summary: '审计记录（管理员）：按操作人、单位、业务、操作类型和时间筛选，最新的在前',
+    security: secured,
+    request: { query: AuditQueryFieldsSchema },
+    responses: {
+      200: json(AuditListSchema, '审计记录；nextCursor 为下一页的 cursor'),
+      400: problem('参数有误（逐项指出）'),
+      403: problem('非管理员'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/admin/applications/{id}/override',
+    summary: '管理员代为审核当前环节（须填写原因，记入审计）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...requestBody(OverrideBodySchema) },
+    responses: {
+      200: json(ApplicationSchema, '已审核'),
+      400: problem('缺少原因（至少 5 个字）或字段有误'),
+      403: problem('非管理员'),
+      404: problem('业务不存在'),
+      409: problem('环节已变化、业务已退回或已办结'),
+      503: problem('流程服务暂不可用'),
+    },
+  });
 }

@@ -22,34 +22,14 @@ import {
   toApplicationDto,
   visibleTo,
 } from '../services/applications';
-import { httpErrorFromTemporal } from '../temporal-errors';
-import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate, type Outcome } from '../../workflows/messages';
-import type { UpdateDefinition } from '@temporalio/common';
+import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
+import { assertDecidable, sendUpdate } from '../services/updates';
 import { checkProvinceRules } from '../../domain/rules';
 import type { Prisma } from '../../generated/prisma/client';
 
 export function applicationRoutes(deps: AppDeps): Router {
   const { prisma, temporal, config, orgs, logger } = deps;
   const r = Router();
-
-  type App = Awaited<ReturnType<typeof loadVisibleApplication>>;
-
-  /**
-   * Sends an Update to the case's workflow (starting it first if the reconciler has not yet) and waits
-   * at most UPDATE_TIMEOUT_MS: with no worker polling, an Update would otherwise wait forever. The
-   * updateId is a business key, so a retried HTTP request returns the first result instead of acting twice.
-   */
-  async function sendUpdate<A>(app: App, update: UpdateDefinition<Outcome, [A]>, arg: A, updateId: string) {
-    try {
-      if (!app.workflowStartedAt) await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app);
-      const handle = temporal.workflow.getHandle(app.workflowId);
-      await temporal.withDeadline(Date.now() + config.UPDATE_TIMEOUT_MS, () =>
-        handle.executeUpdate(update, { args: [arg], updateId }),
-      );
-    } catch (e) {
-      throw httpErrorFromTemporal(e);
-    }
-  }
 
   /** 201 the new case; 403 not a school clerk; 404 unknown pupil; 409 open case exists; 422 illegal change. */
   r.post('/', requireRole('SCHOOL_CLERK'), async (req, res) => {
@@ -119,11 +99,10 @@ export function applicationRoutes(deps: AppDeps): Router {
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     const body = parse(DecisionBodySchema, req.body);
     const app = await loadVisibleApplication(prisma, u, id);
-    if (app.status === 'RETURNED') throw conflict('该业务已退回申请学校修改，重新提交后才能审核');
-    if (app.status !== 'IN_REVIEW') throw conflict('该业务已办结，不能再审核');
-    if (body.stage !== app.currentStage) throw conflict('该业务已不在此审核环节，请刷新后查看当前环节');
+    assertDecidable(app, body.stage);
     if (u.orgCode !== app.currentOrgCode) throw forbidden('当前环节不由您的单位办理');
     await sendUpdate(
+      deps,
       app,
       decideUpdate,
       { stage: body.stage, decision: body.decision, comment: body.comment ?? null, actor: actorOf(u) },
@@ -140,7 +119,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     const app = await loadVisibleApplication(prisma, u, id);
     if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以撤销该业务');
     if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') throw conflict('该业务已办结，不能撤销');
-    await sendUpdate(app, withdrawUpdate, { reason: body.reason, actor: actorOf(u) }, `withdraw:${app.id}`);
+    await sendUpdate(deps, app, withdrawUpdate, { reason: body.reason, actor: actorOf(u) }, `withdraw:${app.id}`);
     res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
   });
 
@@ -166,7 +145,13 @@ export function applicationRoutes(deps: AppDeps): Router {
       deps.rules,
     );
     if (!provincial.legal) throw ruleViolation(provincial.reason);
-    await sendUpdate(app, resubmitUpdate, { corrections: body, actor: actorOf(u) }, `resubmit:${app.id}:${app.round}`);
+    await sendUpdate(
+      deps,
+      app,
+      resubmitUpdate,
+      { corrections: body, actor: actorOf(u) },
+      `resubmit:${app.id}:${app.round}`,
+    );
     res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
   });
 
@@ -177,7 +162,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     const body = parse(CancelBodySchema, req.body);
     const app = await loadVisibleApplication(prisma, u, id);
     if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') throw conflict('该业务已办结，不能取消');
-    await sendUpdate(app, cancelUpdate, { reason: body.reason, actor: actorOf(u) }, `cancel:${app.id}`);
+    await sendUpdate(deps, app, cancelUpdate, { reason: body.reason, actor: actorOf(u) }, `cancel:${app.id}`);
     res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
   });
 

@@ -1,31 +1,304 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import type { AppDeps } from '../app';
-import { verifyPassword } from '../auth';
-import { unauthenticated } from '../errors';
+import {
+  auditActorOf,
+  authenticate,
+  currentUser,
+  passwordProblem,
+  resolveCaller,
+  verifyPassword,
+  hashPassword,
+} from '../auth';
+import { badRequest, tooManyRequests, unauthenticated } from '../errors';
+import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
 import { parse } from '../schemas/common';
-import { LoginBodySchema } from '../schemas/auth';
+import {
+  ChangePasswordBodySchema,
+  LoginBodySchema,
+  LoginResponseSchema,
+  LogoutBodySchema,
+  RefreshBodySchema,
+} from '../schemas/auth';
+import {
+  createSession,
+  revokeSession,
+  revokeUserSessions,
+  rotateRefreshToken,
+  sessionOfRefreshToken,
+  UnknownUserLockout,
+} from '../sessions';
+import { appendAudit, recordAudit } from '../../infra/audit';
+import type { Organisation, User } from '../../generated/prisma/client';
 
 // A real hash to verify against when the user does not exist, so timing does not reveal usernames.
 const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZqSIbvRJ3Nx8u6JkGkqTw3nKDC1yPhNwF8rSO3nuc3I';
+const BAD_CREDENTIALS = '用户名或密码不正确';
 
-export function authRoutes({ prisma, tokens }: AppDeps): Router {
+const minutes = (ms: number) => Math.max(1, Math.ceil(ms / 60_000));
+const lockedError = (ms: number) =>
+  tooManyRequests(`登录失败次数过多，账号已被暂时锁定，请 ${minutes(ms)} 分钟后再试`, ms / 1000);
+
+const sessionUser = (user: User & { org: Organisation | null }) => ({
+  username: user.username,
+  displayName: user.displayName,
+  role: user.role,
+  orgCode: user.orgCode,
+  orgName: user.org?.name ?? null,
+  mustChangePassword: user.mustChangePassword,
+});
+
+const clientOf = (req: Request) => ({ ip: req.ip, userAgent: req.get('user-agent') });
+
+export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
   const r = Router();
-  /** 200 {token, user}; 400 missing fields; 401 bad credentials or disabled account. */
-  r.post('/login', async (req, res) => {
+  const unknownUsers = new UnknownUserLockout(security.maxFailedLogins, security.lockMs);
+
+  /**
+   * Per client address: failed (and still running) logins per window, in this process's memory. A
+   * successful login gives its count back, so a school's clerks behind one NAT address do not lock each
+   * other out; an address spraying passwords over many accounts is stopped before argon2 runs.
+   */
+  const perAddress = rateLimit({
+    windowMs: security.loginIpWindowMs,
+    limit: security.loginIpLimit,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, res, next) => {
+      const seconds = Number(res.getHeader('Retry-After')) || security.loginIpWindowMs / 1000;
+      next(tooManyRequests(`此网络地址的登录尝试过多，请 ${minutes(seconds * 1000)} 分钟后再试`, seconds));
+    },
+  });
+
+  /**
+   * One more consecutive failure for an existing account: locks it at the limit. The row is updated
+   * first, then the audit chain appended, in one transaction (the order every writer of users keeps).
+   * Returns the lock's length in ms when this failure locked the account.
+   */
+  const countFailure = (user: User, reason: string, req: Request) =>
+    prisma.$transaction(async (tx) => {
+      const { failedLogins } = await tx.user.update({
+        where: { id: user.id },
+        data: { failedLogins: { increment: 1 } },
+        select: { failedLogins: true },
+      });
+      const locks = failedLogins >= security.maxFailedLogins;
+      const base = { actor: null, entityType: 'User', entityId: user.id };
+      const details = { username: user.username, reason, failures: failedLogins, ip: req.ip };
+      await appendAudit(tx, { ...base, action: 'auth.login_failed', details });
+      if (!locks) return 0;
+      const lockedUntil = new Date(Date.now() + security.lockMs);
+      await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil } });
+      await appendAudit(tx, { ...base, action: 'auth.locked', details: { ...details, lockedUntil } });
+      return security.lockMs;
+    });
+
+  /**
+   * 200 {token, refreshToken, expiresIn, user}; 400 missing fields; 401 bad credentials or disabled
+   * account (one message: an unknown username looks like a wrong password, and costs the same argon2
+   * time); 429 with Retry-After while the account is locked (after LOGIN_MAX_FAILURES consecutive
+   * failures, for LOGIN_LOCK_DURATION, even with the right password) or the address is throttled.
+   */
+  r.post('/login', perAddress, async (req, res) => {
     const body = parse(LoginBodySchema, req.body);
     const user = await prisma.user.findUnique({ where: { username: body.username }, include: { org: true } });
+    const now = Date.now();
+    const lockedMs = user ? (user.lockedUntil?.getTime() ?? 0) - now : unknownUsers.lockedFor(body.username, now);
+    if (lockedMs > 0) {
+      await recordAudit(prisma, {
+        actor: null,
+        action: 'auth.login_failed',
+        ...(user ? { entityType: 'User', entityId: user.id } : {}),
+        details: { username: body.username, reason: 'locked', ip: req.ip },
+      });
+      throw lockedError(lockedMs);
+    }
     const ok = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, body.password).catch(() => false);
-    if (!user || !ok || !user.active) throw unauthenticated('用户名或密码不正确');
+    if (!user) {
+      const locked = unknownUsers.fail(body.username);
+      await recordAudit(prisma, {
+        actor: null,
+        action: locked ? 'auth.locked' : 'auth.login_failed',
+        details: { username: body.username, reason: 'unknown_user', ip: req.ip },
+      });
+      throw locked ? lockedError(locked) : unauthenticated(BAD_CREDENTIALS);
+    }
+    if (!ok) {
+      const locked = await countFailure(user, 'wrong_password', req);
+      throw locked ? lockedError(locked) : unauthenticated(BAD_CREDENTIALS);
+    }
+    if (!user.active) {
+      await recordAudit(prisma, {
+        actor: null,
+        action: 'auth.login_failed',
+        entityType: 'User',
+        entityId: user.id,
+        details: { username: user.username, reason: 'disabled', ip: req.ip },
+      });
+      throw unauthenticated(BAD_CREDENTIALS);
+    }
+    const session = await prisma.$transaction(async (tx) => {
+      // Only while not locked: a lock set by a concurrent failure since the check above still holds.
+      const reset = await tx.user.updateMany({
+        where: { id: user.id, OR: [{ lockedUntil: null }, { lockedUntil: { lte: new Date() } }] },
+        data: { failedLogins: 0, lockedUntil: null },
+      });
+      if (reset.count === 0) return null;
+      const s = await createSession(tx, user.id, security.sessionTtlMs, clientOf(req));
+      await appendAudit(tx, {
+        actor: auditActorOf({ userId: user.id, displayName: user.displayName, orgCode: user.orgCode }),
+        action: 'auth.login',
+        entityType: 'User',
+        entityId: user.id,
+        details: { username: user.username, sessionId: s.sessionId, ip: req.ip },
+      });
+      return s;
+    });
+    if (!session) throw lockedError(security.lockMs);
     res.json({
-      token: await tokens.sign(user.id, user.username),
-      user: {
-        username: user.username,
-        displayName: user.displayName,
-        role: user.role,
-        orgCode: user.orgCode,
-        orgName: user.org?.name ?? null,
-      },
+      token: await tokens.sign(user.id, user.username, session.sessionId),
+      refreshToken: session.refreshToken,
+      expiresIn: tokens.expiresIn,
+      user: sessionUser(user),
     });
   });
+
+  /**
+   * 200 a new access token and a new refresh token (the old one is spent); 401 when the refresh token
+   * is unknown, expired, revoked or already used — a reused one revokes its session.
+   */
+  r.post('/refresh', async (req, res) => {
+    const body = parse(RefreshBodySchema, req.body);
+    const out = await rotateRefreshToken(prisma, body.refreshToken);
+    if (!out.ok) {
+      if (out.reason === 'reused') {
+        await recordAudit(prisma, {
+          actor: null,
+          action: 'auth.refresh_reused',
+          entityType: 'Session',
+          entityId: out.sessionId,
+          details: { userId: out.userId, ip: req.ip },
+        });
+        throw unauthenticated('此刷新令牌已使用过，为安全起见该登录已失效，请重新登录');
+      }
+      throw unauthenticated('登录已失效，请重新登录');
+    }
+    const user = await prisma.user.findUnique({ where: { id: out.userId }, include: { org: true } });
+    if (!user || !user.active) {
+      await revokeSession(prisma, out.sessionId);
+      throw unauthenticated('账号不存在或已停用');
+    }
+    res.json({
+      token: await tokens.sign(user.id, user.username, out.sessionId),
+      refreshToken: out.refreshToken,
+      expiresIn: tokens.expiresIn,
+      user: sessionUser(user),
+    });
+  });
+
+  /** 204: the login is over, its access and refresh tokens refused from now on. With the access token, or the refresh token alone. */
+  r.post('/logout', async (req, res) => {
+    let sessionId: string;
+    let actor: { userId: number; displayName: string; orgCode: string | null; username: string };
+    if (req.headers.authorization) {
+      const u = await resolveCaller(prisma, tokens, req.headers.authorization);
+      sessionId = u.sessionId;
+      actor = u;
+    } else {
+      const body = parse(LogoutBodySchema, req.body);
+      const session = body.refreshToken ? await sessionOfRefreshToken(prisma, body.refreshToken) : null;
+      if (!session || session.revokedAt) throw unauthenticated();
+      const user = await prisma.user.findUniqueOrThrow({ where: { id: session.userId } });
+      sessionId = session.id;
+      actor = { userId: user.id, displayName: user.displayName, orgCode: user.orgCode, username: user.username };
+    }
+    await prisma.$transaction(async (tx) => {
+      if ((await revokeSession(tx, sessionId)) === 0) return;
+      await appendAudit(tx, {
+        actor: auditActorOf(actor),
+        action: 'auth.logout',
+        entityType: 'Session',
+        entityId: sessionId,
+        details: { username: actor.username },
+      });
+    });
+    res.status(204).end();
+  });
+
+  /**
+   * 204: the password is changed, a pending reset cleared, and every other login of the user ended
+   * (this one goes on). 400 naming the field: wrong current password (counts towards the lockout, so a
+   * stolen access token cannot be used to guess it), a new password too short, equal to the username or
+   * to the current one.
+   */
+  r.post('/change-password', authenticate(prisma, tokens, { allowPendingPasswordChange: true }), async (req, res) => {
+    const u = currentUser(req);
+    const body = parse(ChangePasswordBodySchema, req.body);
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: u.userId } });
+    const lockedMs = (user.lockedUntil?.getTime() ?? 0) - Date.now();
+    if (lockedMs > 0) throw lockedError(lockedMs);
+    if (!(await verifyPassword(user.passwordHash, body.currentPassword).catch(() => false))) {
+      const locked = await countFailure(user, 'wrong_current_password', req);
+      if (locked) throw lockedError(locked);
+      throw badRequest('当前密码不正确', [{ path: 'currentPassword', message: '当前密码不正确' }]);
+    }
+    const problemText =
+      body.newPassword === body.currentPassword
+        ? '新密码不能与当前密码相同'
+        : passwordProblem(body.newPassword, user.username);
+    if (problemText) throw badRequest(problemText, [{ path: 'newPassword', message: problemText }]);
+    const passwordHash = await hashPassword(body.newPassword);
+    await prisma.$transaction(async (tx) => {
+      await tx.user.update({
+        where: { id: user.id },
+        data: { passwordHash, mustChangePassword: false, passwordChangedAt: new Date(), failedLogins: 0 },
+      });
+      const revoked = await revokeUserSessions(tx, user.id, u.sessionId);
+      await appendAudit(tx, {
+        actor: auditActorOf(u),
+        action: 'auth.password_changed',
+        entityType: 'User',
+        entityId: user.id,
+        details: { username: user.username, afterReset: user.mustChangePassword, otherSessionsEnded: revoked },
+      });
+    });
+    res.status(204).end();
+  });
+
   return r;
+}
+
+export function registerAuthPaths(reg: OpenAPIRegistry) {
+  reg.registerPath({
+    method: 'post',
+    path: '/api/auth/refresh',
+    summary: '换取新的访问令牌（刷新令牌随之更换）',
+    request: requestBody(RefreshBodySchema),
+    responses: {
+      200: json(LoginResponseSchema, '新的访问令牌和刷新令牌'),
+      401: problem('刷新令牌无效、已过期、已撤销或已使用过（已使用过的令牌使该登录失效）'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/auth/logout',
+    summary: '退出登录（该登录的令牌随即失效）',
+    security: secured,
+    request: requestBody(LogoutBodySchema),
+    responses: { 204: { description: '已退出' }, 401: problem('令牌无效') },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/auth/change-password',
+    summary: '修改密码（其他登录随即失效）',
+    security: secured,
+    request: requestBody(ChangePasswordBodySchema),
+    responses: {
+      204: { description: '已修改' },
+      400: problem('当前密码不正确，或新密码不符合要求'),
+      401: problem('未登录'),
+      429: problem('失败次数过多，账号已暂时锁定'),
+    },
+  });
 }

@@ -20,6 +20,7 @@ import {
   nameVariantCount,
   nameVariants,
 } from '../../domain/lookalike';
+import { appendAudit } from '../../infra/audit';
 import type { PrismaClient } from '../../infra/db';
 import type { Student, StudentHistory } from '../../generated/prisma/client';
 import { readableOrgs } from '../services/applications';
@@ -136,7 +137,9 @@ const isUniqueViolation = (e: unknown) =>
 async function nextTemporaryStudentNo(prisma: PrismaClient, schoolCode: string): Promise<string> {
   // 学校标识码 are 10 digits; anything else could not form a valid temporary number.
   if (!/^[0-9A-Z]{10}$/.test(schoolCode)) {
-    throw ruleViolation(`本校学校代码“${schoolCode}”不是 10 位学校标识码，无法生成临时学籍号，请联系管理员更正学校代码`);
+    throw ruleViolation(
+      `本校学校代码“${schoolCode}”不是 10 位学校标识码，无法生成临时学籍号，请联系管理员更正学校代码`,
+    );
   }
   const prefix = `L${schoolCode}`;
   const [row] = await prisma.$queryRaw<{ last: string | null }[]>`
@@ -302,9 +305,27 @@ export function studentRoutes({ prisma }: AppDeps): Router {
     for (let attempt = 1; ; attempt++) {
       const studentNo = idNumber ? studentNoFromIdNumber(idNumber) : await nextTemporaryStudentNo(prisma, schoolCode);
       try {
-        created = await prisma.student.create({
-          data: { ...data, studentNo },
-          include: { school: true, history: true },
+        created = await prisma.$transaction(async (tx) => {
+          const pupil = await tx.student.create({
+            data: { ...data, studentNo },
+            include: { school: true, history: true },
+          });
+          await appendAudit(tx, {
+            actor: u,
+            action: 'student.register',
+            entityType: 'student',
+            // A 'G' number is 'G' + the ID number: masked. A temporary 'L' number names only the school.
+            entityId: idNumber ? maskStudentNo(studentNo) : studentNo,
+            details: {
+              name: data.name,
+              schoolCode,
+              grade: data.grade,
+              className: data.className,
+              noHouseholdRegistration: !idNumber,
+              possibleDuplicates: warnings.length,
+            },
+          });
+          return pupil;
         });
         break;
       } catch (e) {

@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Prisma } from '../../generated/prisma/client';
+import { appendAudit } from '../../infra/audit';
 import type { PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
 import { maskStudentNo } from '../../domain/id-number';
@@ -201,11 +202,33 @@ export async function createApplication(
           },
         },
       });
-      return tx.application.update({
+      const app = await tx.application.update({
         where: { id: created.id },
         data: { workflowId: workflowIdFor(created.id) },
         include: applicationInclude,
       });
+      await appendAudit(
+        tx,
+        {
+          actor: u,
+          action: 'application.create',
+          entityType: 'application',
+          entityId: app.id,
+          applicationId: app.id,
+          // The pupil through the case only: a 学籍号 contains the ID number.
+          details: {
+            type: app.type,
+            fromSchoolCode: app.fromSchoolCode,
+            toSchoolCode: app.toSchoolCode,
+            reason: app.reason,
+            effectiveDate: body.effectiveDate,
+            details: app.details,
+            chain: chain.map((s) => s.stage),
+          },
+        },
+        now,
+      );
+      return app;
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw conflict('该学生已有在办业务，办结或撤销后才能再申请');

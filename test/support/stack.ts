@@ -8,6 +8,7 @@ import request from 'supertest';
 import { createActivities, type Activities } from '../../activities';
 import { buildApp } from '../../api/app';
 import { TokenService } from '../../api/auth';
+import type { SecuritySettings } from '../../api/security';
 import { createPrisma, type PrismaClient } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
 import { createWorker } from '../../worker';
@@ -99,6 +100,12 @@ export interface TestStack {
   taskQueue: string;
   app: Express;
   worker: RunningWorker | null;
+  /** The access-token key and signer of `app`, for tests that forge or inspect tokens. */
+  tokenSecret: string;
+  tokens: TokenService;
+  /** Another app on the same database, Temporal and key, with other security settings. */
+  appWith(security: Partial<SecuritySettings>): Express;
+  /** A demo user's access token (one login per user and stack, cached). */
   login(username: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -108,7 +115,13 @@ export interface TestStack {
  * address given), a unique task queue, a real worker, and the Express app built as in production.
  */
 export async function startStack(
-  opts: { worker?: boolean; temporalAddress?: string; updateTimeoutMs?: number; rules?: Partial<ProvinceRules> } = {},
+  opts: {
+    worker?: boolean;
+    temporalAddress?: string;
+    updateTimeoutMs?: number;
+    rules?: Partial<ProvinceRules>;
+    security?: Partial<SecuritySettings>;
+  } = {},
 ) {
   const db = await createTestDatabase();
   const address = opts.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS!;
@@ -119,19 +132,26 @@ export async function startStack(
     opts.worker === false
       ? null
       : await runWorker({ address, taskQueue, activities: createActivities({ prisma: db.prisma, logger }) });
-  const tokens = new TokenService(randomBytes(32).toString('hex'), '1h');
-  const app = buildApp({
-    prisma: db.prisma,
-    temporal,
-    tokens,
-    logger,
-    rules: { ...DEFAULT_RULES, ...opts.rules },
-    config: {
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      UPDATE_TIMEOUT_MS: opts.updateTimeoutMs ?? 15_000,
-      attachmentsDir: path.join(process.env.TEST_WORK_DIR!, `attachments-${taskQueue}`),
-    },
-  });
+  const tokenSecret = randomBytes(32).toString('hex');
+  // An hour, not the production 15 minutes: a test file's cached tokens must outlive its slowest test.
+  const tokens = new TokenService(tokenSecret, '1h');
+  // Every test request comes from one address: the per-address login limit is high unless a test lowers it.
+  const baseSecurity: Partial<SecuritySettings> = { loginIpLimit: 1000, ...opts.security };
+  const appWith = (security: Partial<SecuritySettings>) =>
+    buildApp({
+      prisma: db.prisma,
+      temporal,
+      tokens,
+      logger,
+      rules: { ...DEFAULT_RULES, ...opts.rules },
+      config: {
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        UPDATE_TIMEOUT_MS: opts.updateTimeoutMs ?? 15_000,
+        attachmentsDir: path.join(process.env.TEST_WORK_DIR!, `attachments-${taskQueue}`),
+      },
+      security: { ...baseSecurity, ...security },
+    });
+  const app = appWith({});
   const cache = new Map<string, string>();
   const stack: TestStack = {
     db,
@@ -140,6 +160,9 @@ export async function startStack(
     taskQueue,
     app,
     worker,
+    tokenSecret,
+    tokens,
+    appWith,
     async login(username: string) {
       if (!cache.has(username)) {
         const res = await request(app)

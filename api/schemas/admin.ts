@@ -1,0 +1,124 @@
+import { z, DecisionSchema, StageSchema } from './common';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A moment as ISO 8601 with an offset, or a bare date (a whole day, UTC). */
+const moment = (field: string) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (s) =>
+        DAY.test(s)
+          ? new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s
+          : z.iso.datetime({ offset: true }).safeParse(s).success && !Number.isNaN(Date.parse(s)),
+      `${field}应为日期（YYYY-MM-DD）或带时区的时间（如 2026-09-01T08:00:00+08:00）`,
+    );
+
+const endOfDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000 - 1);
+
+/** The filters of GET /api/admin/audit as documented (the parser below adds the cross-field checks). */
+export const AuditQueryFieldsSchema = z.object({
+  actor: z
+    .string()
+    .trim()
+    .min(1, '操作人不能为空')
+    .max(64)
+    .optional()
+    .meta({ description: '操作人：用户编号或用户名' }),
+  org: z.string().trim().min(1, '单位代码不能为空').max(20).optional().meta({ description: '操作人所在单位的代码' }),
+  applicationId: z.coerce
+    .number({ error: '业务编号应为数字' })
+    .int('业务编号应为正整数')
+    .positive('业务编号应为正整数')
+    .max(2_147_483_647, '业务编号过大')
+    .optional(),
+  action: z
+    .string()
+    .trim()
+    .max(64)
+    .regex(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$/, '操作类型形如 application.decide，或 application.* 表示一类')
+    .optional()
+    .meta({ description: '操作类型，如 application.decide；以 .* 结尾表示该类全部，如 auth.*' }),
+  from: moment('起始时间').optional().meta({ description: '起始（含），如 2026-09-01 或 2026-09-01T08:00:00+08:00' }),
+  to: moment('截止时间').optional().meta({ description: '截止（含）；只写日期时含当天全天（UTC）' }),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z
+    .string()
+    .regex(/^[1-9]\d{0,17}$/, '游标应为上一页返回的 nextCursor')
+    .optional()
+    .meta({ description: '上一页的 nextCursor（序号）：返回比它更早的记录' }),
+});
+
+const KNOWN = new Set(Object.keys(AuditQueryFieldsSchema.shape));
+
+/**
+ * Unknown parameters are refused, naming them: a mistyped filter (applicationID=…) must not quietly
+ * return the whole trail.
+ */
+export const AuditQuerySchema = AuditQueryFieldsSchema.catchall(z.unknown())
+  .superRefine(
+    (q, ctx) => {
+      for (const k of Object.keys(q)) {
+        if (!KNOWN.has(k)) ctx.addIssue({ code: 'custom', path: [k], message: '不支持的查询参数' });
+      }
+    },
+    { when: (p) => typeof p.value === 'object' && p.value !== null },
+  )
+  .transform((q, ctx) => {
+    const from = q.from ? new Date(q.from) : undefined;
+    const to = q.to ? (DAY.test(q.to) ? endOfDay(q.to) : new Date(q.to)) : undefined;
+    if (from && to && from > to) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: '截止时间不能早于起始时间' });
+      return z.NEVER;
+    }
+    return {
+      actor: q.actor,
+      org: q.org,
+      applicationId: q.applicationId,
+      action: q.action,
+      from,
+      to,
+      limit: q.limit,
+      cursor: q.cursor === undefined ? undefined : BigInt(q.cursor),
+    };
+  });
+
+export const AuditEventSchema = z
+  .object({
+    seq: z.string().meta({ description: '序号（64 位整数，以字符串表示）' }),
+    at: z.string(),
+    actor: z.object({ id: z.number().int(), name: z.string().nullable() }).nullable(),
+    orgCode: z.string().nullable(),
+    action: z.string(),
+    entityType: z.string().nullable(),
+    entityId: z.string().nullable(),
+    applicationId: z.number().int().nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'AuditEvent', description: '审计记录；hash = sha256(prevHash + 规范化内容)' });
+
+export const AuditListSchema = z
+  .object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'AuditList' });
+
+/** An administrator decides a stage in place of its organisation: only with a reason, always audited. */
+export const OverrideBodySchema = z
+  .object({
+    stage: StageSchema,
+    decision: DecisionSchema,
+    reason: z
+      .string({ error: '请填写代为审核的原因' })
+      .trim()
+      .min(5, '代为审核的原因至少 5 个字')
+      .max(500, '代为审核的原因最多 500 字'),
+    comment: z
+      .string()
+      .trim()
+      .max(500, '审核意见最多 500 字')
+      .optional()
+      .meta({ description: '写入该环节的审核意见；不填时为代为审核的原因' }),
+  })
+  .meta({ id: 'OverrideBody' });

@@ -1,0 +1,72 @@
+import { z, RoleSchema } from './common';
+
+const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
+
+export const UserSchema = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    displayName: z.string(),
+    role: RoleSchema,
+    orgCode: z.string().nullable(),
+    orgName: z.string().nullable(),
+    email: z.string().nullable(),
+    active: z.boolean(),
+    mustChangePassword: z.boolean(),
+    lockedUntil: z.string().nullable().meta({ description: '因连续登录失败被锁定至此时（ISO 8601），未锁定为 null' }),
+    passwordChangedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'User', description: '用户（不含密码哈希）' });
+
+export const UserListSchema = z.object({ items: z.array(UserSchema) }).meta({ id: 'UserList' });
+
+export const UserIdParamsSchema = z.object({
+  id: z.coerce
+    .number({ error: '用户编号应为数字' })
+    .int('用户编号应为正整数')
+    .positive('用户编号应为正整数')
+    .max(2_147_483_647),
+});
+
+const PasswordSchema = z.string({ error: '请填写密码' }).min(1, '请填写密码').max(256, '密码最多 256 个字符');
+
+export const CreateUserBodySchema = z
+  .object({
+    username: z
+      .string({ error: '请填写用户名' })
+      .trim()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$/, '用户名为 2–64 个字母、数字、点、下划线或连字符，以字母或数字开头'),
+    displayName: z
+      .string({ error: '请填写姓名或称呼' })
+      .trim()
+      .min(1, '请填写姓名或称呼')
+      .max(50, '姓名或称呼最多 50 字')
+      .refine(noControlChars, '姓名或称呼不能包含不可见字符'),
+    role: RoleSchema,
+    orgCode: z
+      .string()
+      .trim()
+      .min(1)
+      .max(20)
+      .optional()
+      .meta({ description: '学校管理员填学校代码，教育局填区县代码，系统管理员不填' }),
+    email: z.email('邮箱格式不正确').max(200).optional(),
+    password: PasswordSchema.meta({ description: '初始密码，至少 10 个字符，不能与用户名相同' }),
+  })
+  .superRefine((v, ctx) => {
+    if (v.role === 'ADMIN' && v.orgCode) {
+      ctx.addIssue({ code: 'custom', path: ['orgCode'], message: '系统管理员不属于任何单位，请不要填写单位代码' });
+    }
+    if (v.role !== 'ADMIN' && !v.orgCode) {
+      const kind = v.role === 'SCHOOL_CLERK' ? '学校代码' : '区县教育局代码';
+      ctx.addIssue({ code: 'custom', path: ['orgCode'], message: `请填写所属单位（${kind}）` });
+    }
+  })
+  .meta({ id: 'CreateUserBody' });
+
+export type CreateUserBody = z.infer<typeof CreateUserBodySchema>;
+
+export const ResetPasswordBodySchema = z
+  .object({ password: PasswordSchema.meta({ description: '临时密码；用户下次登录后须先修改' }) })
+  .meta({ id: 'ResetPasswordBody' });
