@@ -62,7 +62,10 @@ if (process.env.RECORD_HISTORIES) {
       await decideAs(stack, 'nj.s1', open, 'RECEIVING_SCHOOL');
       await save('transfer-open', open);
 
-      const more = await stack.prisma.student.findMany({ where: { schoolCode: '5119220002', status: 'ENROLLED' }, take: 2 });
+      const more = await stack.prisma.student.findMany({
+        where: { schoolCode: '5119220002', status: 'ENROLLED' },
+        take: 2,
+      });
       const returned = (
         await as(stack, 'nj.s2').post('/api/applications', {
           type: 'STUDY_ABROAD',
@@ -74,13 +77,33 @@ if (process.env.RECORD_HISTORIES) {
       ).body.id;
       await decideAs(stack, 'nj.s2', returned, 'SCHOOL');
       await decideAs(stack, 'nj.edu', returned, 'COUNTY', 'RETURN', '国家名称有误');
-      expect((await as(stack, 'nj.s2').post(`/api/applications/${returned}/resubmit`, { details: { destination: '新加坡' } })).status).toBe(200);
+      expect(
+        (
+          await as(stack, 'nj.s2').post(`/api/applications/${returned}/resubmit`, {
+            details: { destination: '新加坡' },
+          })
+        ).status,
+      ).toBe(200);
       await decideAs(stack, 'nj.s2', returned, 'SCHOOL');
       expect((await decideAs(stack, 'nj.edu', returned, 'COUNTY')).body.status).toBe('APPROVED');
       await save('abroad-returned-resubmitted-approved', returned);
       const cancelled = (await fileTransfer(stack, 'hhg.s1', more[1].studentNo)).body.id;
-      expect((await as(stack, 'admin').post(`/api/applications/${cancelled}/cancel`, { reason: '重复申请' })).status).toBe(200);
+      expect(
+        (await as(stack, 'admin').post(`/api/applications/${cancelled}/cancel`, { reason: '重复申请' })).status,
+      ).toBe(200);
       await save('transfer-cancelled', cancelled);
+      const extra = await stack.prisma.student.findMany({
+        where: { schoolCode: '5119220001', status: 'ENROLLED' },
+        take: 1,
+      });
+      const overridden = (await fileTransfer(stack, 'hhg.s2', extra[0].studentNo)).body.id;
+      const override = await as(stack, 'admin').post(`/api/admin/applications/${overridden}/override`, {
+        stage: 'RECEIVING_SCHOOL',
+        decision: 'APPROVE',
+        reason: '学校账号被锁，代为审核',
+      });
+      expect(override.status).toBe(200);
+      await save('transfer-overridden', overridden);
     });
   });
 }
