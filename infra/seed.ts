@@ -1,5 +1,6 @@
 import type { PrismaClient } from './db';
 import { hashPassword } from '../api/auth';
+import { appendAudit } from './audit';
 import { DEMO_ORGS, DEMO_PASSWORD, DEMO_USERS, demoPupils } from './demo-data';
 
 /** True when the database holds no organisations yet (a new installation). */
@@ -29,6 +30,12 @@ export async function seedDemoData(prisma: PrismaClient, opts: { reset?: boolean
       await tx.user.createMany({ data: DEMO_USERS.map((u) => ({ ...u, passwordHash })) });
       await tx.student.createMany({
         data: pupils.map((p) => ({ ...p, birthDate: new Date(`${p.birthDate}T00:00:00Z`) })),
+      });
+      // Re-seeding deletes every case and pupil: the audit trail (which it keeps) says so.
+      await appendAudit(tx, {
+        actor: null,
+        action: opts.reset ? 'system.reseed' : 'system.seed',
+        details: { organisations: DEMO_ORGS.length, users: DEMO_USERS.length, pupils: pupils.length },
       });
     },
     { timeout: 60_000 },
