@@ -86,6 +86,7 @@ const schema = z.object({
   /** How often the reconciler looks for cases whose workflow was never started. */
   RECONCILE_INTERVAL_MS: ms(10_000),
   SMTP_URL: optionalUrl,
+  MAIL_FROM: z.string().min(1).default('学籍异动系统 <noreply@xueji.local>'),
   /** Where uploaded proof documents are kept (files named by their sha256). Default: DATA_DIR/attachments. */
   ATTACHMENTS_DIR: z.string().min(1).optional(),
   /** The province's extra conditions (JSON); default settings/province-rules.json. */
