@@ -1,16 +1,25 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { AppDeps } from '../app';
 import { actorOf, currentUser, requireRole } from '../auth';
 import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
-import { AuditListSchema, AuditQueryFieldsSchema, AuditQuerySchema, OverrideBodySchema } from '../schemas/admin';
+import {
+  AuditListSchema,
+  AuditQueryFieldsSchema,
+  AuditQuerySchema,
+  OverrideBodySchema,
+  StatsQuerySchema,
+  StatsSchema,
+} from '../schemas/admin';
 import { ApplicationIdParamsSchema, ApplicationSchema, StuckQuerySchema } from '../schemas/applications';
 import { parse } from '../schemas/common';
 import { loadVisibleApplication, toApplicationDto } from '../services/applications';
+import { loadStats, statsWorkbook } from '../services/stats';
 import { assertDecidable, sendUpdate } from '../services/updates';
 import type { Prisma } from '../../generated/prisma/client';
 import { decideUpdate } from '../../workflows/messages';
 
 const HOUR = 3_600_000;
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /** A user id, or a username looked up to one (null: no such user, so nothing matches). */
 async function actorIdOf(prisma: AppDeps['prisma'], actor: string): Promise<number | null> {
@@ -61,6 +70,22 @@ export function adminRoutes(deps: AppDeps): Router {
     );
     res.json({ items });
   });
+
+  /** Workload and time in stage per stage and per holder organisation, as JSON or as a workbook. */
+  const sendStats = async (res: Response, format: 'json' | 'xlsx') => {
+    const stats = await loadStats(prisma);
+    if (format === 'json') {
+      res.json(stats);
+      return;
+    }
+    const day = stats.generatedAt.slice(0, 10);
+    res
+      .type(XLSX)
+      .attachment(`stats-${day}.xlsx`)
+      .send(await statsWorkbook(stats));
+  };
+  r.get('/stats.xlsx', async (_req, res) => sendStats(res, 'xlsx'));
+  r.get('/stats', async (req, res) => sendStats(res, parse(StatsQuerySchema, req.query).format));
 
   /**
    * The audit trail, newest first, filtered by actor (id or username), the actor's organisation, case,
@@ -136,6 +161,32 @@ export function adminRoutes(deps: AppDeps): Router {
 
 /** The OpenAPI paths of this router (GET /api/admin/stuck is still described in api/openapi.ts). */
 export function registerAdminPaths(reg: OpenAPIRegistry) {
+  const workbook = {
+    description: 'Excel 工作簿：工作表“按环节”“按单位”',
+    content: { [XLSX]: { schema: { type: 'string' as const, format: 'binary' } } },
+  };
+  reg.registerPath({
+    method: 'get',
+    path: '/api/admin/stats',
+    summary: '办理统计（管理员）：按环节、按单位的在办、超期数和办理用时（中位数、90 分位）',
+    security: secured,
+    request: { query: StatsQuerySchema },
+    responses: {
+      200: {
+        description: '统计；format=xlsx 时为 Excel 工作簿',
+        content: { 'application/json': { schema: StatsSchema }, ...workbook.content },
+      },
+      400: problem('参数有误'),
+      403: problem('非管理员'),
+    },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/admin/stats.xlsx',
+    summary: '办理统计（管理员）导出为 Excel',
+    security: secured,
+    responses: { 200: workbook, 403: problem('非管理员') },
+  });
   reg.registerPath({
     method: 'get',
     path: '/api/admin/audit',

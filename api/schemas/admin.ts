@@ -1,4 +1,4 @@
-import { z, DecisionSchema, StageSchema } from './common';
+import { z, DecisionSchema, OrgRefSchema, StageSchema } from './common';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -122,3 +122,27 @@ export const OverrideBodySchema = z
       .meta({ description: '写入该环节的审核意见；不填时为代为审核的原因' }),
   })
   .meta({ id: 'OverrideBody' });
+
+/** GET /api/admin/stats: JSON unless format=xlsx (the same as GET /api/admin/stats.xlsx). */
+export const StatsQuerySchema = z.strictObject({
+  format: z
+    .enum(['json', 'xlsx'], { error: '格式应为 json 或 xlsx' })
+    .default('json')
+    .meta({ description: 'xlsx：下载 Excel 工作簿（同 /api/admin/stats.xlsx）' }),
+});
+
+const measures = {
+  open: z.number().int().meta({ description: '在办：当前停在此处的审核中业务' }),
+  overdue: z.number().int().meta({ description: '超期：在办中当前环节已过办理期限的' }),
+  medianHours: z.number().nullable().meta({ description: '已办结环节用时的中位数（小时）；无已办结时为 null' }),
+  p90Hours: z.number().nullable().meta({ description: '已办结环节用时的 90 分位（小时）；无已办结时为 null' }),
+  decided: z.number().int().meta({ description: '已办结环节数（各轮次）' }),
+};
+
+export const StatsSchema = z
+  .object({
+    generatedAt: z.string(),
+    byStage: z.array(z.object({ stage: StageSchema, ...measures })),
+    byOrg: z.array(z.object({ org: OrgRefSchema, ...measures })),
+  })
+  .meta({ id: 'Stats', description: '按环节、按单位的在办、超期与办理用时' });
