@@ -3,7 +3,15 @@ import type { PrismaClient } from '../infra/db';
 import type { Prisma } from '../generated/prisma/client';
 import { appendAudit } from '../infra/audit';
 import type { ChainStep } from '../domain/chain';
-import type { Actor, ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from '../domain/types';
+import {
+  isOpenStatus,
+  type Actor,
+  type ApplicationStatus,
+  type ChangeType,
+  type Decision,
+  type Stage,
+  type StudentStatus,
+} from '../domain/types';
 import { maskStudentNo } from '../domain/id-number';
 import { gradeAfter, statusAfter } from '../domain/status-machine';
 import type { Corrections, Outcome } from '../workflows/messages';
@@ -292,7 +300,7 @@ export function createActivities({ prisma, logger, now = () => new Date() }: Act
     async closeApplication(input: CloseApplicationInput): Promise<Outcome> {
       return prisma.$transaction(async (tx) => {
         const app = await lockApplication(tx, input.applicationId);
-        if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') return outcomeOf(app);
+        if (!isOpenStatus(app.status)) return outcomeOf(app);
         const at = now();
         const updated = await tx.application.update({
           where: { id: input.applicationId },

@@ -40,7 +40,10 @@ describe('GB 11643 ID numbers', () => {
   });
 
   test('a lower-case x is read as X', () => {
-    expect(parseIdNumber('11010519491231002x', '2026-11-22')).toMatchObject({ ok: true, idNumber: '11010519491231002X' });
+    expect(parseIdNumber('11010519491231002x', '2026-11-22')).toMatchObject({
+      ok: true,
+      idNumber: '11010519491231002X',
+    });
   });
 
   test('student numbers: G + a valid ID number, or a temporary L number', () => {
@@ -72,7 +75,11 @@ describe('approval chains', () => {
   });
 
   test('within one county the bureau acts once', () => {
-    expect(transferChain(hhg1, hhg2).map((s) => s.stage)).toEqual(['RECEIVING_SCHOOL', 'RECEIVING_COUNTY', 'SENDING_SCHOOL']);
+    expect(transferChain(hhg1, hhg2).map((s) => s.stage)).toEqual([
+      'RECEIVING_SCHOOL',
+      'RECEIVING_COUNTY',
+      'SENDING_SCHOOL',
+    ]);
   });
 
   test('other changes go to the pupil’s school, then its county', () => {

@@ -22,7 +22,9 @@ export const APPLICATION_STATUSES = [
   'CANCELLED',
 ] as const;
 export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
-export const OPEN_STATUSES: readonly ApplicationStatus[] = ['IN_REVIEW', 'RETURNED'];
+export const OPEN_STATUSES: ApplicationStatus[] = ['IN_REVIEW', 'RETURNED'];
+/** Open: in review, or returned to the applicant for correction. */
+export const isOpenStatus = (status: string): boolean => (OPEN_STATUSES as string[]).includes(status);
 
 export const STAGES = [
   'RECEIVING_SCHOOL',

@@ -15,6 +15,7 @@ import { parse } from '../schemas/common';
 import { loadVisibleApplication, toApplicationDto } from '../services/applications';
 import { loadStats, statsWorkbook } from '../services/stats';
 import { assertDecidable, sendUpdate } from '../services/updates';
+import { OPEN_STATUSES } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
 import { decideUpdate } from '../../workflows/messages';
 
@@ -39,7 +40,7 @@ export function adminRoutes(deps: AppDeps): Router {
     const now = Date.now();
     const rows = await prisma.application.findMany({
       where: {
-        status: { in: ['IN_REVIEW', 'RETURNED'] },
+        status: { in: OPEN_STATUSES },
         ...(q.overdueOnly
           ? { steps: { some: { decision: null, openedAt: { not: null }, dueAt: { lt: new Date() } } } }
           : {}),

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { AppDeps } from '../app';
 import { actorOf, currentUser, requireRole } from '../auth';
 import { conflict, forbidden, ruleViolation } from '../errors';
-import { parse } from '../schemas/common';
+import { isoDay, parse } from '../schemas/common';
 import {
   ApplicationIdParamsSchema,
   CancelBodySchema,
@@ -24,6 +24,7 @@ import {
 } from '../services/applications';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
 import { assertDecidable, sendUpdate } from '../services/updates';
+import { isOpenStatus } from '../../domain/types';
 import { checkProvinceRules } from '../../domain/rules';
 import type { Prisma } from '../../generated/prisma/client';
 
@@ -118,7 +119,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     const body = parse(WithdrawBodySchema, req.body);
     const app = await loadVisibleApplication(prisma, u, id);
     if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以撤销该业务');
-    if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') throw conflict('该业务已办结，不能撤销');
+    if (!isOpenStatus(app.status)) throw conflict('该业务已办结，不能撤销');
     await sendUpdate(deps, app, withdrawUpdate, { reason: body.reason, actor: actorOf(u) }, `withdraw:${app.id}`);
     res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
   });
@@ -134,7 +135,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     // The corrected case must still pass the same checks as a new one (type-specific fields, rules).
     const merged = {
       type: app.type,
-      effectiveDate: body.effectiveDate ?? app.effectiveDate.toISOString().slice(0, 10),
+      effectiveDate: body.effectiveDate ?? isoDay(app.effectiveDate),
       details: body.details ?? (app.details as Record<string, unknown> | null) ?? {},
     };
     parse(DetailsCheckSchema, merged);
@@ -161,7 +162,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     const body = parse(CancelBodySchema, req.body);
     const app = await loadVisibleApplication(prisma, u, id);
-    if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') throw conflict('该业务已办结，不能取消');
+    if (!isOpenStatus(app.status)) throw conflict('该业务已办结，不能取消');
     await sendUpdate(deps, app, cancelUpdate, { reason: body.reason, actor: actorOf(u) }, `cancel:${app.id}`);
     res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
   });

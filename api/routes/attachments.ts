@@ -21,7 +21,8 @@ import {
 import { parse, z } from '../schemas/common';
 import { loadVisibleApplication } from '../services/applications';
 import { appendAudit } from '../../infra/audit';
-import type { PrismaClient } from '../../infra/db';
+import { isUniqueViolation, type PrismaClient } from '../../infra/db';
+import { isOpenStatus } from '../../domain/types';
 import type { Attachment } from '../../generated/prisma/client';
 
 const FIELD = 'file';
@@ -159,12 +160,7 @@ function uploadError(err: unknown): unknown {
   return badRequest('请求不是合法的 multipart/form-data', [{ path: 'body', message: String(err) }]);
 }
 
-const isOpen = (status: string) => status === 'IN_REVIEW' || status === 'RETURNED';
 const CLOSED = '该业务已办结，不能再上传附件';
-
-function isUniqueViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
-}
 
 async function toAttachmentDtos(prisma: PrismaClient, rows: Attachment[]) {
   const ids = [...new Set(rows.map((a) => a.uploadedById))];
@@ -203,7 +199,7 @@ export function attachmentRoutes(deps: AppDeps): Router {
   const openCase: RequestHandler = async (req, _res, next) => {
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     const app = await loadVisibleApplication(prisma, currentUser(req), id);
-    if (!isOpen(app.status)) throw conflict(CLOSED);
+    if (!isOpenStatus(app.status)) throw conflict(CLOSED);
     next();
   };
 
@@ -219,7 +215,7 @@ export function attachmentRoutes(deps: AppDeps): Router {
     try {
       // The upload may have taken a while: the case may have closed meanwhile.
       const app = await prisma.application.findUniqueOrThrow({ where: { id }, select: { status: true } });
-      if (!isOpen(app.status)) throw conflict(CLOSED);
+      if (!isOpenStatus(app.status)) throw conflict(CLOSED);
       const key = { applicationId_sha256: { applicationId: id, sha256: file.sha256 } };
       const existing = await prisma.attachment.findUnique({ where: key });
       if (existing) {

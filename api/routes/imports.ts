@@ -10,13 +10,13 @@ import { ImportQuerySchema, ImportRefusedSchema, ImportResultSchema, ImportUploa
 import { checkOrganisations, checkStudents, type Refusal } from '../services/imports';
 import { readSheet, type Sheet } from '../spreadsheet';
 import { appendAudit } from '../../infra/audit';
+import { prismaErrorCode } from '../../infra/db';
 import type { Prisma } from '../../generated/prisma/client';
 
 const FIELD = 'file';
 const INSERT_CHUNK = 1000;
 
-const isConstraintViolation = (e: unknown) =>
-  typeof e === 'object' && e !== null && ['P2002', 'P2003'].includes((e as { code?: string }).code ?? '');
+const isConstraintViolation = (e: unknown) => ['P2002', 'P2003'].includes(prismaErrorCode(e) ?? '');
 
 /** 422 problem+json carrying the whole per-row report: nothing was imported. */
 function refusedReport(refused: Refusal[], total: number, dryRun: boolean): HttpError {

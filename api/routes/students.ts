@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { AppDeps } from '../app';
 import { currentUser, requireRole } from '../auth';
 import { badRequest, conflict, forbidden, notFound, ruleViolation, type FieldError } from '../errors';
-import { parse, StudentNoSchema, z } from '../schemas/common';
+import { isoDay, parse, StudentNoSchema, z } from '../schemas/common';
 import {
   RegisterStudentBodySchema,
   RegisteredStudentSchema,
@@ -21,11 +21,9 @@ import {
   nameVariants,
 } from '../../domain/lookalike';
 import { appendAudit } from '../../infra/audit';
-import type { PrismaClient } from '../../infra/db';
+import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import type { Student, StudentHistory } from '../../generated/prisma/client';
 import { readableOrgs } from '../services/applications';
-
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /** A pupil as every list shows it. */
 const summaryOf = (p: Student, schoolName: string) => ({
@@ -33,7 +31,7 @@ const summaryOf = (p: Student, schoolName: string) => ({
   studentNo: maskStudentNo(p.studentNo),
   name: p.name,
   gender: p.gender,
-  birthDate: day(p.birthDate),
+  birthDate: isoDay(p.birthDate),
   schoolCode: p.schoolCode,
   schoolName,
   grade: p.grade,
@@ -63,7 +61,7 @@ async function detailOf(
     history: pupil.history.map((h) => ({
       type: h.type,
       applicationId: h.applicationId,
-      effectiveDate: day(h.effectiveDate),
+      effectiveDate: isoDay(h.effectiveDate),
       fromSchool: ref(h.fromSchoolCode),
       toSchool: ref(h.toSchoolCode),
       fromStatus: h.fromStatus,
@@ -123,9 +121,6 @@ function lookupHint(name: string, schoolName: string, suggestions: Student[]): s
   });
   return `没有找到“${name}”。您要找的是否是：${names.join('、')}？（常见原因：形近字或同音字输入错误）`;
 }
-
-const isUniqueViolation = (e: unknown) =>
-  typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
 
 /**
  * A temporary 学籍号 for a pupil without household registration (无户籍): 'L' + the registering

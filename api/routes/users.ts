@@ -13,7 +13,7 @@ import {
 } from '../schemas/users';
 import { revokeUserSessions } from '../sessions';
 import { appendAudit } from '../../infra/audit';
-import type { PrismaClient } from '../../infra/db';
+import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import type { Organisation, User } from '../../generated/prisma/client';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -33,9 +33,6 @@ const userDto = (u: User & { org: Organisation | null }) => ({
   passwordChangedAt: iso(u.passwordChangedAt),
   createdAt: u.createdAt.toISOString(),
 });
-
-const isUniqueViolation = (e: unknown) =>
-  typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
 
 const ORG_KIND_FOR_ROLE = { SCHOOL_CLERK: 'SCHOOL', COUNTY_OFFICER: 'COUNTY' } as const;
 

@@ -7,15 +7,15 @@ import {
   StageSchema,
   StudentNoSchema,
   isoDate,
+  todayIso,
 } from './common';
 
-const today = () => new Date().toISOString().slice(0, 10);
 const shiftDays = (iso: string, days: number) =>
   new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
 /** 异动日期: a real date, at most a year before or after today. */
 const effectiveDate = isoDate('异动日期').refine(
-  (d) => d >= shiftDays(today(), -365) && d <= shiftDays(today(), 365),
+  (d) => d >= shiftDays(todayIso(), -365) && d <= shiftDays(todayIso(), 365),
   '异动日期应在今天前后一年之内',
 );
 
@@ -65,7 +65,7 @@ function checkDetails(
   if (v.effectiveDate && d.expectedReturnDate && d.expectedReturnDate <= v.effectiveDate) {
     ctx.addIssue({ code: 'custom', path: ['details', 'expectedReturnDate'], message: '预计返回日期应晚于异动日期' });
   }
-  if (d.deathDate && d.deathDate > today()) {
+  if (d.deathDate && d.deathDate > todayIso()) {
     ctx.addIssue({ code: 'custom', path: ['details', 'deathDate'], message: '死亡日期不能晚于今天' });
   }
   if (d.lastAttendanceDate && v.effectiveDate && d.lastAttendanceDate > v.effectiveDate) {

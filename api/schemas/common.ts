@@ -45,6 +45,11 @@ export const isoDate = (field: string) =>
     }
   });
 
+/** A stored date (a UTC midnight) as YYYY-MM-DD. */
+export const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
+/** Today (UTC) as YYYY-MM-DD, for date windows. */
+export const todayIso = (): string => isoDay(new Date());
+
 export const ProblemSchema = z
   .object({
     type: z.string(),

@@ -1,4 +1,4 @@
-import { z, ChangeTypeSchema, GenderSchema, StudentStatusSchema } from './common';
+import { z, ChangeTypeSchema, GenderSchema, StudentStatusSchema, todayIso } from './common';
 import { parseIdNumber } from '../../domain/id-number';
 import { GENDERS } from '../../domain/types';
 
@@ -69,7 +69,6 @@ export const StudentLookupResultSchema = z
 
 // ── Registration (新生建籍) ──────────────────────────────────────────────────────────────────────
 
-const today = () => new Date().toISOString().slice(0, 10);
 const EARLIEST_BIRTH_DATE = '1990-01-01';
 const ISO = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -118,7 +117,7 @@ const BirthDateSchema = z
         ? '出生日期不是有效日期'
         : d < EARLIEST_BIRTH_DATE
           ? `出生日期不能早于 ${EARLIEST_BIRTH_DATE}`
-          : d > today()
+          : d > todayIso()
             ? '出生日期不能晚于今天'
             : null;
     if (problem) ctx.addIssue({ code: 'custom', message: problem });

@@ -2,13 +2,14 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Logger } from 'pino';
 import type { Prisma } from '../../generated/prisma/client';
 import { appendAudit } from '../../infra/audit';
-import type { PrismaClient } from '../../infra/db';
+import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
 import { maskStudentNo } from '../../domain/id-number';
+import { isoDay } from '../schemas/common';
 import { CHANGE_TYPE_LABELS } from '../../domain/labels';
 import { checkChangeLegal } from '../../domain/status-machine';
 import { checkProvinceRules, DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
-import type { ChangeType, Stage } from '../../domain/types';
+import { OPEN_STATUSES, type ChangeType, type Stage } from '../../domain/types';
 import type { applicationWorkflow } from '../../workflows/application';
 import { workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
 import type { AuthUser } from '../auth';
@@ -22,18 +23,18 @@ export const applicationInclude = {
 type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /** Organisation names, cached for the life of the process (organisations are rarely renamed). */
 export class OrgDirectory {
   private names = new Map<string, string>();
   constructor(private readonly prisma: PrismaClient) {}
   async name(code: string): Promise<string> {
-    if (!this.names.has(code)) {
-      const org = await this.prisma.organisation.findUnique({ where: { code } });
-      this.names.set(code, org?.name ?? code);
-    }
-    return this.names.get(code)!;
+    const cached = this.names.get(code);
+    if (cached) return cached;
+    const org = await this.prisma.organisation.findUnique({ where: { code } });
+    // A miss is not cached: an organisation imported later must show its name.
+    if (org) this.names.set(code, org.name);
+    return org?.name ?? code;
   }
   async ref(code: string | null) {
     return code ? { code, name: await this.name(code) } : null;
@@ -67,7 +68,7 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     currentStage: a.currentStage,
     currentOrg: await orgs.ref(a.currentOrgCode),
     reason: a.reason,
-    effectiveDate: day(a.effectiveDate),
+    effectiveDate: isoDay(a.effectiveDate),
     details: (a.details as Record<string, unknown> | null) ?? null,
     closeReason: a.closeReason,
     round: a.round,
@@ -121,10 +122,6 @@ export interface CreateApplicationInput {
   details?: Record<string, unknown>;
 }
 
-function isUniqueViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
-}
-
 /**
  * Writes the case first — row and all its steps, in one transaction guarded by the partial unique
  * index (one open case per pupil) — so nothing a clerk submits depends on Temporal being up.
@@ -162,7 +159,7 @@ export async function createApplication(
   if (!provincial.legal) throw ruleViolation(provincial.reason);
 
   const open = await prisma.application.findFirst({
-    where: { studentNo: pupil.studentNo, status: { in: ['IN_REVIEW', 'RETURNED'] } },
+    where: { studentNo: pupil.studentNo, status: { in: OPEN_STATUSES } },
     select: { id: true },
   });
   if (open) throw conflict(`该学生已有在办业务（编号 ${open.id}），办结或撤销后才能再申请`);
@@ -300,7 +297,7 @@ export async function startWorkflow(
  */
 export async function reconcileWorkflows(prisma: PrismaClient, temporal: Client, taskQueue: string, logger: Logger) {
   const pending = await prisma.application.findMany({
-    where: { workflowStartedAt: null, status: { in: ['IN_REVIEW', 'RETURNED'] } },
+    where: { workflowStartedAt: null, status: { in: OPEN_STATUSES } },
     include: { steps: true },
     orderBy: { id: 'asc' },
     take: 100,
