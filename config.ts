@@ -86,6 +86,10 @@ const schema = z.object({
   /** How often the reconciler looks for cases whose workflow was never started. */
   RECONCILE_INTERVAL_MS: ms(10_000),
   SMTP_URL: optionalUrl,
+  /** The console's public address, for links in mail. Default: http://localhost:PORT. */
+  APP_URL: optionalUrl,
+  /** Time limits per stage, reminders and escalation (JSON); default settings/deadlines.json. */
+  DEADLINES_FILE: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(1).default('学籍异动系统 <noreply@xueji.local>'),
   /** Where uploaded proof documents are kept (files named by their sha256). Default: DATA_DIR/attachments. */
   ATTACHMENTS_DIR: z.string().min(1).optional(),

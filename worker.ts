@@ -1,10 +1,13 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Connection as ClientConnection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { loadConfig } from './config';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from './config';
 import { createActivities, type Activities } from './activities';
-import { createPrisma } from './infra/db';
+import { createPrisma, type PrismaClient } from './infra/db';
+import { loadDeadlinePolicy } from './infra/deadlines';
 import { createLogger } from './infra/logger';
+import { createMailer } from './infra/mailer';
 import { SEARCH_ATTRIBUTES } from './workflows/messages';
 
 export interface WorkerParams {
@@ -23,6 +26,17 @@ export function createWorker(p: WorkerParams): Promise<Worker> {
     taskQueue: p.taskQueue,
     activities: p.activities,
     ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+  });
+}
+
+/** The activities as configured: mail through SMTP_URL (or .eml files), time limits from DEADLINES_FILE. */
+export function activitiesFromConfig(config: Config, prisma: PrismaClient, logger: Logger): Activities {
+  return createActivities({
+    prisma,
+    logger,
+    mailer: createMailer(config),
+    deadlines: loadDeadlinePolicy(config.DEADLINES_FILE),
+    appUrl: config.APP_URL ?? `http://localhost:${config.PORT}`,
   });
 }
 
@@ -60,7 +74,7 @@ async function main() {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, logger }),
+    activities: activitiesFromConfig(config, prisma, logger),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
   try {

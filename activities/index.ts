@@ -16,10 +16,25 @@ import { maskStudentNo } from '../domain/id-number';
 import { gradeAfter, statusAfter } from '../domain/status-machine';
 import type { Corrections, Outcome } from '../workflows/messages';
 import { ApplicationMissingError, InvariantViolationError } from './errors';
+import type { Mailer } from '../infra/mailer';
+import { loadCalendar } from '../infra/deadlines';
+import type { WorkingCalendar } from '../domain/calendar';
+import { DEFAULT_DEADLINE_POLICY, type DeadlinePolicy } from '../domain/deadlines';
+import { createDeadlineActivities } from './deadlines';
+import { createMailActivities } from './mail';
+import { createNotifyActivities } from './notify';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
   logger: Logger;
+  /** Where mail goes: SMTP, or .eml files (infra/mailer.ts). */
+  mailer: Mailer;
+  /** Time limits, reminders and escalation (settings/deadlines.json); default: 10 working days per stage. */
+  deadlines?: DeadlinePolicy;
+  /** The working calendar; default: the published years plus those loaded by an administrator (table CalendarYear). */
+  calendar?: () => Promise<WorkingCalendar>;
+  /** The web console's address, for links in mail. */
+  appUrl?: string;
   now?: () => Date;
 }
 
@@ -125,8 +140,20 @@ async function applyChange(tx: Tx, applicationId: number, at: Date): Promise<Pup
 }
 
 /** Activities are built with their dependencies so the worker injects real ones and tests inject their own. */
-export function createActivities({ prisma, logger, now = () => new Date() }: ActivityDeps) {
+export function createActivities({
+  prisma,
+  logger,
+  mailer,
+  deadlines = DEFAULT_DEADLINE_POLICY,
+  calendar = () => loadCalendar(prisma),
+  appUrl,
+  now = () => new Date(),
+}: ActivityDeps) {
+  const { sendMail } = createMailActivities({ prisma, mailer, logger });
   return {
+    ...createDeadlineActivities({ prisma, logger, now, policy: deadlines, calendar }),
+    ...createNotifyActivities({ prisma, logger, sendMail, appUrl }),
+
     /**
      * Writes one decision to the read model in one transaction: the step, the next stage (opened now),
      * the case's status and, for the final approval, the change to the pupil's record. Idempotent: a

@@ -15,8 +15,6 @@ import {
   CreateApplicationBodySchema,
   DecisionBodySchema,
   ListApplicationsQuerySchema,
-  StuckCaseSchema,
-  StuckQuerySchema,
   TaskListSchema,
   WithdrawBodySchema,
 } from './schemas/applications';
@@ -98,14 +96,6 @@ export function buildOpenApiDocument() {
     summary: '待办业务',
     security: secured,
     responses: { 200: json(TaskListSchema, '待办') },
-  });
-  reg.registerPath({
-    method: 'get',
-    path: '/api/admin/stuck',
-    summary: '在办业务（最久的在前）',
-    security: secured,
-    request: { query: StuckQuerySchema },
-    responses: { 200: json(z.object({ items: z.array(StuckCaseSchema) }), '在办业务'), 403: problem('非管理员') },
   });
   reg.registerPath({
     method: 'get',

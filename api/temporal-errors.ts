@@ -21,6 +21,7 @@ export function httpErrorFromTemporal(e: unknown): HttpError {
         case Rejection.StaleStage:
         case Rejection.CaseClosed:
         case Rejection.NotReturned:
+        case Rejection.NoDeadline:
           return conflict(cause.message);
         case Rejection.CommentRequired:
           return badRequest(cause.message, [{ path: 'comment', message: cause.message }]);

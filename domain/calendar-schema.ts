@@ -9,7 +9,8 @@ import { arrangementProblems, WorkingCalendar, type YearArrangement } from './ca
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, '日期应为 YYYY-MM-DD');
 
-const arrangementShape = z.object({
+/** The shape of one year's arrangement, without the contradiction checks (those need the year). */
+export const arrangementShape = z.object({
   source: z.string().trim().min(1).optional(),
   holidays: z.array(z.object({ name: z.string().trim().min(1, '节假日名称不能为空'), dates: z.array(isoDate).min(1) })),
   workdays: z.array(isoDate),

@@ -14,6 +14,9 @@ export const DEMO_ORGS = [
   { code: '5119220002', name: '南江县第二小学', kind: 'SCHOOL' as const, parentCode: '511922' },
 ];
 
+/** Demo mailboxes: `<username>@demo.xueji.local` (written as .eml files under data/mail unless SMTP_URL is set). */
+export const demoEmail = (username: string) => `${username}@demo.xueji.local`;
+
 export const DEMO_USERS: { username: string; displayName: string; role: Role; orgCode: string | null }[] = [
   { username: 'admin', displayName: '系统管理员', role: 'ADMIN', orgCode: null },
   { username: 'hhg.edu', displayName: '红花岗区教育局学籍科', role: 'COUNTY_OFFICER', orgCode: '520302' },

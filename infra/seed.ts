@@ -1,7 +1,7 @@
 import type { PrismaClient } from './db';
 import { hashPassword } from '../api/auth';
 import { appendAudit } from './audit';
-import { DEMO_ORGS, DEMO_PASSWORD, DEMO_USERS, demoPupils } from './demo-data';
+import { DEMO_ORGS, DEMO_PASSWORD, DEMO_USERS, demoEmail, demoPupils } from './demo-data';
 
 /** True when the database holds no organisations yet (a new installation). */
 export async function isEmpty(prisma: PrismaClient): Promise<boolean> {
@@ -27,7 +27,7 @@ export async function seedDemoData(prisma: PrismaClient, opts: { reset?: boolean
         await tx.organisation.deleteMany();
       }
       for (const o of DEMO_ORGS) await tx.organisation.create({ data: o });
-      await tx.user.createMany({ data: DEMO_USERS.map((u) => ({ ...u, passwordHash })) });
+      await tx.user.createMany({ data: DEMO_USERS.map((u) => ({ ...u, email: demoEmail(u.username), passwordHash })) });
       await tx.student.createMany({
         data: pupils.map((p) => ({ ...p, birthDate: new Date(`${p.birthDate}T00:00:00Z`) })),
       });

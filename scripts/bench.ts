@@ -13,6 +13,7 @@ import { buildApp } from '../api/app';
 import { TokenService } from '../api/auth';
 import { createPrisma } from '../infra/db';
 import { createLogger } from '../infra/logger';
+import { createMailer } from '../infra/mailer';
 import { DEFAULT_RULES } from '../domain/rules';
 import { migrateDatabase } from '../infra/migrations';
 import { startEmbeddedPostgres } from '../infra/postgres';
@@ -48,7 +49,12 @@ async function main() {
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    activities: createActivities({ prisma, logger }),
+    // Mail as .eml files in the scratch directory: the mail a real case sends is part of what is measured.
+    activities: createActivities({
+      prisma,
+      logger,
+      mailer: createMailer({ SMTP_URL: undefined, DATA_DIR: work, MAIL_FROM: 'bench <bench@xueji.local>' }),
+    }),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: temporalServer.address });

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { createActivities } from '../activities';
 import { startApi } from '../api/server';
 import { createPrisma } from '../infra/db';
 import { openDatabase } from '../infra/environment';
@@ -14,7 +13,7 @@ import { createLogger } from '../infra/logger';
 import { migrateDatabase } from '../infra/migrations';
 import { isEmpty, seedDemoData } from '../infra/seed';
 import { resolveTemporalCli, startDevServer, type DevServer } from '../infra/temporal';
-import { createWorker, ensureSearchAttributes } from '../worker';
+import { activitiesFromConfig, createWorker, ensureSearchAttributes } from '../worker';
 
 async function main() {
   const config = loadConfig();
@@ -77,7 +76,7 @@ async function main() {
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ prisma, logger }),
+      activities: activitiesFromConfig(config, prisma, logger),
     });
     const running = worker.run();
     running.catch((e) => {

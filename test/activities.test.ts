@@ -1,8 +1,7 @@
-import { createActivities } from '../activities';
 import type { Actor } from '../domain/types';
 import { createApplication } from '../api/services/applications';
 import type { AuthUser } from '../api/auth';
-import { createTestDatabase, logger, SOON, ZHANG, type TestDatabase } from './support/stack';
+import { createTestDatabase, SOON, ZHANG, type TestDatabase, testActivities } from './support/stack';
 
 // Activities run against a real Postgres; Temporal may run any of them more than once.
 let db: TestDatabase;
@@ -31,7 +30,7 @@ const actor = (orgCode: string): Actor => ({
 });
 
 test('recordDecision is idempotent: the final approval, run three times at once and again later, moves the pupil once', async () => {
-  const acts = createActivities({ prisma: db.prisma, logger });
+  const acts = testActivities(db.prisma);
   const app = await createApplication(db.prisma, clerk, {
     type: 'TRANSFER',
     studentNo: ZHANG,
@@ -87,7 +86,7 @@ test('recordDecision is idempotent: the final approval, run three times at once 
 });
 
 test('an activity for a case that no longer exists fails with the non-retryable ApplicationMissingError', async () => {
-  const acts = createActivities({ prisma: db.prisma, logger });
+  const acts = testActivities(db.prisma);
   await expect(
     acts.closeApplication({ applicationId: 999_999, status: 'WITHDRAWN', reason: 'x', actor: actor('1') }),
   ).rejects.toMatchObject({ name: 'ApplicationMissingError' });

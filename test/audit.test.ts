@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import request from 'supertest';
-import { createActivities, type RecordDecisionInput } from '../activities';
+import type { RecordDecisionInput } from '../activities';
 import type { AuthUser } from '../api/auth';
 import { createApplication } from '../api/services/applications';
 import { idCheckChar } from '../domain/id-number';
@@ -16,12 +16,12 @@ import {
   decideAs,
   fileTransfer,
   LI,
-  logger,
   SOON,
   ZHANG,
   type TestDatabase,
   type TestStack,
   startStack,
+  testActivities,
 } from './support/stack';
 
 // The audit trail on the real stack: every case and pupil change is appended in the transaction that
@@ -272,7 +272,7 @@ describe('idempotency', () => {
       reason: '随父母工作调动',
       effectiveDate: SOON,
     });
-    const acts = createActivities({ prisma: stack.prisma, logger });
+    const acts = testActivities(stack.prisma);
     const input: RecordDecisionInput = {
       applicationId: app.id,
       round: 1,
@@ -302,7 +302,7 @@ describe('tampering is detected', () => {
       reason: '随父母工作调动',
       effectiveDate: SOON,
     });
-    const acts = createActivities({ prisma: db.prisma, logger });
+    const acts = testActivities(db.prisma);
     const chain = app.steps.map((s) => ({ stage: s.stage, orgCode: s.orgCode }));
     for (const [i, who] of ['nj.s1', 'nj.edu', 'hhg.s1'].entries()) {
       await acts.recordDecision({

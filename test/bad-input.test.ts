@@ -57,11 +57,31 @@ test('odd bodies, params and queries never produce a 5xx', async () => {
       ['/api/applications/1/withdraw', token],
       ['/api/applications/1/resubmit', token],
       ['/api/applications/1/cancel', admin],
+      ['/api/admin/applications/1/extend', admin],
+      ['/api/admin/applications/1/remind', admin],
     ] as const) {
       let req = request(stack.app).post(url).set('Content-Type', 'application/json');
       if (t) req = req.set('Authorization', `Bearer ${t}`);
       await check(await req.send(JSON.stringify(body)), `POST ${url} ${JSON.stringify(body)?.slice(0, 60)}`);
     }
+  }
+  for (const body of weird) {
+    for (const year of ['2027', 'abc', '99999', '-1', '2027.5']) {
+      const res = await request(stack.app)
+        .put(`/api/admin/calendar/${year}`)
+        .set('Authorization', `Bearer ${admin}`)
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify(body));
+      await check(res, `PUT calendar/${year} ${JSON.stringify(body)?.slice(0, 60)}`);
+      expect(res.status).toBe(400);
+    }
+  }
+  expect(await stack.prisma.calendarYear.count()).toBe(0);
+  for (const q of ['kind=x', 'limit=0', 'limit=abc', 'overdueOnly=maybe', 'kind[]=a']) {
+    await check(
+      await request(stack.app).get(`/api/admin/stuck?${q}`).set('Authorization', `Bearer ${admin}`),
+      `stuck?${q}`,
+    );
   }
   for (const p of paths) {
     for (const url of [`/api/applications/${p}`, `/api/students/${p}`, `/api/applications/${p}/attachments`]) {

@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadDeadlinePolicy } from '../infra/deadlines';
 import { loadConfig } from '../config';
 
 describe('configuration', () => {
@@ -16,5 +20,33 @@ describe('configuration', () => {
   test('production requires a token secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+  });
+});
+
+describe('the time-limits file', () => {
+  const write = (content: unknown) => {
+    const file = path.join(os.tmpdir(), `deadlines-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(file, JSON.stringify(content));
+    return file;
+  };
+  test('the shipped file loads: 10 working days per stage', () => {
+    expect(loadDeadlinePolicy()).toMatchObject({
+      stageWorkingDays: 10,
+      reminderEveryWorkingDays: 2,
+      escalateAfterWorkingDays: 5,
+    });
+  });
+  test('per-type overrides and demonstration durations are read', () => {
+    const p = loadDeadlinePolicy(
+      write({ overrides: { TRANSFER: { RECEIVING_SCHOOL: 5 } }, stageDue: '2m', reminderInterval: '30s' }),
+    );
+    expect(p.overrides.TRANSFER?.RECEIVING_SCHOOL).toBe(5);
+    expect(p).toMatchObject({ stageDueMs: 120_000, reminderIntervalMs: 30_000 });
+    expect(p.escalateAfterMs).toBeUndefined();
+  });
+  test('a bad file stops start-up naming the key', () => {
+    expect(() => loadDeadlinePolicy(write({ stageWorkingDays: 0 }))).toThrow(/stageWorkingDays/);
+    expect(() => loadDeadlinePolicy(write({ overrides: { TRANSFER: { NOWHERE: 3 } } }))).toThrow(/overrides\.TRANSFER/);
+    expect(() => loadDeadlinePolicy(write({ reminderEvery: 2 }))).toThrow(/reminderEvery/);
   });
 });

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { as, decideAs, fileTransfer, startStack, ZHANG, LI, type TestStack } from './support/stack';
+import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines';
+import { as, decideAs, fileTransfer, startStack, waitFor, ZHANG, LI, type TestStack } from './support/stack';
 
 // Approval cases live for weeks, so workflow code must replay the histories of cases already in flight.
 // Every history under workflows/__histories__ was recorded from an earlier version of the workflow and
-// must replay without a determinism error. `RECORD_HISTORIES=v3 npx jest test/replay.test.ts` records new
-// ones from the current code, named v3-*.json (do that before changing the workflow, and commit them).
+// must replay without a determinism error. `RECORD_HISTORIES=v5 npx jest test/replay.test.ts` records new
+// ones from the current code, named v5-*.json (do that before changing the workflow, and commit them).
 const DIR = path.resolve(__dirname, '..', 'workflows', '__histories__');
 const TSX = path.resolve(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
@@ -105,6 +106,42 @@ if (process.env.RECORD_HISTORIES) {
       expect(override.status).toBe(200);
       await save('transfer-overridden', overridden);
     });
+
+    test('records a case whose timers fired: overdue, reminded, escalated, reminded by hand, extended, approved', async () => {
+      const timed = await startStack({
+        activities: {
+          deadlines: { ...DEFAULT_DEADLINE_POLICY, stageDueMs: 500, reminderIntervalMs: 700, escalateAfterMs: 1200 },
+        },
+      });
+      try {
+        const id = (await fileTransfer(timed, 'nj.s1', ZHANG)).body.id;
+        await waitFor(async () =>
+          (await timed.prisma.applicationStep.findFirst({ where: { applicationId: id, escalatedAt: { not: null } } }))
+            ? true
+            : null,
+        );
+        expect((await as(timed, 'admin').post(`/api/admin/applications/${id}/remind`)).status).toBe(200);
+        const later = new Date(Date.now() + 20 * 86_400_000).toISOString().slice(0, 10);
+        const extended = await as(timed, 'admin').post(`/api/admin/applications/${id}/extend`, {
+          stage: 'RECEIVING_SCHOOL',
+          dueDate: later,
+          reason: '学校放假，延期办理',
+        });
+        expect(extended.status).toBe(200);
+        for (const [u, s] of [
+          ['nj.s1', 'RECEIVING_SCHOOL'],
+          ['nj.edu', 'RECEIVING_COUNTY'],
+          ['hhg.s1', 'SENDING_SCHOOL'],
+          ['hhg.edu', 'SENDING_COUNTY'],
+        ]) {
+          expect((await decideAs(timed, u, id, s)).status).toBe(200);
+        }
+        await timed.temporal.workflow.getHandle(`application-${id}`).result();
+        await save('transfer-overdue-escalated-extended-approved', id);
+      } finally {
+        await timed.close();
+      }
+    }, 60_000);
   });
 }
 

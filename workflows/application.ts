@@ -2,16 +2,21 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
+import type { NotifyInput } from '../activities/notify';
 import type { ChainStep } from '../domain/chain';
+import type { StageDeadline } from '../domain/deadlines';
 import type { ApplicationStatus } from '../domain/types';
 import {
   cancelUpdate,
+  changeDueUpdate,
   decideUpdate,
+  remindUpdate,
   Rejection,
   resubmitUpdate,
   SA,
@@ -21,14 +26,20 @@ import {
   type ApplicationWorkflowInput,
   type ApplicationWorkflowResult,
   type CancelInput,
+  type ChangeDueInput,
   type DecideInput,
+  type DueOutcome,
   type Outcome,
   type RejectionType,
+  type RemindInput,
+  type RemindOutcome,
   type ResubmitInput,
   type WithdrawInput,
 } from './messages';
 
-const { recordDecision, closeApplication, startRound } = proxyActivities<ReturnType<typeof createActivities>>({
+type Activities = ReturnType<typeof createActivities>;
+
+const { recordDecision, closeApplication, startRound, openStage, changeDue, markStage } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // A database outage must not lose a decision: retry without limit, backing off to one minute.
   retry: {
@@ -38,6 +49,23 @@ const { recordDecision, closeApplication, startRound } = proxyActivities<ReturnT
     nonRetryableErrorTypes: ['ApplicationMissingError', 'InvariantViolationError'],
   },
 });
+
+// Mail never holds a case up: it is sent beside the chain, retried without limit (an SMTP outage shows in the
+// administrator's stuck view as a failing activity) and awaited only before the workflow completes.
+const { notify } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  // notify heartbeats every 2 s: a worker that died mid-send is noticed in 10 s, not 2 minutes.
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes: ['ApplicationMissingError', 'InvariantViolationError', 'MailWithoutRecipientsError'],
+  },
+});
+
+/** Cases started before this marker have no time limits, reminders or mail; their histories replay unchanged. */
+export const DEADLINES_PATCH = 'stage-deadlines';
 
 function reject(type: RejectionType, message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -60,6 +88,8 @@ const CLOSED: readonly ApplicationStatus[] = ['APPROVED', 'REJECTED', 'WITHDRAWN
  * and what the activity is given, never which commands are issued, so it needs no patch marker either.
  */
 export async function applicationWorkflow(input: ApplicationWorkflowInput): Promise<ApplicationWorkflowResult> {
+  // Time limits, reminders, escalation and mail came with this marker; see the note above.
+  const timed = patched(DEADLINES_PATCH);
   let round = input.round;
   let stageIndex = 0;
   let status: ApplicationStatus = 'IN_REVIEW';
@@ -67,21 +97,49 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
   const current = (): ChainStep | null => (status === 'IN_REVIEW' ? input.chain[stageIndex] : null);
   const holder = (): string | null => (status === 'RETURNED' ? input.applicantOrgCode : (current()?.orgCode ?? null));
   const outcome = (): Outcome => ({ status, currentStage: current()?.stage ?? null, currentOrgCode: holder() });
+  /** Names the stage being waited on (round and position); changes with every decision, return and resubmit. */
+  const stageKey = (): string | null => (status === 'IN_REVIEW' ? `${round}:${stageIndex}` : null);
+
+  // The current stage's time limit and what its timers have done; reset whenever a stage opens.
+  let deadline: StageDeadline | null = null;
+  let deadlineVersion = 0;
+  let overdue = false;
+  let reminders = 0;
+  let escalations = 0;
+  let nextReminderAtMs = 0;
 
   const publishSearchAttributes = () => {
     upsertSearchAttributes([
       { key: SA.type, value: input.type },
       { key: SA.stage, value: current()?.stage ?? null },
       { key: SA.holderOrg, value: holder() },
+      ...(timed ? [{ key: SA.overdue, value: overdue && !isClosed() && status === 'IN_REVIEW' }] : []),
     ]);
   };
   publishSearchAttributes();
+
+  const mails: Promise<unknown>[] = [];
+  /** Sends a mail beside the chain (not awaited here); a mail that cannot be sent at all is dropped, never the case. */
+  const mail = (m: Omit<NotifyInput, 'applicationId'>) => {
+    if (!timed) return;
+    mails.push(notify({ applicationId: input.applicationId, ...m }).catch(() => undefined));
+  };
+
+  const dueOutcome = (d: StageDeadline): DueOutcome => ({
+    dueDate: d.dueDate,
+    dueAtMs: d.dueAtMs,
+    provisional: d.provisional,
+  });
 
   setHandler(stateQuery, (): ApplicationState => ({
     ...outcome(),
     applicationId: input.applicationId,
     round,
     chain: input.chain,
+    deadline:
+      deadline && status === 'IN_REVIEW'
+        ? { ...dueOutcome(deadline), overdue, remindersSent: reminders, escalated: escalations > 0 }
+        : null,
   }));
 
   setHandler(
@@ -110,6 +168,15 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
         finalStatus: isClosed() || status === 'RETURNED' ? status : null,
         ...(d.override ? { override: { reason: d.override.reason } } : {}),
       });
+      mail({
+        round,
+        stage: step.stage,
+        kind: 'decision',
+        decision: { decision: d.decision, comment: d.comment, orgCode: step.orgCode, nextStage: next?.stage ?? null },
+      });
+      if (status === 'APPROVED' || status === 'REJECTED') {
+        mail({ round, stage: 'END', kind: 'finished', finished: { status, reason: d.comment } });
+      }
       return outcome();
     },
     {
@@ -163,6 +230,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
     status = to;
     publishSearchAttributes();
     await closeApplication({ applicationId: input.applicationId, status: to, reason: w.reason, actor: w.actor });
+    mail({ round, stage: 'END', kind: 'finished', finished: { status: to, reason: w.reason } });
     return outcome();
   };
 
@@ -183,8 +251,133 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
     },
   });
 
-  await condition(isClosed);
+  /** Validates an administrator's action on the current stage's time limit. */
+  const assertTimedStage = (actor: RemindInput['actor'], stage?: string) => {
+    if (isClosed()) reject(Rejection.CaseClosed, '该业务已办结');
+    if (actor.role !== 'ADMIN') reject(Rejection.AdminOnly, '只有管理员可以催办或调整办理期限');
+    const step = current();
+    if (!step) reject(Rejection.StaleStage, '该业务已退回申请学校修改，当前没有审核环节');
+    if (stage !== undefined && stage !== step.stage) {
+      reject(Rejection.StaleStage, '该业务已不在此审核环节，请刷新后查看当前环节');
+    }
+    if (!timed || !deadline)
+      reject(Rejection.NoDeadline, '该业务没有办理期限（创建于启用办理期限之前，或环节刚刚开始）');
+  };
+
+  setHandler(
+    remindUpdate,
+    async (r: RemindInput): Promise<RemindOutcome> => {
+      const step = current()!;
+      reminders += 1;
+      const n = reminders;
+      const ref = { applicationId: input.applicationId, round, stage: step.stage };
+      await markStage({ ...ref, event: 'reminder', n, actor: r.actor });
+      mail({ round: ref.round, stage: step.stage, kind: 'reminder', n });
+      return { remindersSent: n };
+    },
+    { validator: (r: RemindInput) => assertTimedStage(r.actor) },
+  );
+
+  setHandler(
+    changeDueUpdate,
+    async (c: ChangeDueInput): Promise<DueOutcome> => {
+      const key = stageKey();
+      const d = await changeDue({
+        applicationId: input.applicationId,
+        round,
+        stage: c.stage,
+        ...(c.dueDate ? { dueDate: c.dueDate } : {}),
+        reason: c.reason,
+        actor: c.actor,
+      });
+      if (stageKey() === key) {
+        deadline = d;
+        deadlineVersion += 1;
+        if (d.dueAtMs > Date.now()) {
+          // A due time ahead again: not overdue, and escalated again only if it passes the new threshold.
+          overdue = false;
+          escalations = 0;
+          publishSearchAttributes();
+        }
+      }
+      return dueOutcome(d);
+    },
+    {
+      validator: (c: ChangeDueInput) => {
+        assertTimedStage(c.actor, c.stage);
+        if (c.dueDate !== undefined && !c.reason.trim()) reject(Rejection.CommentRequired, '延长办理期限必须填写原因');
+      },
+    },
+  );
+
+  /**
+   * Runs the current stage's timers until the stage changes: overdue at the due time (search attribute, read model,
+   * first reminder to the holder), another reminder every interval, one escalation past the second threshold.
+   * Never a decision: a stage left alone stays where it is. The condition wakes at once on a decision, return,
+   * withdrawal, cancellation or new due date, so no timer outlives its stage.
+   */
+  const watchStage = async (key: string, step: ChainStep) => {
+    const left = () => stageKey() !== key;
+    const ref = { applicationId: input.applicationId, round, stage: step.stage };
+    for (;;) {
+      const d = deadline!;
+      let wakeAt = d.dueAtMs;
+      if (overdue) wakeAt = Math.min(nextReminderAtMs, escalations === 0 ? d.escalateAtMs : Infinity);
+      const version = deadlineVersion;
+      const changed = await condition(() => left() || deadlineVersion !== version, Math.max(wakeAt - Date.now(), 1));
+      if (left()) return;
+      if (changed) continue;
+      const now = Date.now();
+      if (!overdue) {
+        if (now < d.dueAtMs) continue;
+        overdue = true;
+        publishSearchAttributes();
+        reminders += 1;
+        const r = await markStage({ ...ref, event: 'overdue', n: reminders });
+        nextReminderAtMs = r.nextReminderAtMs;
+        mail({ round: ref.round, stage: step.stage, kind: 'reminder', n: reminders });
+      } else if (escalations === 0 && now >= d.escalateAtMs) {
+        escalations += 1;
+        await markStage({ ...ref, event: 'escalation', n: escalations });
+        mail({ round: ref.round, stage: step.stage, kind: 'escalation', n: escalations });
+      } else if (now >= nextReminderAtMs) {
+        reminders += 1;
+        const r = await markStage({ ...ref, event: 'reminder', n: reminders });
+        nextReminderAtMs = r.nextReminderAtMs;
+        mail({ round: ref.round, stage: step.stage, kind: 'reminder', n: reminders });
+      }
+    }
+  };
+
+  if (timed) {
+    while (!isClosed()) {
+      if (status !== 'IN_REVIEW') {
+        await condition(() => status === 'IN_REVIEW' || isClosed());
+        continue;
+      }
+      const key = stageKey()!;
+      // Let the decision or resubmission that opened this stage finish writing the read model first.
+      await condition(allHandlersFinished);
+      if (stageKey() !== key) continue;
+      const step = input.chain[stageIndex];
+      overdue = false;
+      reminders = 0;
+      escalations = 0;
+      deadline = null;
+      const d = await openStage({ applicationId: input.applicationId, round, stage: step.stage });
+      if (stageKey() !== key) continue;
+      deadline = d;
+      publishSearchAttributes();
+      // The applicant school holding the first stage filed the case itself: no "a case has reached you" mail.
+      if (step.orgCode !== input.applicantOrgCode) mail({ round, stage: step.stage, kind: 'task' });
+      await watchStage(key, step);
+    }
+  } else {
+    await condition(isClosed);
+  }
   // Let the handler that closed the case finish writing the read model before the run completes.
   await condition(allHandlersFinished);
+  // The closing notices go out before the run ends (a mail server outage keeps it open, and visible, until then).
+  await Promise.all(mails);
   return { applicationId: input.applicationId, status };
 }

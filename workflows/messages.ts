@@ -63,10 +63,40 @@ export interface Outcome {
   currentOrgCode: string | null;
 }
 
+/** An administrator's "remind now" (催办): one more reminder mail to the holder organisation. */
+export interface RemindInput {
+  actor: Actor;
+}
+
+export interface RemindOutcome {
+  /** Reminders of the current stage so far, this one included. */
+  remindersSent: number;
+}
+
+/**
+ * A stage's due date changed: an administrator's extension (dueDate set, with a reason), or the recomputation of a
+ * provisional due date after the year's holidays were loaded (no dueDate).
+ */
+export interface ChangeDueInput {
+  stage: Stage;
+  /** 'YYYY-MM-DD', due by the end of that day in China. */
+  dueDate?: string;
+  reason: string;
+  actor: Actor;
+}
+
+export interface DueOutcome {
+  dueDate: string;
+  dueAtMs: number;
+  provisional: boolean;
+}
+
 export interface ApplicationState extends Outcome {
   applicationId: number;
   round: number;
   chain: ChainStep[];
+  /** The current stage's time limit; null for a returned or closed case, or one started before time limits. */
+  deadline: (DueOutcome & { overdue: boolean; remindersSent: number; escalated: boolean }) | null;
 }
 
 /**
@@ -78,6 +108,8 @@ export const decideUpdate = defineUpdate<Outcome, [DecideInput]>('decide');
 export const withdrawUpdate = defineUpdate<Outcome, [WithdrawInput]>('withdraw');
 export const cancelUpdate = defineUpdate<Outcome, [CancelInput]>('cancel');
 export const resubmitUpdate = defineUpdate<Outcome, [ResubmitInput]>('resubmit');
+export const remindUpdate = defineUpdate<RemindOutcome, [RemindInput]>('remind');
+export const changeDueUpdate = defineUpdate<DueOutcome, [ChangeDueInput]>('changeDue');
 export const stateQuery = defineQuery<ApplicationState>('state');
 
 /** Failure types thrown by the validators; the API maps them to HTTP statuses. */
@@ -89,6 +121,8 @@ export const Rejection = {
   NotSupported: 'NotSupported',
   NotReturned: 'NotReturned',
   AdminOnly: 'AdminOnly',
+  /** A case started before time limits existed (or not in review): it has no timer to remind or extend. */
+  NoDeadline: 'NoDeadline',
 } as const;
 export type RejectionType = (typeof Rejection)[keyof typeof Rejection];
 

@@ -1,25 +1,38 @@
+import { randomUUID } from 'node:crypto';
 import { Router, type Response } from 'express';
 import type { AppDeps } from '../app';
 import { actorOf, currentUser, requireRole } from '../auth';
 import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
+import { z } from '../schemas/common';
 import {
   AuditListSchema,
   AuditQueryFieldsSchema,
   AuditQuerySchema,
+  CalendarOverviewSchema,
+  CalendarYearParamsSchema,
+  CalendarYearBodySchema,
   OverrideBodySchema,
   StatsQuerySchema,
   StatsSchema,
 } from '../schemas/admin';
-import { ApplicationIdParamsSchema, ApplicationSchema, StuckQuerySchema } from '../schemas/applications';
+import {
+  ApplicationIdParamsSchema,
+  ApplicationSchema,
+  ExtendBodySchema,
+  StuckListSchema,
+  StuckQuerySchema,
+} from '../schemas/applications';
 import { parse } from '../schemas/common';
 import { loadVisibleApplication, toApplicationDto } from '../services/applications';
 import { loadStats, statsWorkbook } from '../services/stats';
+import { calendarOverview, recomputeProvisional } from '../services/calendar';
+import { loadStuck } from '../services/stuck';
 import { assertDecidable, sendUpdate } from '../services/updates';
-import { OPEN_STATUSES } from '../../domain/types';
+import { conflict } from '../errors';
+import { yearArrangementSchema } from '../../domain/calendar-schema';
 import type { Prisma } from '../../generated/prisma/client';
-import { decideUpdate } from '../../workflows/messages';
-
-const HOUR = 3_600_000;
+import { appendAudit } from '../../infra/audit';
+import { changeDueUpdate, decideUpdate, remindUpdate } from '../../workflows/messages';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /** A user id, or a username looked up to one (null: no such user, so nothing matches). */
@@ -34,42 +47,96 @@ export function adminRoutes(deps: AppDeps): Router {
   const r = Router();
   r.use(requireRole('ADMIN'));
 
-  /** Open cases, oldest first, with how long they have waited and who holds them. */
+  /**
+   * Cases that need an administrator: overdue (with reminders sent and escalation), and technically stuck (an
+   * activity that keeps failing, a workflow that never started). See api/services/stuck.ts.
+   */
   r.get('/stuck', async (req, res) => {
     const q = parse(StuckQuerySchema, req.query);
-    const now = Date.now();
-    const rows = await prisma.application.findMany({
-      where: {
-        status: { in: OPEN_STATUSES },
-        ...(q.overdueOnly
-          ? { steps: { some: { decision: null, openedAt: { not: null }, dueAt: { lt: new Date() } } } }
-          : {}),
-      },
-      include: { steps: true },
-      orderBy: { createdAt: 'asc' },
-      take: q.limit,
-    });
-    const items = await Promise.all(
-      rows.map(async (a) => {
-        const step = a.steps.find((s) => s.round === a.round && s.stage === a.currentStage);
-        const dueAt = step?.dueAt ?? null;
-        return {
-          id: a.id,
-          type: a.type,
-          status: a.status,
-          currentStage: a.currentStage,
-          holder: await orgs.ref(a.currentOrgCode),
-          createdAt: a.createdAt.toISOString(),
-          ageHours: Math.round(((now - a.createdAt.getTime()) / HOUR) * 10) / 10,
-          stageSince: step?.openedAt?.toISOString() ?? null,
-          hoursInStage: step?.openedAt ? Math.round(((now - step.openedAt.getTime()) / HOUR) * 10) / 10 : null,
-          dueAt: dueAt?.toISOString() ?? null,
-          overdue: dueAt !== null && dueAt.getTime() < now,
-          workflowStarted: a.workflowStartedAt !== null,
-        };
-      }),
+    const kind = q.kind ?? (q.overdueOnly ? 'overdue' : 'all');
+    res.json(
+      await loadStuck(
+        {
+          prisma,
+          temporal: deps.temporal,
+          orgs,
+          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+          timeoutMs: deps.config.UPDATE_TIMEOUT_MS,
+        },
+        { kind, limit: q.limit },
+      ),
     );
-    res.json({ items });
+  });
+
+  /** 催办: one more reminder mail to the organisation holding the case, now. Audited as application.remind. */
+  r.post('/applications/:id/remind', async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const app = await loadVisibleApplication(prisma, u, id);
+    if (app.status !== 'IN_REVIEW' || !app.currentStage) throw conflict('该业务不在审核中，无需催办');
+    const result = await sendUpdate(
+      deps,
+      app,
+      remindUpdate,
+      { actor: actorOf(u) },
+      // Each click is its own reminder; a retried request (same Idempotency-Key) is not.
+      `remind:${app.id}:${req.get('Idempotency-Key') ?? randomUUID()}`,
+    );
+    res.json(result);
+  });
+
+  /** Extends (or brings forward) the current stage's due date, with a reason. Audited as application.extend. */
+  r.post('/applications/:id/extend', async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const body = parse(ExtendBodySchema, req.body);
+    const app = await loadVisibleApplication(prisma, u, id);
+    assertDecidable(app, body.stage);
+    await sendUpdate(
+      deps,
+      app,
+      changeDueUpdate,
+      { stage: body.stage, dueDate: body.dueDate, reason: body.reason, actor: actorOf(u) },
+      `extend:${app.id}:${app.round}:${body.stage}:${body.dueDate}`,
+    );
+    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+  });
+
+  /** The working calendar: which years' holiday arrangements are known, from the code or loaded here. */
+  r.get('/calendar', async (_req, res) => {
+    res.json(await calendarOverview(prisma));
+  });
+
+  /**
+   * Loads (or corrects) one year's holiday arrangement, as published by the State Council, and recomputes the
+   * provisional due dates of open cases with it. Refused, naming each wrong date, if the arrangement contradicts
+   * itself. Audited as calendar.load.
+   */
+  r.put('/calendar/:year', async (req, res) => {
+    const u = currentUser(req);
+    const { year } = parse(CalendarYearParamsSchema, req.params);
+    const arrangement = parse(yearArrangementSchema(year), req.body);
+    await prisma.$transaction(async (tx) => {
+      await tx.calendarYear.upsert({
+        where: { year },
+        create: { year, arrangement: arrangement as object, loadedById: u.userId },
+        update: { arrangement: arrangement as object, loadedById: u.userId, loadedAt: new Date() },
+      });
+      await appendAudit(tx, {
+        actor: { userId: u.userId, displayName: u.displayName, orgCode: u.orgCode },
+        action: 'calendar.load',
+        entityType: 'calendar',
+        entityId: year,
+        details: {
+          year,
+          source: arrangement.source ?? null,
+          holidays: arrangement.holidays.map((h) => h.name),
+          workdays: arrangement.workdays,
+        },
+      });
+    });
+    const recomputed = await recomputeProvisional(deps, actorOf(u), year);
+    res.json({ ...(await calendarOverview(prisma)), recomputed });
   });
 
   /** Workload and time in stage per stage and per holder organisation, as JSON or as a workbook. */
@@ -160,8 +227,68 @@ export function adminRoutes(deps: AppDeps): Router {
   return r;
 }
 
-/** The OpenAPI paths of this router (GET /api/admin/stuck is still described in api/openapi.ts). */
+/** The OpenAPI paths of this router. */
 export function registerAdminPaths(reg: OpenAPIRegistry) {
+  reg.registerPath({
+    method: 'get',
+    path: '/api/admin/stuck',
+    summary: '需要处理的业务（管理员）：超期（含催办次数、是否上报）和流程故障（活动反复失败、流程未启动）',
+    security: secured,
+    request: { query: StuckQuerySchema },
+    responses: {
+      200: json(StuckListSchema, '故障在前，其次已上报、超期，各按创建时间'),
+      400: problem('参数有误'),
+      403: problem('非管理员'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/admin/applications/{id}/remind',
+    summary: '立即催办：向当前办理单位发送催办邮件（记入审计）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema },
+    responses: {
+      200: json(z.object({ remindersSent: z.number().int() }), '已催办；remindersSent 为本环节累计催办次数'),
+      403: problem('非管理员'),
+      404: problem('业务不存在'),
+      409: problem('业务不在审核中，或没有办理期限'),
+      503: problem('流程服务暂不可用'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/admin/applications/{id}/extend',
+    summary: '调整当前环节的办理期限（须填写原因，记入审计）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...requestBody(ExtendBodySchema) },
+    responses: {
+      200: json(ApplicationSchema, '已调整'),
+      400: problem('日期或原因有误（逐项指出）'),
+      403: problem('非管理员'),
+      404: problem('业务不存在'),
+      409: problem('环节已变化、业务已退回或已办结'),
+      503: problem('流程服务暂不可用'),
+    },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/admin/calendar',
+    summary: '工作日历：已知哪些年份的节假日安排',
+    security: secured,
+    responses: { 200: json(CalendarOverviewSchema, '年份列表'), 403: problem('非管理员') },
+  });
+  reg.registerPath({
+    method: 'put',
+    path: '/api/admin/calendar/{year}',
+    summary: '载入（或更正）某年的节假日安排（国务院办公厅通知），并重算在办业务的暂定期限',
+    security: secured,
+    request: { params: CalendarYearParamsSchema, ...requestBody(CalendarYearBodySchema) },
+    responses: {
+      200: json(CalendarOverviewSchema.extend({ recomputed: z.number().int() }), '已载入；recomputed 为重算的业务数'),
+      400: problem('安排有误（逐项指出日期）'),
+      403: problem('非管理员'),
+    },
+  });
   const workbook = {
     description: 'Excel 工作簿：工作表“按环节”“按单位”',
     content: { [XLSX]: { schema: { type: 'string' as const, format: 'binary' } } },

@@ -1,4 +1,5 @@
 import { z, DecisionSchema, OrgRefSchema, StageSchema } from './common';
+import { arrangementShape } from '../../domain/calendar-schema';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -146,3 +147,39 @@ export const StatsSchema = z
     byOrg: z.array(z.object({ org: OrgRefSchema, ...measures })),
   })
   .meta({ id: 'Stats', description: '按环节、按单位的在办、超期与办理用时' });
+
+export const CalendarYearParamsSchema = z.object({
+  year: z.coerce
+    .number({ error: '年份应为数字' })
+    .int('年份应为四位数字')
+    .min(2000, '年份应在 2000 到 2100 之间')
+    .max(2100, '年份应在 2000 到 2100 之间'),
+});
+
+/** For the OpenAPI document; requests are checked by domain/calendar-schema.ts's yearArrangementSchema(year). */
+export const CalendarYearBodySchema = arrangementShape.meta({
+  id: 'YearArrangement',
+  description:
+    '国务院办公厅公布的全年安排：holidays 为每个节日放假的全部日期（含周末），workdays 为调休上班的周六、周日',
+  example: {
+    source: '国务院办公厅关于2027年部分节假日安排的通知',
+    holidays: [{ name: '元旦', dates: ['2027-01-01', '2027-01-02', '2027-01-03'] }],
+    workdays: [],
+  },
+});
+
+export const CalendarOverviewSchema = z
+  .object({
+    years: z.array(
+      z.object({
+        year: z.number().int(),
+        origin: z.enum(['builtin', 'loaded']).meta({ description: 'builtin：随系统发布；loaded：管理员载入' }),
+        source: z.string().nullable(),
+        holidays: z.number().int().meta({ description: '放假天数（含周末）' }),
+        workdays: z.number().int().meta({ description: '调休上班天数' }),
+        loadedAt: z.string().nullable(),
+      }),
+    ),
+    provisionalOpenCases: z.number().int().meta({ description: '期限为暂定（跨入未载入年份）的在办业务数' }),
+  })
+  .meta({ id: 'CalendarOverview' });

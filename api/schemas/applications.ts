@@ -10,6 +10,8 @@ import {
   todayIso,
 } from './common';
 
+import { shanghaiDate } from '../../domain/calendar';
+
 const shiftDays = (iso: string, days: number) =>
   new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
@@ -150,7 +152,12 @@ export const StepSchema = z
     comment: z.string().nullable(),
     openedAt: z.string().nullable(),
     decidedAt: z.string().nullable(),
-    dueAt: z.string().nullable(),
+    dueAt: z.string().nullable().meta({ description: '办理期限：该工作日 24 时（北京时间）之前' }),
+    dueProvisional: z
+      .boolean()
+      .meta({ description: '期限跨入尚未公布节假日安排的年份，暂按周一至周五计算，公布后重算' }),
+    remindersSent: z.number().int().meta({ description: '已催办次数' }),
+    escalatedAt: z.string().nullable().meta({ description: '超期上报时间' }),
   })
   .meta({ id: 'Step' });
 
@@ -169,6 +176,8 @@ export const ApplicationSchema = z
     details: z.record(z.string(), z.unknown()).nullable(),
     closeReason: z.string().nullable(),
     round: z.number().int(),
+    overdue: z.boolean().meta({ description: '当前环节已超过办理期限' }),
+    escalated: z.boolean().meta({ description: '当前环节已超期上报' }),
     steps: z.array(StepSchema),
     earlierRounds: z.array(z.object({ round: z.number().int(), steps: z.array(StepSchema) })),
     createdAt: z.string(),
@@ -185,9 +194,24 @@ export const TaskListSchema = z
   .meta({ id: 'TaskList' });
 
 export const StuckQuerySchema = z.object({
-  overdueOnly: booleanQuery.optional(),
+  kind: z
+    .enum(['all', 'overdue', 'technical'], { error: 'kind 应为 all、overdue 或 technical' })
+    .optional()
+    .meta({ description: 'all：全部在办及技术故障；overdue：超期；technical：流程故障（活动反复失败、流程未启动）' }),
+  /** Kept from the first contract: overdueOnly=true is kind=overdue. */
+  overdueOnly: booleanQuery.optional().meta({ description: '同 kind=overdue（旧参数）' }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+export const FailingActivitySchema = z
+  .object({
+    activityType: z.string().meta({ description: '活动名称，如 notify（发邮件）、recordDecision（写入审核结果）' }),
+    attempt: z.number().int().meta({ description: '当前第几次尝试（2 表示已失败 1 次）' }),
+    lastFailure: z.string().nullable(),
+    lastAttemptAt: z.string().nullable(),
+    nextAttemptAt: z.string().nullable(),
+  })
+  .meta({ id: 'FailingActivity' });
 
 export const StuckCaseSchema = z
   .object({
@@ -201,7 +225,31 @@ export const StuckCaseSchema = z
     stageSince: z.string().nullable(),
     hoursInStage: z.number().nullable(),
     dueAt: z.string().nullable(),
+    dueProvisional: z.boolean(),
     overdue: z.boolean(),
+    overdueHours: z.number().nullable(),
+    remindersSent: z.number().int(),
+    lastRemindedAt: z.string().nullable(),
+    escalated: z.boolean(),
+    escalatedAt: z.string().nullable(),
+    escalatedTo: OrgRefSchema.nullable().meta({ description: '上报给谁：县教育局，或 {code: "ADMIN"} 系统管理员' }),
     workflowStarted: z.boolean(),
+    technical: z.boolean().meta({ description: '流程故障：有活动反复失败，或流程未启动' }),
+    failingActivities: z.array(FailingActivitySchema),
   })
   .meta({ id: 'StuckCase' });
+
+export const StuckListSchema = z
+  .object({
+    items: z.array(StuckCaseSchema),
+    technicalUnavailable: z.boolean().meta({ description: '无法连接 Temporal：技术故障信息缺失' }),
+  })
+  .meta({ id: 'StuckList' });
+
+export const ExtendBodySchema = z
+  .object({
+    stage: StageSchema,
+    dueDate: isoDate('新的办理期限').refine((d) => d >= shanghaiDate(Date.now()), '新的办理期限不能早于今天'),
+    reason: z.string({ error: '请填写延期原因' }).trim().min(5, '延期原因至少 5 个字').max(500, '延期原因最多 500 字'),
+  })
+  .meta({ id: 'ExtendBody', description: '延长（或调整）当前环节的办理期限：到该日 24 时（北京时间）' });

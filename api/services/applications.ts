@@ -56,7 +56,12 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     openedAt: iso(s.openedAt),
     decidedAt: iso(s.decidedAt),
     dueAt: iso(s.dueAt),
+    dueProvisional: s.dueProvisional,
+    remindersSent: s.remindersSent,
+    escalatedAt: iso(s.escalatedAt),
   });
+  const now = Date.now();
+  const open = a.status === 'IN_REVIEW' ? a.steps.find((s) => s.round === a.round && s.stage === a.currentStage) : null;
   const earlier = [...new Set(a.steps.filter((s) => s.round < a.round).map((s) => s.round))];
   return {
     id: a.id,
@@ -72,6 +77,9 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     details: (a.details as Record<string, unknown> | null) ?? null,
     closeReason: a.closeReason,
     round: a.round,
+    // The current stage is past its due time, and whether it has been escalated.
+    overdue: !!open?.dueAt && open.dueAt.getTime() < now,
+    escalated: !!open?.escalatedAt,
     steps: a.steps.filter((s) => s.round === a.round).map(stepDto),
     // Rounds before a RETURN, kept as they were: who returned the case, and why.
     earlierRounds: earlier.map((round) => ({ round, steps: a.steps.filter((s) => s.round === round).map(stepDto) })),

@@ -20,17 +20,17 @@ export function assertDecidable(app: App, stage: Stage): void {
  * at most UPDATE_TIMEOUT_MS: with no worker polling, an Update would otherwise wait forever. The
  * updateId is a business key, so a retried HTTP request returns the first result instead of acting twice.
  */
-export async function sendUpdate<A>(
+export async function sendUpdate<A, R = Outcome>(
   { prisma, temporal, config }: Pick<AppDeps, 'prisma' | 'temporal' | 'config'>,
   app: App,
-  update: UpdateDefinition<Outcome, [A]>,
+  update: UpdateDefinition<R, [A]>,
   arg: A,
   updateId: string,
-): Promise<void> {
+): Promise<R> {
   try {
     if (!app.workflowStartedAt) await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app);
     const handle = temporal.workflow.getHandle(app.workflowId);
-    await temporal.withDeadline(Date.now() + config.UPDATE_TIMEOUT_MS, () =>
+    return await temporal.withDeadline(Date.now() + config.UPDATE_TIMEOUT_MS, () =>
       handle.executeUpdate(update, { args: [arg], updateId }),
     );
   } catch (e) {

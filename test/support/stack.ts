@@ -5,12 +5,13 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { Express } from 'express';
 import { Client as PgClient } from 'pg';
 import request from 'supertest';
-import { createActivities, type Activities } from '../../activities';
+import { createActivities, type Activities, type ActivityDeps } from '../../activities';
 import { buildApp } from '../../api/app';
 import { TokenService } from '../../api/auth';
 import type { SecuritySettings } from '../../api/security';
 import { createPrisma, type PrismaClient } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
+import { createMailer, type Mailer } from '../../infra/mailer';
 import { createWorker } from '../../worker';
 import { withDatabase } from './global-setup';
 import { DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
@@ -62,6 +63,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/** A mailer for tests: SMTP when given a URL (a test's own server), else .eml files in the test work directory. */
+export function testMailer(smtpUrl?: string): Mailer {
+  return createMailer({
+    SMTP_URL: smtpUrl,
+    DATA_DIR: path.join(process.env.TEST_WORK_DIR!, `mail-${uid()}`),
+    MAIL_FROM: '学籍异动系统 <noreply@xueji.local>',
+  });
+}
+
+/** The real activities on a test database; mail to .eml files unless a mailer is given. */
+export function testActivities(prisma: PrismaClient, more: Partial<ActivityDeps> = {}): Activities {
+  return createActivities({ prisma, logger, mailer: testMailer(), ...more });
 }
 
 export interface RunningWorker {
@@ -121,6 +136,8 @@ export async function startStack(
     updateTimeoutMs?: number;
     rules?: Partial<ProvinceRules>;
     security?: Partial<SecuritySettings>;
+    /** More for the worker's activities: a mailer, time limits (e.g. { stageDueMs: 300 }), a calendar. */
+    activities?: Partial<ActivityDeps>;
   } = {},
 ) {
   const db = await createTestDatabase();
@@ -131,7 +148,7 @@ export async function startStack(
   const worker =
     opts.worker === false
       ? null
-      : await runWorker({ address, taskQueue, activities: createActivities({ prisma: db.prisma, logger }) });
+      : await runWorker({ address, taskQueue, activities: testActivities(db.prisma, opts.activities) });
   const tokenSecret = randomBytes(32).toString('hex');
   // An hour, not the production 15 minutes: a test file's cached tokens must outlive its slowest test.
   const tokens = new TokenService(tokenSecret, '1h');
@@ -205,6 +222,21 @@ export const ZHAO = 'G520302201601010047'; // 赵磊, 红花岗区第二小学, 
 
 /** An effective date a week from today: tests must not expire with the calendar (dates are checked ±1 year). */
 export const SOON = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+
+/** Polls `check` until it returns something truthy (or throws its last error after `timeoutMs`). */
+export async function waitFor<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** Files a transfer into the caller's school. */
 export const fileTransfer = (stack: TestStack, user: string, studentNo: string, extra: Record<string, unknown> = {}) =>

@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createPrisma } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
+import { createMailer } from '../../infra/mailer';
 import { createWorker } from '../../worker';
 
 async function main() {
@@ -13,7 +14,15 @@ async function main() {
     connection,
     namespace: 'default',
     taskQueue: process.env.TASK_QUEUE!,
-    activities: createActivities({ prisma, logger: createLogger('silent') }),
+    activities: createActivities({
+      prisma,
+      logger: createLogger('silent'),
+      mailer: createMailer({
+        SMTP_URL: undefined,
+        DATA_DIR: process.env.TEST_WORK_DIR!,
+        MAIL_FROM: 'test <t@xueji.local>',
+      }),
+    }),
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
   });
   const running = worker.run();

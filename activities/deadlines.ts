@@ -1,0 +1,219 @@
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../infra/db';
+import type { Prisma } from '../generated/prisma/client';
+import { appendAudit } from '../infra/audit';
+import { shanghaiDate, type WorkingCalendar } from '../domain/calendar';
+import {
+  deadlineOnDate,
+  nextReminderAt,
+  stageDeadline,
+  type DeadlinePolicy,
+  type StageDeadline,
+} from '../domain/deadlines';
+import type { Actor, Stage } from '../domain/types';
+import { ApplicationMissingError, InvariantViolationError } from './errors';
+
+export interface DeadlineDeps {
+  prisma: PrismaClient;
+  logger: Logger;
+  now: () => Date;
+  policy: DeadlinePolicy;
+  /** The calendar of the moment (published years plus those an administrator loaded). */
+  calendar: () => Promise<WorkingCalendar>;
+}
+
+export interface StageRef {
+  applicationId: number;
+  round: number;
+  stage: Stage;
+}
+
+export interface ChangeDueInput extends StageRef {
+  /** A new due date ('YYYY-MM-DD', an extension by an administrator); absent: recompute a provisional one. */
+  dueDate?: string;
+  reason: string;
+  actor: Actor;
+}
+
+export type StageEvent = 'overdue' | 'reminder' | 'escalation';
+
+export interface MarkStageInput extends StageRef {
+  event: StageEvent;
+  /** overdue and reminder: the reminder's number within the stage (the overdue notice is reminder 1). */
+  n: number;
+  /** An administrator's "remind now"; absent for the workflow's own timers. */
+  actor?: Actor;
+}
+
+export interface MarkStageResult {
+  /** When the workflow's timer should remind next. */
+  nextReminderAtMs: number;
+  /** escalation: whom the case went to: a county bureau's code, or 'ADMIN'. */
+  escalatedTo: string | null;
+}
+
+/** 'ADMIN' as escalation target: the administrators, for a stage held by a county bureau. */
+export const TO_ADMINS = 'ADMIN';
+
+type Tx = Prisma.TransactionClient;
+
+async function lockStep(tx: Tx, ref: StageRef) {
+  await tx.$queryRaw`select id from "Application" where id = ${ref.applicationId} for update`;
+  const app = await tx.application.findUnique({ where: { id: ref.applicationId }, select: { id: true, type: true } });
+  if (!app) throw new ApplicationMissingError(ref.applicationId);
+  const step = await tx.applicationStep.findUnique({
+    where: { applicationId_round_stage: { applicationId: ref.applicationId, round: ref.round, stage: ref.stage } },
+    include: { org: true },
+  });
+  if (!step) throw new InvariantViolationError(`no step ${ref.stage} in round ${ref.round} of ${ref.applicationId}`);
+  return { app, step };
+}
+
+/**
+ * The activities behind a stage's time limit. The workflow sees only their results (instants in epoch ms), so which
+ * calendar was loaded when a case ran never changes its replay. Each is idempotent: a retry finds its own write and
+ * returns the same answer without a second audit entry.
+ */
+export function createDeadlineActivities({ prisma, logger, now, policy, calendar }: DeadlineDeps) {
+  /** The deadline of a step that has a due time: what the read model says, with the escalation time from policy. */
+  const fromRow = (cal: WorkingCalendar, dueAt: Date, provisional: boolean): StageDeadline => ({
+    ...deadlineOnDate(cal, policy, shanghaiDate(dueAt.getTime())),
+    dueAtMs: dueAt.getTime(),
+    provisional,
+    ...(policy.escalateAfterMs !== undefined ? { escalateAtMs: dueAt.getTime() + policy.escalateAfterMs } : {}),
+  });
+
+  return {
+    /** Sets the due time of a stage that has just opened (counted from when it opened) and returns its deadline. */
+    async openStage(ref: StageRef): Promise<StageDeadline> {
+      const cal = await calendar();
+      return prisma.$transaction(async (tx) => {
+        const { app, step } = await lockStep(tx, ref);
+        if (step.dueAt) return fromRow(cal, step.dueAt, step.dueProvisional);
+        const openedAtMs = (step.openedAt ?? now()).getTime();
+        const d = stageDeadline(cal, policy, { type: app.type, stage: ref.stage, openedAtMs });
+        await tx.applicationStep.update({
+          where: { id: step.id },
+          data: { dueAt: new Date(d.dueAtMs), dueProvisional: d.provisional },
+        });
+        return d;
+      });
+    },
+
+    /**
+     * An administrator's extension (a new due date, with a reason) or, without a date, the recomputation of a
+     * provisional due date once its year's holidays are loaded. Either clears the overdue and escalated marks when
+     * the new due time lies ahead. Audited as application.extend / application.due_recomputed.
+     */
+    async changeDue(input: ChangeDueInput): Promise<StageDeadline> {
+      const cal = await calendar();
+      return prisma.$transaction(async (tx) => {
+        const { app, step } = await lockStep(tx, input);
+        const at = now();
+        const current = step.dueAt ? fromRow(cal, step.dueAt, step.dueProvisional) : null;
+        const next = input.dueDate
+          ? deadlineOnDate(cal, policy, input.dueDate)
+          : stageDeadline(cal, policy, {
+              type: app.type,
+              stage: input.stage,
+              openedAtMs: (step.openedAt ?? at).getTime(),
+            });
+        // Recomputing touches only provisional due dates: a final one (or an extension) stays as it is.
+        if (!input.dueDate && current && !current.provisional) return current;
+        if (
+          step.decision ||
+          (current && current.dueAtMs === next.dueAtMs && current.provisional === next.provisional)
+        ) {
+          return current ?? next;
+        }
+        const ahead = next.dueAtMs > at.getTime();
+        await tx.applicationStep.update({
+          where: { id: step.id },
+          data: {
+            dueAt: new Date(next.dueAtMs),
+            dueProvisional: next.provisional,
+            ...(ahead ? { overdueAt: null, escalatedAt: null, escalatedTo: null } : {}),
+          },
+        });
+        await appendAudit(
+          tx,
+          {
+            actor: input.dueDate ? input.actor : null,
+            action: input.dueDate ? 'application.extend' : 'application.due_recomputed',
+            entityType: 'application',
+            entityId: input.applicationId,
+            applicationId: input.applicationId,
+            details: {
+              round: input.round,
+              stage: input.stage,
+              orgCode: step.orgCode,
+              from: current ? current.dueDate : null,
+              to: next.dueDate,
+              provisional: next.provisional,
+              reason: input.reason,
+            },
+          },
+          at,
+        );
+        logger.info(
+          { applicationId: input.applicationId, stage: input.stage, from: current?.dueDate, to: next.dueDate },
+          input.dueDate ? 'due date extended' : 'due date recomputed',
+        );
+        return next;
+      });
+    },
+
+    /** Records what a stage's timer (or an administrator) did: overdue, one more reminder, escalation. */
+    async markStage(input: MarkStageInput): Promise<MarkStageResult> {
+      const cal = await calendar();
+      return prisma.$transaction(async (tx) => {
+        const { step } = await lockStep(tx, input);
+        const at = now();
+        const result: MarkStageResult = {
+          nextReminderAtMs: nextReminderAt(cal, policy, at.getTime()),
+          escalatedTo: null,
+        };
+        const audit = (action: string, details: Record<string, unknown>) =>
+          appendAudit(
+            tx,
+            {
+              actor: input.actor ?? null,
+              action,
+              entityType: 'application',
+              entityId: input.applicationId,
+              applicationId: input.applicationId,
+              details: { round: input.round, stage: input.stage, orgCode: step.orgCode, ...details },
+            },
+            at,
+          );
+
+        if (input.event === 'escalation') {
+          const to = step.org.kind === 'SCHOOL' && step.org.parentCode ? step.org.parentCode : TO_ADMINS;
+          result.escalatedTo = step.escalatedTo ?? to;
+          if (step.escalatedAt) return result;
+          await tx.applicationStep.update({ where: { id: step.id }, data: { escalatedAt: at, escalatedTo: to } });
+          await audit('application.escalate', { to, dueAt: step.dueAt?.toISOString() ?? null });
+          logger.warn({ applicationId: input.applicationId, stage: input.stage, to }, 'case escalated');
+          return result;
+        }
+
+        if (step.remindersSent >= input.n) return result;
+        await tx.applicationStep.update({
+          where: { id: step.id },
+          data: {
+            remindersSent: input.n,
+            lastRemindedAt: at,
+            ...(input.event === 'overdue' && !step.overdueAt ? { overdueAt: at } : {}),
+          },
+        });
+        await audit(input.event === 'overdue' ? 'application.overdue' : 'application.remind', {
+          n: input.n,
+          dueAt: step.dueAt?.toISOString() ?? null,
+          by: input.actor ? 'admin' : 'timer',
+        });
+        logger.info({ applicationId: input.applicationId, stage: input.stage, n: input.n }, `stage ${input.event}`);
+        return result;
+      });
+    },
+  };
+}
