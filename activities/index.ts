@@ -19,7 +19,7 @@ import { ApplicationMissingError, InvariantViolationError } from './errors';
 import type { Mailer } from '../infra/mailer';
 import { loadCalendar } from '../infra/deadlines';
 import type { WorkingCalendar } from '../domain/calendar';
-import { DEFAULT_DEADLINE_POLICY, type DeadlinePolicy } from '../domain/deadlines';
+import { DEFAULT_DEADLINE_POLICY, stageDeadline, type DeadlinePolicy } from '../domain/deadlines';
 import { createDeadlineActivities } from './deadlines';
 import { createMailActivities } from './mail';
 import { createNotifyActivities } from './notify';
@@ -150,6 +150,11 @@ export function createActivities({
   now = () => new Date(),
 }: ActivityDeps) {
   const { sendMail } = createMailActivities({ prisma, mailer, logger });
+  /** The due time of a stage opening at `at`, as step columns. */
+  const dueFields = (cal: WorkingCalendar, type: ChangeType, stage: Stage, at: Date) => {
+    const d = stageDeadline(cal, deadlines, { type, stage, openedAtMs: at.getTime() });
+    return { dueAt: new Date(d.dueAtMs), dueProvisional: d.provisional };
+  };
   return {
     ...createDeadlineActivities({ prisma, logger, now, policy: deadlines, calendar }),
     ...createNotifyActivities({ prisma, logger, sendMail, appUrl }),
@@ -160,6 +165,7 @@ export function createActivities({
      * step that already carries a decision is left as it is.
      */
     async recordDecision(input: RecordDecisionInput): Promise<Outcome> {
+      const cal = input.next ? await calendar() : null;
       return prisma.$transaction(async (tx) => {
         const app = await lockApplication(tx, input.applicationId);
         const step = await tx.applicationStep.findUnique({
@@ -190,7 +196,8 @@ export function createActivities({
                 stage: input.next.stage,
               },
             },
-            data: { openedAt: at },
+            // Due from now, so the answer to the decision already shows it (openStage then finds it set).
+            data: { openedAt: at, ...dueFields(cal!, app.type, input.next.stage, at) },
           });
         }
         const change = input.finalStatus === 'APPROVED' ? await applyChange(tx, input.applicationId, at) : null;
@@ -272,6 +279,7 @@ export function createActivities({
      * round that already exists is left as it is.
      */
     async startRound(input: StartRoundInput): Promise<Outcome> {
+      const cal = await calendar();
       return prisma.$transaction(async (tx) => {
         const app = await lockApplication(tx, input.applicationId);
         if (app.round >= input.round) return outcomeOf(app);
@@ -284,6 +292,7 @@ export function createActivities({
             stage: s.stage,
             orgCode: s.orgCode,
             openedAt: i === 0 ? at : null,
+            ...(i === 0 ? dueFields(cal, app.type, s.stage, at) : {}),
           })),
           skipDuplicates: true,
         });

@@ -52,23 +52,29 @@ export async function recomputeProvisional(
   });
   const load = randomUUID();
   let recomputed = 0;
-  for (const app of cases) {
-    if (!app.currentStage) continue;
-    try {
-      await sendUpdate(
-        deps,
-        app,
-        changeDueUpdate,
-        { stage: app.currentStage, reason: `载入 ${year} 年节假日安排后重算`, actor },
-        `recompute:${app.id}:${app.round}:${app.currentStage}:${load}`,
-      );
-      recomputed += 1;
-    } catch (e) {
-      deps.logger.warn(
-        { applicationId: app.id, err: e instanceof HttpError ? e.message : String(e) },
-        'provisional due date not recomputed',
-      );
+  let next = 0;
+  // A few at a time: late in the year hundreds of open cases may be provisional.
+  const work = async () => {
+    while (next < cases.length) {
+      const app = cases[next++];
+      if (!app.currentStage) continue;
+      try {
+        await sendUpdate(
+          deps,
+          app,
+          changeDueUpdate,
+          { stage: app.currentStage, reason: `载入 ${year} 年节假日安排后重算`, actor },
+          `recompute:${app.id}:${app.round}:${app.currentStage}:${load}`,
+        );
+        recomputed += 1;
+      } catch (e) {
+        deps.logger.warn(
+          { applicationId: app.id, err: e instanceof HttpError ? e.message : String(e) },
+          'provisional due date not recomputed',
+        );
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: 8 }, work));
   return recomputed;
 }
