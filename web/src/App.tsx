@@ -112,7 +112,7 @@ function Shell() {
           {NAV[user.role].map(([to, label]) => (
             <NavLink key={to} to={to} end>
               {label}
-              {to === '/tasks' && tasks.data ? <span className="count">{tasks.data.total}</span> : null}
+              {to === '/tasks' && tasks.data?.total ? <span className="count">{tasks.data.total}</span> : null}
             </NavLink>
           ))}
         </nav>

@@ -15,7 +15,7 @@ export function StatusBadge({ a }: { a: Pick<Application, 'status'> & Applicatio
 /** Where a case is: "南江县教育局 · 转入县教育局审核", or who must correct it, or how it ended. */
 export function whereIs(a: Application): string {
   if (a.status === 'RETURNED') return `退回 ${a.currentOrg?.name ?? ''} 修改`;
-  if (a.status !== 'IN_REVIEW') return STATUS_LABELS[a.status];
+  if (a.status !== 'IN_REVIEW') return `已办结 · ${formatTime(a.updatedAt)}`;
   return `${a.currentOrg?.name ?? '—'} · ${a.currentStage ? STAGE_LABELS[a.currentStage] : ''}`;
 }
 

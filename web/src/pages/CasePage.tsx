@@ -12,7 +12,7 @@ import { Dialog } from '../components/Dialog';
 import { applyProblem, ErrorSummary, Field, useDraft } from '../components/forms';
 import { neighbours, typingInto } from '../components/queue';
 import { Timeline } from '../components/Timeline';
-import { AdminCaseActions } from './StuckPage';
+import { AdminCaseActions, TemporalLink } from './StuckPage';
 
 const isOpen = (a: Application) => a.status === 'IN_REVIEW' || a.status === 'RETURNED';
 /** The school that filed the case: the receiving school for a transfer, else the pupil's school. */
@@ -157,7 +157,14 @@ function CasePage({ id }: { id: number }) {
               <span className="hint">快捷键：A 同意 · T 退回 · B 不同意 · J/K 下一件/上一件 · Esc 关闭对话框</span>
             </div>
           )}
-          {user?.role === 'ADMIN' && isOpen(a) && <AdminCaseActions a={a} />}
+          {user?.role === 'ADMIN' &&
+            (isOpen(a) ? (
+              <AdminCaseActions a={a} />
+            ) : (
+              <p>
+                <TemporalLink id={a.id} />
+              </p>
+            ))}
           {applicant && a.status === 'RETURNED' && (
             <ResubmitForm a={a} onDone={() => void done('已重新提交，从第一个环节重新审核')} />
           )}
