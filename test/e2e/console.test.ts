@@ -207,7 +207,23 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   expect(await dateError.textContent()).toContain('异动日期应在今天前后一年之内');
   expect(await njS1.getByLabel('异动日期').evaluate((el) => el.matches(':focus'))).toBe(true);
   await screenshot(njS1, '10-clerk-field-error');
+
+  // The login runs out while the clerk corrects the form (as after REFRESH_TOKEN_TTL): saving gets 401, the
+  // refresh is refused, a sign-in dialog opens over the page, and after signing in again nothing is lost.
+  const clerk = await main.stack.prisma.user.findUniqueOrThrow({ where: { username: 'nj.s1' } });
+  await main.stack.prisma.session.updateMany({
+    where: { userId: clerk.id },
+    data: { expiresAt: new Date(Date.now() - 1000) },
+  });
   await njS1.getByLabel('异动日期').fill(new Date().toISOString().slice(0, 10));
+  await njS1.getByRole('button', { name: '保存申请' }).click();
+  const relogin = njS1.getByRole('dialog', { name: '登录已过期，请重新登录' });
+  await relogin.getByLabel(/^密码/).fill('demo-password');
+  await screenshot(njS1, '11-clerk-session-expired');
+  await relogin.getByRole('button', { name: '登录', exact: true }).click();
+  await relogin.waitFor({ state: 'hidden' });
+  expect(await njS1.getByLabel('前往国家或地区').inputValue()).toBe('新家坡');
+  expect(await njS1.getByLabel('全国学籍号').inputValue()).toBe(WANG);
   await njS1.getByRole('button', { name: '保存申请' }).click();
   await njS1.waitForURL(/\/applications\/\d+$/);
   const id = caseIdOf(njS1);
@@ -224,7 +240,7 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   await dialog.getByRole('button', { name: '确认退回' }).click();
   await dialog.locator('.field-error', { hasText: '退回时必须填写理由' }).waitFor();
   await dialog.getByLabel(/理由/).fill('国家名称有误，请更正');
-  await screenshot(njEdu, '11-officer-return-dialog');
+  await screenshot(njEdu, '12-officer-return-dialog');
   await njEdu.keyboard.press('Control+Enter');
   await waitForWhere(njEdu, '退回 南江县实验小学 修改');
   await njEdu.close();
@@ -235,20 +251,20 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   await openFromTasks(njS1, base, id);
   const panel = njS1.getByRole('region', { name: '被退回，请修改后重新提交' });
   await panel.getByText('国家名称有误，请更正').waitFor();
-  await screenshot(njS1, '12-clerk-returned-case');
+  await screenshot(njS1, '13-clerk-returned-case');
   await panel.getByLabel('前往国家或地区').fill('新加坡');
   await panel.getByRole('button', { name: '重新提交' }).click();
   await waitForWhere(njS1, '南江县实验小学 · 学校审核');
   const timeline = njS1.locator('.timeline');
   await timeline.getByText('第 1 轮（已退回）').waitFor();
   await timeline.locator('.step-return', { hasText: '国家名称有误，请更正' }).waitFor();
-  await screenshot(njS1, '13-clerk-resubmitted-timeline');
+  await screenshot(njS1, '14-clerk-resubmitted-timeline');
   const saved = await main.stack.prisma.application.findUniqueOrThrow({ where: { id } });
   expect(saved).toMatchObject({ status: 'IN_REVIEW', round: 2, details: { destination: '新加坡' } });
 
   // On a tablet the same page is one column and still usable.
   await njS1.setViewportSize({ width: 768, height: 1024 });
-  await screenshot(njS1, '14-tablet-case');
+  await screenshot(njS1, '15-tablet-case');
   await njS1.close();
   expect(browser.problems).toEqual([]);
 });
@@ -301,7 +317,7 @@ const withDeadlines = startStack as (opts: object) => ReturnType<typeof startSta
     }
     await row.locator('.badge.overdue').waitFor();
     expect(await row.textContent()).toContain('南江县实验小学');
-    await screenshot(admin, '15-admin-stuck-overdue');
+    await screenshot(admin, '16-admin-stuck-overdue');
     await row.getByRole('link', { name: '出境学习' }).click();
     await admin.waitForURL(`**/applications/${id}`);
     const link = admin.getByRole('link', { name: '在 Temporal UI 中查看流程' });

@@ -51,7 +51,7 @@ function LoginPage() {
 function ExpiredDialog() {
   const { user, expired } = useSession();
   return (
-    <Dialog open={expired} title="登录已过期，请重新登录" onClose={() => undefined}>
+    <Dialog open={expired} title="登录已过期，请重新登录" onClose={() => undefined} dismissable={false}>
       <p>为了安全，登录一段时间后需要重新输入密码。您正在填写的内容已保留，登录后可以继续。</p>
       <LoginForm fixedUser={user?.username} autoFocus />
       <button type="button" className="link" onClick={() => session.signedOut()}>

@@ -11,6 +11,8 @@ export function Dialog(props: {
   onClose: () => void;
   children: ReactNode;
   wide?: boolean;
+  /** false: Escape does not close it (the sign-in after an expired login must be answered). */
+  dismissable?: boolean;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const opener = useRef<Element | null>(null);
@@ -39,6 +41,9 @@ export function Dialog(props: {
       ref={ref}
       className={props.wide ? 'dialog wide' : 'dialog'}
       aria-labelledby={props.open ? 'dialog-title' : undefined}
+      onCancel={(e) => {
+        if (props.dismissable === false) e.preventDefault();
+      }}
       onKeyDown={(e) => {
         if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && e.target instanceof HTMLTextAreaElement) {
           e.preventDefault();

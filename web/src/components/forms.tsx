@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import type { FieldValues, Path, UseFormReturn } from 'react-hook-form';
 import { ApiError } from '../api/client';
 import { session } from '../api/session';
@@ -43,6 +43,8 @@ export function useDraft<T extends FieldValues>(name: string, form: UseFormRetur
   const user = session.snapshot().user?.username ?? 'anonymous';
   const key = `xueji.draft.${user}.${name}`;
   const restored = useRef(false);
+  // Whether there was a draft when the form opened (read once: typing writes one at once).
+  const [hadDraft] = useState(() => sessionStorage.getItem(key) !== null);
   useEffect(() => {
     if (!enabled || restored.current) return;
     restored.current = true;
@@ -57,7 +59,7 @@ export function useDraft<T extends FieldValues>(name: string, form: UseFormRetur
     const sub = form.watch((values) => sessionStorage.setItem(key, JSON.stringify(values)));
     return () => sub.unsubscribe();
   }, [enabled, form, key]);
-  return { clear: () => sessionStorage.removeItem(key), hadDraft: () => sessionStorage.getItem(key) !== null };
+  return { clear: () => sessionStorage.removeItem(key), hadDraft };
 }
 
 /** A labelled field with its hint and its error, wired for screen readers (aria-describedby, aria-invalid). */

@@ -164,7 +164,7 @@ export function NewApplicationPage() {
   return (
     <section className="form-page">
       <h1>新建异动申请</h1>
-      {draft.hadDraft() && formState.isDirty && <p className="notice">已恢复上次未提交的内容。</p>}
+      {draft.hadDraft && <p className="notice">已恢复上次未提交的内容。</p>}
       <form onSubmit={submit} noValidate>
         <ErrorSummary messages={summary} />
         <fieldset>
@@ -355,8 +355,8 @@ export function NewApplicationPage() {
             type="button"
             className="secondary"
             onClick={() => {
-              draft.clear();
               form.reset();
+              draft.clear();
               setLookup(null);
             }}
           >
