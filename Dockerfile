@@ -5,6 +5,8 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY . .
 RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/false npx prisma generate
+# The web console, served by the API process from web/dist.
+RUN npm run build:web
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -1,5 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
 import { builtinModules } from 'node:module';
 
 // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no Prisma, no I/O libraries.
@@ -17,17 +19,33 @@ const forbiddenInWorkflows = [
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'generated/', 'data/', '.tools/', 'dist/', 'coverage/', 'web/dist/', 'test-artifacts/'],
+    ignores: [
+      'node_modules/',
+      'generated/',
+      'data/',
+      '.tools/',
+      'dist/',
+      'coverage/',
+      'web/dist/',
+      'web/src/generated/',
+      'test-artifacts/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  // The web console (web/src, its own tsconfig): browser code, React's rules of hooks.
+  {
+    files: ['web/src/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+    languageOptions: { globals: globals.browser },
   },
   {
     files: ['workflows/**/*.ts', 'domain/**/*.ts'],

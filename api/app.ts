@@ -12,6 +12,7 @@ import { authenticate, TokenService } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
+import { consoleRoutes, DEFAULT_CONSOLE, serveConsole, type ConsoleSettings } from './routes/console';
 import { applicationRoutes } from './routes/applications';
 import { attachmentRoutes } from './routes/attachments';
 import { authRoutes } from './routes/auth';
@@ -31,20 +32,51 @@ export interface AppDeps {
   logger: Logger;
   orgs: OrgDirectory;
   security: SecuritySettings;
+  /** The web console: where its built files are and what it links to. */
+  console: ConsoleSettings;
 }
 
 /**
  * Builds the Express app; `server.ts` listens. Tests call this with their own database and Temporal.
  * `security` defaults to config.ts's defaults; server.ts passes the configured values.
  */
-export function buildApp(deps: Omit<AppDeps, 'orgs' | 'security'> & { security?: Partial<SecuritySettings> }): Express {
+export function buildApp(
+  deps: Omit<AppDeps, 'orgs' | 'security' | 'console'> & {
+    security?: Partial<SecuritySettings>;
+    console?: Partial<ConsoleSettings>;
+  },
+): Express {
   const security = { ...DEFAULT_SECURITY, ...deps.security };
-  const full: AppDeps = { ...deps, security, orgs: new OrgDirectory(deps.prisma) };
+  const consoleSettings = { ...DEFAULT_CONSOLE, ...deps.console };
+  const full: AppDeps = { ...deps, security, console: consoleSettings, orgs: new OrgDirectory(deps.prisma) };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  // nosniff, frame-ancestors 'none' (via CSP), HSTS, no referrer … : an API answers JSON, nothing to embed.
-  app.use(helmet());
+  // nosniff, HSTS, no referrer … and a CSP that fits the console served from here: its own scripts, styles
+  // and API only — no inline script or style, nothing from other origins, never framed. Blob and data
+  // images are the console's previews of uploaded proof. upgrade-insecure-requests is left out: behind TLS
+  // it changes nothing, and on a plain-http intranet address it would make browsers fetch the console's own
+  // assets over https and fail.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          scriptSrcAttr: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:', 'blob:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+    }),
+  );
   // CORS is closed unless origins are configured: no Access-Control-Allow-Origin at all by default.
   if (security.corsOrigins.length > 0) {
     app.use(
@@ -108,7 +140,9 @@ export function buildApp(deps: Omit<AppDeps, 'orgs' | 'security'> & { security?:
   app.use('/api/applications', auth, attachmentRoutes(full));
   app.use('/api/tasks', auth, taskRoutes(full));
   app.use('/api/admin', auth, adminRoutes(full));
+  app.use('/api', consoleRoutes(full, auth));
 
+  serveConsole(app, consoleSettings.webDir);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger, deps.prisma));
   return app;

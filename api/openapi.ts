@@ -6,15 +6,18 @@ import { registerImportPaths } from './routes/imports';
 import { registerStudentPaths } from './routes/students';
 import { registerUserPaths } from './routes/users';
 import { registerAttachmentPaths } from './routes/attachments';
+import { registerConsolePaths } from './routes/console';
 import { z } from './schemas/common';
 import { LoginBodySchema, LoginResponseSchema } from './schemas/auth';
 import {
   ApplicationIdParamsSchema,
   ApplicationListSchema,
   ApplicationSchema,
+  CancelBodySchema,
   CreateApplicationBodySchema,
   DecisionBodySchema,
   ListApplicationsQuerySchema,
+  ResubmitBodySchema,
   TaskListSchema,
   WithdrawBodySchema,
 } from './schemas/applications';
@@ -91,6 +94,28 @@ export function buildOpenApiDocument() {
     responses: { 200: json(ApplicationSchema, '已撤销'), 403: problem('非申请学校'), 409: problem('已办结') },
   });
   reg.registerPath({
+    method: 'post',
+    path: '/api/applications/{id}/resubmit',
+    summary: '退回后修改并重新提交（申请学校）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...body(ResubmitBodySchema) },
+    responses: {
+      200: json(ApplicationSchema, '已重新提交，从第一个环节重新审核'),
+      400: problem('字段有误'),
+      403: problem('非申请学校'),
+      409: problem('该业务未被退回'),
+      422: problem('不符合办理条件'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/applications/{id}/cancel',
+    summary: '取消（管理员，须填写原因）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...body(CancelBodySchema) },
+    responses: { 200: json(ApplicationSchema, '已取消'), 403: problem('非管理员'), 409: problem('已办结') },
+  });
+  reg.registerPath({
     method: 'get',
     path: '/api/tasks',
     summary: '待办业务',
@@ -116,6 +141,7 @@ export function buildOpenApiDocument() {
   registerStudentPaths(reg);
   registerAttachmentPaths(reg);
   registerAdminPaths(reg);
+  registerConsolePaths(reg);
 
   return new OpenApiGeneratorV31(reg.definitions).generateDocument({
     openapi: '3.1.0',

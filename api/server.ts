@@ -27,6 +27,8 @@ export async function startApi(opts: {
   prisma: PrismaClient;
   temporalAddress: string;
   logger: Logger;
+  /** The Temporal UI the console links cases to; default TEMPORAL_UI_URL, else localhost on TEMPORAL_UI_PORT. */
+  temporalUiUrl?: string;
 }) {
   const { config, prisma, logger } = opts;
   const connection = Connection.lazy({ address: opts.temporalAddress });
@@ -42,6 +44,10 @@ export async function startApi(opts: {
     logger,
     rules,
     security: securitySettings(config),
+    console: {
+      temporalUiUrl: opts.temporalUiUrl ?? config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`,
+      temporalNamespace: config.TEMPORAL_NAMESPACE,
+    },
   });
 
   let reconciling = false;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs before `npm start`, `npm test` and `npm run bench` (npm's pre-scripts), with plain Node and no
 // dependencies, so a fresh clone needs nothing but Node and npm: installs node_modules when missing or
-// stale, generates the Prisma client offline, and makes sure a Temporal CLI is at hand.
+// stale, generates the Prisma client offline, builds the web console when stale, and makes sure a
+// Temporal CLI is at hand.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -44,7 +45,32 @@ if (only === 'generate' || mtime(schema) > mtime(client)) {
 }
 if (only) process.exit(0);
 
-// 3. Temporal CLI: resolved (and built with Go if need be) by infra/temporal.ts.
+// 3. The web console (web/dist), when missing or older than its sources, the API schemas its client types
+//    are generated from (api/, domain/), or the lock file. `npm run build:web` regenerates the API document
+//    and the client's types, then builds with Vite: a few seconds.
+const newest = (dir) => {
+  let t = 0;
+  if (!fs.existsSync(dir)) return t;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (['node_modules', 'dist', 'generated'].includes(e.name)) continue;
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : mtime(p));
+  }
+  return t;
+};
+const built = path.join(root, 'web', 'dist', 'index.html');
+const sources = Math.max(
+  newest(path.join(root, 'web')),
+  newest(path.join(root, 'api')),
+  newest(path.join(root, 'domain')),
+  mtime(lock),
+);
+if (mtime(built) < sources) {
+  console.log('[bootstrap] building the web console…');
+  run('npm', ['run', '--silent', 'build:web']);
+}
+
+// 4. Temporal CLI: resolved (and built with Go if need be) by infra/temporal.ts.
 run(process.execPath, [
   path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
   '-e',

@@ -89,7 +89,7 @@ async function main() {
       await nativeConnection.close();
     });
 
-    const api = await startApi({ config, prisma, temporalAddress, logger });
+    const api = await startApi({ config, prisma, temporalAddress, logger, temporalUiUrl: uiUrl ?? undefined });
     stops.push(() => api.close());
 
     console.log('');
@@ -97,6 +97,7 @@ async function main() {
     console.log(
       `  API          http://localhost:${api.port}/api   (OpenAPI: http://localhost:${api.port}/api/openapi.json)`,
     );
+    console.log(`  Console      http://localhost:${api.port}/`);
     console.log(`  Health       http://localhost:${api.port}/healthz`);
     if (uiUrl) console.log(`  Temporal UI  ${uiUrl}`);
     console.log(`  Demo users   admin, hhg.edu, nj.edu, hhg.s1, hhg.s2, nj.s1, nj.s2 — password demo-password`);

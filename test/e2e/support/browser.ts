@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const SCREENSHOTS = path.join(ROOT, 'test-artifacts', 'screenshots');
+
+const apt = (args: string[]) =>
+  spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+
+/**
+ * Debian's Chromium (and a CJK font, so screenshots show Chinese rather than boxes), installed with apt
+ * when missing — `npx playwright install` cannot download browsers on our machines. If it cannot be
+ * installed the E2E tests fail with this message; they are never skipped.
+ */
+export function ensureChromium(): string {
+  if (fs.existsSync(CHROMIUM)) return CHROMIUM;
+  console.log(`[e2e] ${CHROMIUM} is missing: installing Debian's chromium with apt-get…`);
+  const packages = ['install', '-y', '--no-install-recommends', 'chromium', 'fonts-wqy-microhei'];
+  if (apt(packages).status !== 0) {
+    apt(['update']);
+    apt(packages);
+  }
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(
+      `E2E tests need Chromium at ${CHROMIUM} and it could not be installed ` +
+        `(tried: DEBIAN_FRONTEND=noninteractive apt-get install -y chromium, after apt-get update). ` +
+        `Install it (as root) or set CHROMIUM_PATH to a Chromium binary.`,
+    );
+  }
+  return CHROMIUM;
+}
+
+/** The console must be built (the bootstrap does it before `npm test`; this covers a bare `npx jest`). */
+export function ensureConsoleBuilt() {
+  if (fs.existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('building the web console (npm run build:web) failed');
+}
+
+export interface Browser {
+  context: BrowserContext;
+  /** A new tab: its own sessionStorage, so its own login. */
+  page(): Promise<Page>;
+  /** Errors the pages logged that are not answers of the API (CSP violations, script errors). */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/** Headless Chromium with a fresh profile, as the project's machines and CI run it. */
+export async function launchBrowser(opts: { viewport?: { width: number; height: number } } = {}): Promise<Browser> {
+  const executablePath = ensureChromium();
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xueji-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: opts.viewport ?? { width: 1280, height: 860 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  });
+  context.setDefaultTimeout(20_000);
+  const problems: string[] = [];
+  const watch = (p: Page) => {
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    p.on('console', (m) => {
+      // A refused request (4xx) is logged by the browser as "Failed to load resource": the console handles those.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+    });
+  };
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  return {
+    context,
+    page: () => context.newPage(),
+    problems,
+    close: async () => {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,49 @@
+// Chinese names of the API's codes: the domain's own (shared with the API and the mails), plus roles and kinds.
+import { STAGE_LABELS } from '../../../domain/labels';
+import type { Stage } from '../../../domain/types';
+
+export {
+  CHANGE_TYPE_LABELS,
+  DECISION_LABELS,
+  STAGE_LABELS,
+  STATUS_LABELS,
+  STUDENT_STATUS_LABELS,
+} from '../../../domain/labels';
+export { CHANGE_TYPES } from '../../../domain/types';
+export type { ApplicationStatus, ChangeType, Decision, Role, Stage } from '../../../domain/types';
+
+export const ROLE_LABELS = {
+  SCHOOL_CLERK: '学校学籍管理员',
+  COUNTY_OFFICER: '区县教育局',
+  ADMIN: '系统管理员',
+} as const;
+export const GENDER_LABELS = { MALE: '男', FEMALE: '女' } as const;
+
+const dateTime = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hour12: false,
+});
+/** 2026/11/22 14:05, China time, whatever the browser's zone. */
+export const formatTime = (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : '—');
+
+/** 3 天 4 小时 / 5 小时 / 20 分钟. */
+export function formatHours(hours: number | null | undefined): string {
+  if (hours === null || hours === undefined) return '—';
+  if (hours < 1) return `${Math.max(1, Math.round(hours * 60))} 分钟`;
+  if (hours < 48) return `${Math.round(hours * 10) / 10} 小时`;
+  const days = Math.floor(hours / 24);
+  return `${days} 天 ${Math.round(hours - days * 24)} 小时`;
+}
+
+export const hoursSince = (iso: string | null | undefined) => (iso ? (Date.now() - Date.parse(iso)) / 3_600_000 : null);
+
+/**
+ * A stage's name. The generated types let every stage be null (the API document marks its shared Stage
+ * component nullable because some fields are), so this takes null too.
+ */
+export const stageLabel = (s: Stage | null | undefined) => (s ? STAGE_LABELS[s] : '—');

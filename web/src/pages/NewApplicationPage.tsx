@@ -1,0 +1,369 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { useNavigate } from 'react-router';
+import { api, ApiError, ok, type Schemas } from '../api/client';
+import { CHANGE_TYPE_LABELS, CHANGE_TYPES, GENDER_LABELS, STUDENT_STATUS_LABELS, type ChangeType } from '../api/labels';
+import { useSession } from '../auth';
+import { DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
+import { applyProblem, ErrorSummary, Field, useDraft } from '../components/forms';
+import { uploadProof } from './CasePage';
+
+type Pupil = Schemas['StudentSummary'];
+type Lookup = Schemas['StudentLookupResult'];
+
+interface Values {
+  type: ChangeType;
+  schoolCode: string;
+  name: string;
+  /** The pupil picked from the lookup (masked 学籍号 and a label), kept with the draft. */
+  picked: { studentNo: string; label: string } | null;
+  studentNo: string;
+  effectiveDate: string;
+  reason: string;
+  details: Record<string, string>;
+}
+
+const today = () => new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+
+/** Does the full 学籍号 typed from the family's papers fit the masked one of the pupil picked? */
+export function fitsMask(typed: string, masked: string): boolean {
+  const t = typed.trim().toUpperCase();
+  return t.length === masked.length && [...masked].every((c, i) => c === '*' || c === t[i]);
+}
+
+const pupilLabel = (p: Pupil) =>
+  `${p.name}（${GENDER_LABELS[p.gender]}，${p.birthDate} 生，${p.grade} 年级，${STUDENT_STATUS_LABELS[p.status]}）· ${p.schoolName}`;
+
+/**
+ * Filing a case: find the pupil by school and name — with the near-match suggestions when a look-alike
+ * character was typed — confirm the 学籍号 from the family's papers, give date, reason and the type's own
+ * fields, and attach proof. What is typed is kept as a draft until it is filed.
+ */
+export function NewApplicationPage() {
+  const { user } = useSession();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const form = useForm<Values>({
+    defaultValues: {
+      type: 'TRANSFER',
+      schoolCode: '',
+      name: '',
+      picked: null,
+      studentNo: '',
+      effectiveDate: today(),
+      reason: '',
+      details: {},
+    },
+  });
+  const draft = useDraft('new-application', form);
+  const { register, watch, setValue, formState } = form;
+  const { errors, isSubmitting } = formState;
+  const [summary, setSummary] = useState<string[]>([]);
+  const [lookup, setLookup] = useState<Lookup | null>(null);
+  const [searching, setSearching] = useState(false);
+  const [file, setFile] = useState<File | null>(null);
+  // eslint-disable-next-line react-hooks/incompatible-library -- react-hook-form's watch is meant to re-render here
+  const type = watch('type');
+  const picked = watch('picked');
+  const orgs = useQuery({
+    queryKey: ['organisations'],
+    queryFn: () => ok(api.GET('/api/organisations')),
+    staleTime: 3_600_000,
+  });
+
+  useEffect(() => {
+    document.title = '新建申请 · 学籍异动';
+  }, []);
+  // Other changes are for the clerk's own pupils; a transfer brings a pupil from another school.
+  useEffect(() => {
+    if (type !== 'TRANSFER' && user?.orgCode) setValue('schoolCode', user.orgCode);
+  }, [type, user?.orgCode, setValue]);
+
+  const schools = useMemo(
+    () =>
+      (orgs.data?.items ?? []).filter((o) => o.kind === 'SCHOOL' && (type !== 'TRANSFER' || o.code !== user?.orgCode)),
+    [orgs.data, type, user?.orgCode],
+  );
+  const countyName = (code: string | null) => orgs.data?.items.find((o) => o.code === code)?.name ?? '';
+
+  const search = async (name = form.getValues('name')) => {
+    const schoolCode = form.getValues('schoolCode');
+    form.clearErrors(['schoolCode', 'name']);
+    let bad = false;
+    if (!schoolCode) {
+      form.setError('schoolCode', { message: '请选择学生现在就读的学校' }, { shouldFocus: true });
+      bad = true;
+    }
+    if (!name.trim()) {
+      form.setError('name', { message: '请填写学生姓名' }, { shouldFocus: !bad });
+      bad = true;
+    }
+    if (bad) return;
+    setSearching(true);
+    setValue('picked', null);
+    try {
+      const res = await ok(api.GET('/api/students', { params: { query: { schoolCode, name: name.trim() } } }));
+      setLookup(res);
+      if (res.items.length === 1) pick(res.items[0]);
+    } catch (e) {
+      setSummary(applyProblem(e, form, ['schoolCode', 'name']));
+    } finally {
+      setSearching(false);
+    }
+  };
+
+  const pick = (p: Pupil) => {
+    setValue('picked', { studentNo: p.studentNo, label: pupilLabel(p) });
+    setValue('name', p.name);
+    form.clearErrors('studentNo');
+  };
+
+  const submit = form.handleSubmit(async (v) => {
+    setSummary([]);
+    if (!v.picked) {
+      form.setError('name', { message: '请先查找并选定学生' }, { shouldFocus: true });
+      return;
+    }
+    let id: number;
+    try {
+      const created = await ok(
+        api.POST('/api/applications', {
+          body: {
+            type: v.type,
+            studentNo: v.studentNo.trim().toUpperCase(),
+            reason: v.reason.trim(),
+            effectiveDate: v.effectiveDate,
+            details: detailsFor(v.type, v.details),
+          },
+        }),
+      );
+      id = created.id;
+    } catch (e) {
+      setSummary(
+        applyProblem(e, form, ['type', 'studentNo', 'reason', 'effectiveDate', ...detailPaths(v.type)], {
+          404: 'studentNo',
+        }),
+      );
+      return;
+    }
+    draft.clear();
+    await queryClient.invalidateQueries({ queryKey: ['tasks'] });
+    let notice = `申请已保存（编号 ${id}）。请核对后点“学校审核通过，上报”。`;
+    if (file) {
+      try {
+        await uploadProof(id, file);
+      } catch (e) {
+        notice += ` 证明材料未能上传：${e instanceof ApiError ? e.detail : String(e)}，请在本页重新上传。`;
+      }
+    }
+    sessionStorage.setItem('xueji.notice', notice);
+    void navigate(`/applications/${id}`);
+  });
+
+  return (
+    <section className="form-page">
+      <h1>新建异动申请</h1>
+      {draft.hadDraft && <p className="notice">已恢复上次未提交的内容。</p>}
+      <form onSubmit={submit} noValidate>
+        <ErrorSummary messages={summary} />
+        <fieldset>
+          <legend>1. 异动类型</legend>
+          <Field label="异动类型" required error={errors.type?.message}>
+            {({ id, describedBy }) => (
+              <select id={id} aria-describedby={describedBy} {...register('type')}>
+                {CHANGE_TYPES.map((t) => (
+                  <option key={t} value={t}>
+                    {CHANGE_TYPE_LABELS[t]}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          {type === 'TRANSFER' && <p className="hint">转学由转入学校（本校）申请；学生在转出学校的学籍须已建立。</p>}
+        </fieldset>
+
+        <fieldset>
+          <legend>2. 查找学生</legend>
+          <Field
+            label={type === 'TRANSFER' ? '转出学校（学生现在就读的学校）' : '学校'}
+            required
+            error={errors.schoolCode?.message}
+          >
+            {({ id, describedBy, invalid }) => (
+              <select
+                id={id}
+                aria-describedby={describedBy}
+                aria-invalid={invalid}
+                disabled={type !== 'TRANSFER'}
+                {...register('schoolCode')}
+              >
+                <option value="">{orgs.isPending ? '正在加载学校…' : '请选择学校'}</option>
+                {schools.map((o) => (
+                  <option key={o.code} value={o.code}>
+                    {o.name}（{countyName(o.parentCode)}，{o.code}）
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            label="学生姓名"
+            required
+            error={errors.name?.message}
+            hint="按学籍上的姓名填写；找不到时系统会提示形近字、同音字相近的姓名。"
+          >
+            {({ id, describedBy, invalid }) => (
+              <div className="inline">
+                <input
+                  id={id}
+                  autoComplete="off"
+                  aria-invalid={invalid}
+                  aria-describedby={describedBy}
+                  {...register('name')}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter') {
+                      e.preventDefault();
+                      void search();
+                    }
+                  }}
+                />
+                <button type="button" className="secondary" onClick={() => void search()} disabled={searching}>
+                  {searching ? '正在查找…' : '查找'}
+                </button>
+              </div>
+            )}
+          </Field>
+          {lookup && !picked && (
+            <div className="lookup" role="status" aria-live="polite">
+              {lookup.items.length > 1 && (
+                <>
+                  <p>该校有 {lookup.items.length} 名同名学生，请根据出生日期等选择：</p>
+                  <ul className="choices">
+                    {lookup.items.map((p) => (
+                      <li key={p.studentNo}>
+                        <button type="button" className="choice" onClick={() => pick(p)}>
+                          {pupilLabel(p)} <span className="muted">{p.studentNo}</span>
+                        </button>
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              )}
+              {lookup.items.length === 0 && (
+                <>
+                  <p className="warn-text">{lookup.hint ?? '没有找到该学生。'}</p>
+                  {lookup.suggestions && lookup.suggestions.length > 0 && (
+                    <ul className="choices" aria-label="姓名相近的学生">
+                      {lookup.suggestions.map((p) => (
+                        <li key={p.studentNo}>
+                          <button type="button" className="choice" onClick={() => pick(p)}>
+                            是 <strong>{p.name}</strong> 吗？{pupilLabel(p)}{' '}
+                            <span className="muted">{p.studentNo}</span>
+                          </button>
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </>
+              )}
+            </div>
+          )}
+          {picked && (
+            <p className="picked" role="status">
+              已选定：{picked.label} <span className="muted">{picked.studentNo}</span>{' '}
+              <button type="button" className="link" onClick={() => setValue('picked', null)}>
+                重新选择
+              </button>
+            </p>
+          )}
+          <Field
+            label="全国学籍号"
+            required
+            error={errors.studentNo?.message}
+            hint="按家长提供的证件填写完整学籍号（G 加 18 位身份证号，或 L 开头的临时学籍号）；系统只显示部分号码，以免泄露。"
+          >
+            {({ id, describedBy, invalid }) => (
+              <input
+                id={id}
+                autoComplete="off"
+                spellCheck={false}
+                inputMode="text"
+                maxLength={19}
+                aria-invalid={invalid}
+                aria-describedby={describedBy}
+                {...register('studentNo', {
+                  validate: (v) => {
+                    const t = v.trim();
+                    if (!t) return '请填写学籍号';
+                    const p = form.getValues('picked');
+                    if (p && !fitsMask(t, p.studentNo)) return `与所选学生的学籍号（${p.studentNo}）不符，请核对证件`;
+                    return true;
+                  },
+                })}
+              />
+            )}
+          </Field>
+        </fieldset>
+
+        <fieldset>
+          <legend>3. 异动信息</legend>
+          <Field label="异动日期" required error={errors.effectiveDate?.message} hint="应在今天前后一年之内。">
+            {({ id, describedBy, invalid }) => (
+              <input
+                id={id}
+                type="date"
+                aria-invalid={invalid}
+                aria-describedby={describedBy}
+                {...register('effectiveDate', { required: '请填写异动日期' })}
+              />
+            )}
+          </Field>
+          <Field label="异动原因" required error={errors.reason?.message}>
+            {({ id, describedBy, invalid }) => (
+              <textarea
+                id={id}
+                rows={3}
+                maxLength={500}
+                aria-invalid={invalid}
+                aria-describedby={describedBy}
+                {...register('reason', { validate: (v) => v.trim().length > 0 || '请填写异动原因' })}
+              />
+            )}
+          </Field>
+          <DetailsFields type={type} register={register} errors={errors} />
+          <Field
+            label="证明材料（可选，PDF、JPG 或 PNG，不超过 10 MB）"
+            hint={type === 'TRANSFER' ? '如转学证明、户口或居住证明。' : undefined}
+          >
+            {({ id, describedBy }) => (
+              <input
+                id={id}
+                type="file"
+                accept="application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"
+                aria-describedby={describedBy}
+                onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+              />
+            )}
+          </Field>
+        </fieldset>
+        <div className="form-buttons">
+          <button type="submit" className="primary" disabled={isSubmitting}>
+            {isSubmitting ? '正在保存…' : '保存申请'}
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => {
+              form.reset();
+              draft.clear();
+              setLookup(null);
+            }}
+          >
+            清空
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
