@@ -404,6 +404,22 @@ describe('lists and lookups', () => {
       ]),
     );
     expect(doc.body.components.schemas.Application.properties.steps).toBeDefined();
+    // Shared components never allow null by themselves: a decision's stage cannot be null; a case's can.
+    for (const name of ['Stage', 'Decision', 'OrgRef', 'ChangeType']) {
+      expect(JSON.stringify(doc.body.components.schemas[name])).not.toContain('null');
+    }
+    expect(doc.body.components.schemas.Application.properties.currentStage.anyOf).toEqual([
+      { $ref: '#/components/schemas/Stage' },
+      { type: 'null' },
+    ]);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/admin/stuck',
+        '/api/admin/applications/{id}/remind',
+        '/api/admin/applications/{id}/extend',
+        '/api/admin/calendar/{year}',
+      ]),
+    );
     const health = await request(stack.app).get('/healthz');
     expect(health.body).toEqual({ status: 'ok', db: 'ok', temporal: 'ok' });
   });

@@ -23,6 +23,12 @@ export const RoleSchema = z.enum(ROLES).meta({ id: 'Role' });
 export const StudentStatusSchema = z.enum(STUDENT_STATUSES).meta({ id: 'StudentStatus' });
 export const GenderSchema = z.enum(GENDERS).meta({ id: 'Gender' });
 
+/**
+ * A named component or null. Not `.nullable()`: the OpenAPI generator looks through nullable to the component's id,
+ * so whichever use it meets first decides whether the component itself (Stage, Decision …) allows null everywhere.
+ */
+export const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
+
 export const OrgRefSchema = z.object({ code: z.string(), name: z.string() }).meta({ id: 'OrgRef' });
 
 export const StudentNoSchema = z
