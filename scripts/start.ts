@@ -94,10 +94,10 @@ async function main() {
 
     console.log('');
     console.log(`  学籍异动 is running`);
+    console.log(`  Console      http://localhost:${api.port}/`);
     console.log(
       `  API          http://localhost:${api.port}/api   (OpenAPI: http://localhost:${api.port}/api/openapi.json)`,
     );
-    console.log(`  Console      http://localhost:${api.port}/`);
     console.log(`  Health       http://localhost:${api.port}/healthz`);
     if (uiUrl) console.log(`  Temporal UI  ${uiUrl}`);
     console.log(`  Demo users   admin, hhg.edu, nj.edu, hhg.s1, hhg.s2, nj.s1, nj.s2 — password demo-password`);
