@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { PrismaClient } from '../infra/db';
 import type { Prisma } from '../generated/prisma/client';
 import { appendAudit } from '../infra/audit';
-import { shanghaiDate, type WorkingCalendar } from '../domain/calendar';
+import type { WorkingCalendar } from '../domain/calendar';
 import {
+  deadlineFor,
   deadlineOnDate,
   nextReminderAt,
   stageDeadline,
@@ -76,12 +77,8 @@ async function lockStep(tx: Tx, ref: StageRef) {
  */
 export function createDeadlineActivities({ prisma, logger, now, policy, calendar }: DeadlineDeps) {
   /** The deadline of a step that has a due time: what the read model says, with the escalation time from policy. */
-  const fromRow = (cal: WorkingCalendar, dueAt: Date, provisional: boolean): StageDeadline => ({
-    ...deadlineOnDate(cal, policy, shanghaiDate(dueAt.getTime())),
-    dueAtMs: dueAt.getTime(),
-    provisional,
-    ...(policy.escalateAfterMs !== undefined ? { escalateAtMs: dueAt.getTime() + policy.escalateAfterMs } : {}),
-  });
+  const fromRow = (cal: WorkingCalendar, dueAt: Date, provisional: boolean): StageDeadline =>
+    deadlineFor(cal, policy, { dueAtMs: dueAt.getTime(), provisional });
 
   return {
     /** Sets the due time of a stage that has just opened (counted from when it opened) and returns its deadline. */

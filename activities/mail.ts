@@ -84,7 +84,7 @@ export function createMailActivities({ prisma, mailer, logger }: MailActivityDep
             subject: row.subject,
             text: row.text,
             html: row.html,
-            messageId: messageIdFor(row.key, row.id),
+            messageId: messageIdFor(row.key),
           });
           const partial = receipt.rejected.length > 0 ? `rejected: ${receipt.rejected.join(', ')}` : null;
           // Some recipients refused is still "sent": sending again would repeat the mail to those who accepted it.
@@ -117,9 +117,12 @@ export function createMailActivities({ prisma, mailer, logger }: MailActivityDep
   return { sendMail };
 }
 
-/** Message-ID local part (the mailer adds MAIL_FROM's domain): readable, from the key, unique per outbox row. */
-function messageIdFor(key: string, id: number): string {
+/**
+ * Message-ID local part (the mailer adds MAIL_FROM's domain): readable, and a function of the outbox key alone, so
+ * every attempt for one key carries the same Message-ID and a receiving server can de-duplicate.
+ */
+export function messageIdFor(key: string): string {
   const slug = key.replace(/[^A-Za-z0-9_-]+/g, '.').replace(/^\.+|\.+$/g, '');
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
-  return `${slug}.${id}.${hash}`;
+  return `${slug}.${hash}`;
 }

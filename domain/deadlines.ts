@@ -72,24 +72,26 @@ export function stageDeadline(
 ): StageDeadline {
   if (policy.stageDueMs !== undefined) {
     const dueAtMs = stage.openedAtMs + policy.stageDueMs;
-    return withEscalation(calendar, policy, { dueDate: shanghaiDate(dueAtMs), dueAtMs, provisional: false });
+    return deadlineFor(calendar, policy, { dueAtMs, provisional: false });
   }
   const d = calendar.dueFrom(stage.openedAtMs, stageWorkingDays(policy, stage.type, stage.stage));
-  return withEscalation(calendar, policy, { dueDate: d.date, dueAtMs: d.dueAtMs, provisional: d.provisional });
+  return deadlineFor(calendar, policy, { dueAtMs: d.dueAtMs, provisional: d.provisional });
 }
 
 /** The deadline when an administrator sets the due date by hand (an extension): the end of that day in China. */
 export function deadlineOnDate(calendar: WorkingCalendar, policy: DeadlinePolicy, dueDate: string): StageDeadline {
-  return withEscalation(calendar, policy, { dueDate, dueAtMs: endOfShanghaiDay(dueDate), provisional: false });
+  return deadlineFor(calendar, policy, { dueAtMs: endOfShanghaiDay(dueDate), provisional: false });
 }
 
-function withEscalation(
+/** The whole deadline of a known due time (e.g. one read back from the database): its date and escalation. */
+export function deadlineFor(
   calendar: WorkingCalendar,
   policy: DeadlinePolicy,
-  due: { dueDate: string; dueAtMs: number; provisional: boolean },
+  due: { dueAtMs: number; provisional: boolean },
 ): StageDeadline {
-  const e = escalateAt(calendar, policy, due);
-  return { ...due, provisional: due.provisional || e.provisional, escalateAtMs: e.atMs };
+  const dueDate = shanghaiDate(due.dueAtMs);
+  const e = escalateAt(calendar, policy, { dueDate, dueAtMs: due.dueAtMs });
+  return { dueDate, dueAtMs: due.dueAtMs, provisional: due.provisional || e.provisional, escalateAtMs: e.atMs };
 }
 
 /** When to remind again after a reminder at `afterMs`: 09:00 China time, the configured working days later. */

@@ -9,6 +9,8 @@ import {
   STUDENT_STATUSES,
 } from '../../domain/types';
 import { isValidStudentNo } from '../../domain/id-number';
+import { normaliseIdInput, textError } from '../../domain/text';
+import { shanghaiDate } from '../../domain/calendar';
 
 // Validation messages a clerk can read.
 z.config(z.locales.zhCN());
@@ -31,10 +33,34 @@ export const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.nul
 
 export const OrgRefSchema = z.object({ code: z.string(), name: z.string() }).meta({ id: 'OrgRef' });
 
+/**
+ * The one type for every string a person types (DESIGN §5, STYLE 18): trimmed; control characters (but tab and
+ * newline), lone surrogates and bidi overrides refused with a message naming the problem; length bounded in
+ * characters (code points, as a clerk counts them). `label` names the field in Chinese for the messages.
+ */
+export function freeText(label: string, opts: { max: number; min?: number; multiline?: boolean }) {
+  const min = opts.min ?? 0;
+  return z
+    .string({ error: `请填写${label}` })
+    .superRefine((s, ctx) => {
+      const message = textError(s);
+      if (message) ctx.addIssue({ code: 'custom', message: `${label}${message}`, abort: true });
+      else if (!opts.multiline && /[\n\r]/.test(s)) {
+        ctx.addIssue({ code: 'custom', message: `${label}不能换行`, abort: true });
+      }
+    })
+    .transform((s) => s.trim())
+    .pipe(
+      z
+        .string()
+        .refine((s) => Array.from(s).length >= min, min <= 1 ? `请填写${label}` : `${label}至少 ${min} 个字`)
+        .refine((s) => Array.from(s).length <= opts.max, `${label}最多 ${opts.max} 个字`),
+    );
+}
+
 export const StudentNoSchema = z
   .string({ error: '请填写学籍号' })
-  .trim()
-  .toUpperCase()
+  .transform(normaliseIdInput)
   .refine(isValidStudentNo, '学籍号格式不正确：应为 G 加 18 位身份证号，或 L 开头的临时学籍号')
   .meta({ description: '全国学籍号', example: 'G520302201505050014' });
 
@@ -53,8 +79,8 @@ export const isoDate = (field: string) =>
 
 /** A stored date (a UTC midnight) as YYYY-MM-DD. */
 export const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
-/** Today (UTC) as YYYY-MM-DD, for date windows. */
-export const todayIso = (): string => isoDay(new Date());
+/** Today in China (Asia/Shanghai) as YYYY-MM-DD, for date windows: a clerk's "today", not UTC's. */
+export const todayIso = (): string => shanghaiDate(Date.now());
 
 export const ProblemSchema = z
   .object({

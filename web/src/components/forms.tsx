@@ -117,3 +117,44 @@ export function ErrorSummary({ messages }: { messages: string[] }) {
     </div>
   );
 }
+
+/**
+ * A form's submit handler that sends the values and, when the API refuses them, puts each problem under its field
+ * (the rest in the summary). The shape every dialog of the console shares.
+ */
+export function useProblemSubmit<T extends FieldValues>(
+  form: UseFormReturn<T>,
+  fields: readonly string[],
+  send: (values: T) => Promise<void>,
+) {
+  const [summary, setSummary] = useState<string[]>([]);
+  const submit = form.handleSubmit(async (values) => {
+    setSummary([]);
+    try {
+      await send(values);
+    } catch (e) {
+      setSummary(applyProblem(e, form, fields));
+    }
+  });
+  return { submit, summary };
+}
+
+/** A dialog's two buttons: the action, and the way back. */
+export function DialogButtons(props: {
+  label: string;
+  danger?: boolean;
+  busy: boolean;
+  back: string;
+  onBack: () => void;
+}) {
+  return (
+    <div className="dialog-buttons">
+      <button type="submit" className={props.danger ? 'danger' : 'primary'} disabled={props.busy}>
+        {props.label}
+      </button>
+      <button type="button" className="secondary" onClick={props.onBack}>
+        {props.back}
+      </button>
+    </div>
+  );
+}

@@ -8,6 +8,7 @@ import { useSession } from '../auth';
 import { caseTitle, LoadError, Loading, StatusBadge, whereIs } from '../components/bits';
 import { DETAIL_FIELDS, DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
 import { Dialog } from '../components/Dialog';
+import { ReasonDialog } from '../components/ReasonDialog';
 import { applyProblem, ErrorSummary, Field, useDraft } from '../components/forms';
 import { neighbours, typingInto } from '../components/queue';
 import { Timeline } from '../components/Timeline';
@@ -323,50 +324,22 @@ function DecisionDialog(props: {
 }
 
 function WithdrawDialog(props: { a: Application; onClose: () => void; onDone: () => void }) {
-  const form = useForm<{ reason: string }>({ defaultValues: { reason: '' } });
-  const [summary, setSummary] = useState<string[]>([]);
-  const submit = form.handleSubmit(async (v) => {
-    setSummary([]);
-    try {
-      await ok(
-        api.POST('/api/applications/{id}/withdraw', {
-          params: { path: { id: props.a.id } },
-          body: { reason: v.reason.trim() },
-        }),
-      );
-      props.onDone();
-    } catch (e) {
-      setSummary(applyProblem(e, form, ['reason']));
-    }
-  });
   return (
-    <Dialog open title={`撤销申请：${caseTitle(props.a)}`} onClose={props.onClose}>
-      <form onSubmit={submit} noValidate>
-        <ErrorSummary messages={summary} />
-        <p>撤销后本业务办结，不能恢复；如需办理须重新申请。</p>
-        <Field label="撤销原因" required error={form.formState.errors.reason?.message}>
-          {({ id, describedBy, invalid }) => (
-            <textarea
-              id={id}
-              rows={3}
-              maxLength={500}
-              autoFocus
-              aria-invalid={invalid}
-              aria-describedby={describedBy}
-              {...form.register('reason', { validate: (v) => v.trim().length > 0 || '请填写撤销原因' })}
-            />
-          )}
-        </Field>
-        <div className="dialog-buttons">
-          <button type="submit" className="danger" disabled={form.formState.isSubmitting}>
-            确认撤销
-          </button>
-          <button type="button" className="secondary" onClick={props.onClose}>
-            不撤销
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ReasonDialog
+      title={`撤销申请：${caseTitle(props.a)}`}
+      warning="撤销后本业务办结，不能恢复；如需办理须重新申请。"
+      label="撤销原因"
+      required="请填写撤销原因"
+      confirm="确认撤销"
+      back="不撤销"
+      send={async (reason) => {
+        await ok(
+          api.POST('/api/applications/{id}/withdraw', { params: { path: { id: props.a.id } }, body: { reason } }),
+        );
+        props.onDone();
+      }}
+      onClose={props.onClose}
+    />
   );
 }
 

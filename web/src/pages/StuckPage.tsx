@@ -6,7 +6,8 @@ import { api, ApiError, ok, type Application, type Schemas } from '../api/client
 import { CHANGE_TYPE_LABELS, formatHours, formatTime, STAGE_LABELS, STATUS_LABELS } from '../api/labels';
 import { LoadError, Loading } from '../components/bits';
 import { Dialog } from '../components/Dialog';
-import { applyProblem, ErrorSummary, Field } from '../components/forms';
+import { DialogButtons, ErrorSummary, Field, useProblemSubmit } from '../components/forms';
+import { ReasonDialog } from '../components/ReasonDialog';
 import { saveQueue } from '../components/queue';
 
 type Kind = 'all' | 'overdue' | 'technical';
@@ -282,21 +283,15 @@ function ExtendDialog(props: {
   onDone: (m: string) => void;
 }) {
   const form = useForm<{ dueDate: string; reason: string }>({ defaultValues: { dueDate: '', reason: '' } });
-  const [summary, setSummary] = useState<string[]>([]);
   const { errors, isSubmitting } = form.formState;
-  const submit = form.handleSubmit(async (v) => {
-    setSummary([]);
-    try {
-      await ok(
-        api.POST('/api/admin/applications/{id}/extend', {
-          params: { path: { id: props.id } },
-          body: { stage: props.stage, dueDate: v.dueDate, reason: v.reason.trim() },
-        }),
-      );
-      props.onDone(`业务 ${props.id} 的办理期限已延至 ${v.dueDate}。`);
-    } catch (e) {
-      setSummary(applyProblem(e, form, ['dueDate', 'reason']));
-    }
+  const { submit, summary } = useProblemSubmit(form, ['dueDate', 'reason'], async (v) => {
+    await ok(
+      api.POST('/api/admin/applications/{id}/extend', {
+        params: { path: { id: props.id } },
+        body: { stage: props.stage, dueDate: v.dueDate, reason: v.reason.trim() },
+      }),
+    );
+    props.onDone(`业务 ${props.id} 的办理期限已延至 ${v.dueDate}。`);
   });
   return (
     <Dialog open title={`延期：业务 ${props.id}（${STAGE_LABELS[props.stage]}）`} onClose={props.onClose}>
@@ -326,64 +321,26 @@ function ExtendDialog(props: {
             />
           )}
         </Field>
-        <div className="dialog-buttons">
-          <button type="submit" className="primary" disabled={isSubmitting}>
-            确认延期
-          </button>
-          <button type="button" className="secondary" onClick={props.onClose}>
-            取消
-          </button>
-        </div>
+        <DialogButtons label="确认延期" busy={isSubmitting} back="取消" onBack={props.onClose} />
       </form>
     </Dialog>
   );
 }
 
 function CancelDialog(props: { id: number; onClose: () => void; onDone: (m: string) => void }) {
-  const form = useForm<{ reason: string }>({ defaultValues: { reason: '' } });
-  const [summary, setSummary] = useState<string[]>([]);
-  const { errors, isSubmitting } = form.formState;
-  const submit = form.handleSubmit(async (v) => {
-    setSummary([]);
-    try {
-      await ok(
-        api.POST('/api/applications/{id}/cancel', {
-          params: { path: { id: props.id } },
-          body: { reason: v.reason.trim() },
-        }),
-      );
-      props.onDone(`业务 ${props.id} 已取消。`);
-    } catch (e) {
-      setSummary(applyProblem(e, form, ['reason']));
-    }
-  });
   return (
-    <Dialog open title={`取消业务 ${props.id}`} onClose={props.onClose}>
-      <form onSubmit={submit} noValidate>
-        <ErrorSummary messages={summary} />
-        <p>取消后业务办结，申请学校会看到取消原因。</p>
-        <Field label="取消原因" required error={errors.reason?.message}>
-          {({ id, describedBy, invalid }) => (
-            <textarea
-              id={id}
-              rows={3}
-              maxLength={500}
-              autoFocus
-              aria-invalid={invalid}
-              aria-describedby={describedBy}
-              {...form.register('reason', { validate: (v) => v.trim().length > 0 || '请填写取消原因' })}
-            />
-          )}
-        </Field>
-        <div className="dialog-buttons">
-          <button type="submit" className="danger" disabled={isSubmitting}>
-            确认取消业务
-          </button>
-          <button type="button" className="secondary" onClick={props.onClose}>
-            返回
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ReasonDialog
+      title={`取消业务 ${props.id}`}
+      warning="取消后业务办结，申请学校会看到取消原因。"
+      label="取消原因"
+      required="请填写取消原因"
+      confirm="确认取消业务"
+      back="返回"
+      send={async (reason) => {
+        await ok(api.POST('/api/applications/{id}/cancel', { params: { path: { id: props.id } }, body: { reason } }));
+        props.onDone(`业务 ${props.id} 已取消。`);
+      }}
+      onClose={props.onClose}
+    />
   );
 }

@@ -5,7 +5,7 @@ import { api, ApiError, ok, type Schemas } from '../api/client';
 import { formatTime, ROLE_LABELS, type Role } from '../api/labels';
 import { LoadError, Loading } from '../components/bits';
 import { Dialog } from '../components/Dialog';
-import { applyProblem, ErrorSummary, Field } from '../components/forms';
+import { applyProblem, DialogButtons, ErrorSummary, Field, useProblemSubmit } from '../components/forms';
 
 type User = Schemas['User'];
 interface NewUser {
@@ -237,20 +237,14 @@ function CreateUserDialog(props: { onClose: () => void; onDone: (u: User) => voi
 
 function ResetDialog(props: { user: User; onClose: () => void; onDone: () => void }) {
   const form = useForm<{ password: string }>({ defaultValues: { password: '' } });
-  const [summary, setSummary] = useState<string[]>([]);
-  const submit = form.handleSubmit(async (v) => {
-    setSummary([]);
-    try {
-      await ok(
-        api.POST('/api/admin/users/{id}/reset-password', {
-          params: { path: { id: props.user.id } },
-          body: { password: v.password },
-        }),
-      );
-      props.onDone();
-    } catch (e) {
-      setSummary(applyProblem(e, form, ['password']));
-    }
+  const { submit, summary } = useProblemSubmit(form, ['password'], async (v) => {
+    await ok(
+      api.POST('/api/admin/users/{id}/reset-password', {
+        params: { path: { id: props.user.id } },
+        body: { password: v.password },
+      }),
+    );
+    props.onDone();
   });
   return (
     <Dialog open title={`重置 ${props.user.username} 的密码`} onClose={props.onClose}>
@@ -274,14 +268,7 @@ function ResetDialog(props: { user: User; onClose: () => void; onDone: () => voi
             />
           )}
         </Field>
-        <div className="dialog-buttons">
-          <button type="submit" className="primary" disabled={form.formState.isSubmitting}>
-            重置
-          </button>
-          <button type="button" className="secondary" onClick={props.onClose}>
-            取消
-          </button>
-        </div>
+        <DialogButtons label="重置" busy={form.formState.isSubmitting} back="取消" onBack={props.onClose} />
       </form>
     </Dialog>
   );
