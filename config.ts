@@ -86,6 +86,17 @@ const schema = z.object({
   /** How often the reconciler looks for cases whose workflow was never started. */
   RECONCILE_INTERVAL_MS: ms(10_000),
   SMTP_URL: optionalUrl,
+  /**
+   * How long the mail dispatcher holds a claimed outbox row: longer than the longest database outage during which a
+   * sent mail must not be sent again (it keeps retrying the record meanwhile). A crashed worker's claims wait this
+   * long before another dispatcher takes them over.
+   */
+  MAIL_LEASE: duration('MAIL_LEASE', '10m'),
+  /**
+   * Cases the worker keeps in memory between their workflow tasks; the rest are replayed from Temporal's history when
+   * they next move (a few milliseconds). Bounds the worker's memory whatever the number of open cases.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(500),
   /** The console's public address, for links in mail. Default: http://localhost:PORT. */
   APP_URL: optionalUrl,
   /** Time limits per stage, reminders and escalation (JSON); default settings/deadlines.json. */

@@ -1,4 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { durationMs } from './config';
 import type { Connection as ClientConnection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
@@ -8,6 +9,8 @@ import { createPrisma, type PrismaClient } from './infra/db';
 import { loadDeadlinePolicy } from './infra/deadlines';
 import { createLogger } from './infra/logger';
 import { createMailer } from './infra/mailer';
+import { startMailDispatcher, type MailDispatcher } from './infra/mail-dispatcher';
+import { failureRecorder } from './activities/failures';
 import { SEARCH_ATTRIBUTES } from './workflows/messages';
 
 export interface WorkerParams {
@@ -17,6 +20,13 @@ export interface WorkerParams {
   activities: Activities;
   /** Tests pass a prebuilt bundle; otherwise the worker bundles ./workflows itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where failing activities are recorded for the stuck view (activities/failures.ts). */
+  failures?: { prisma: PrismaClient; logger: Logger };
+  /**
+   * Workflows kept in memory between their tasks (WORKER_MAX_CACHED_WORKFLOWS). A case out of the cache is replayed
+   * from its short history on its next task, so memory is bounded by this, not by the number of open cases.
+   */
+  maxCachedWorkflows?: number;
 }
 
 export function createWorker(p: WorkerParams): Promise<Worker> {
@@ -26,17 +36,34 @@ export function createWorker(p: WorkerParams): Promise<Worker> {
     taskQueue: p.taskQueue,
     activities: p.activities,
     ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(p.failures ? { interceptors: { activity: [failureRecorder(p.failures.prisma, p.failures.logger)] } } : {}),
+    ...(p.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: p.maxCachedWorkflows } : {}),
   });
 }
 
-/** The activities as configured: mail through SMTP_URL (or .eml files), time limits from DEADLINES_FILE. */
+/** The activities as configured: time limits from DEADLINES_FILE, links in mail to APP_URL. */
 export function activitiesFromConfig(config: Config, prisma: PrismaClient, logger: Logger): Activities {
   return createActivities({
     prisma,
     logger,
-    mailer: createMailer(config),
     deadlines: loadDeadlinePolicy(config.DEADLINES_FILE),
     appUrl: config.APP_URL ?? `http://localhost:${config.PORT}`,
+  });
+}
+
+/** The mail dispatcher beside a worker: the outbox sent through SMTP_URL (or as .eml files), MAIL_LEASE per claim. */
+export function dispatcherFromConfig(
+  config: Config,
+  prisma: PrismaClient,
+  databaseUrl: string,
+  logger: Logger,
+): MailDispatcher {
+  return startMailDispatcher({
+    prisma,
+    databaseUrl,
+    mailer: createMailer(config),
+    logger,
+    leaseMs: durationMs(config.MAIL_LEASE),
   });
 }
 
@@ -75,11 +102,15 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: activitiesFromConfig(config, prisma, logger),
+    failures: { prisma, logger },
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
+  const dispatcher = dispatcherFromConfig(config, prisma, config.DATABASE_URL, logger);
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
   try {
     await worker.run(); // returns after SIGINT/SIGTERM (the SDK installs the signal handlers)
   } finally {
+    await dispatcher.stop();
     await connection.close();
     await prisma.$disconnect();
   }

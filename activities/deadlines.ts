@@ -12,21 +12,32 @@ import {
   type StageDeadline,
 } from '../domain/deadlines';
 import type { Actor, Stage } from '../domain/types';
-import { ApplicationMissingError, InvariantViolationError } from './errors';
+import { InvariantViolationError } from './errors';
+import { assertCleanCase, lockCase } from './cases';
+import { TO_ADMINS, type Outbox } from './outbox';
+import { applyRollup } from '../infra/rollup';
+
+export { TO_ADMINS };
 
 export interface DeadlineDeps {
   prisma: PrismaClient;
   logger: Logger;
   now: () => Date;
   policy: DeadlinePolicy;
-  /** The calendar of the moment (published years plus those an administrator loaded). */
-  calendar: () => Promise<WorkingCalendar>;
+  /** The calendar of the moment (published years plus those an administrator loaded), read inside a transaction. */
+  calendarIn: (tx: Prisma.TransactionClient) => Promise<WorkingCalendar>;
+  outbox: Outbox;
 }
 
 export interface StageRef {
   applicationId: number;
   round: number;
   stage: Stage;
+}
+
+export interface OpenStageInput extends StageRef {
+  /** The workflow's row (id and creation time): set, openStage records on it that its workflow runs. */
+  createdAtMs?: number;
 }
 
 export interface ChangeDueInput extends StageRef {
@@ -53,21 +64,19 @@ export interface MarkStageResult {
   escalatedTo: string | null;
 }
 
-/** 'ADMIN' as escalation target: the administrators, for a stage held by a county bureau. */
-export const TO_ADMINS = 'ADMIN';
-
 type Tx = Prisma.TransactionClient;
 
+/** Locks the case (see lockCase) and reads one of its steps, with the step's organisation. */
 async function lockStep(tx: Tx, ref: StageRef) {
-  await tx.$queryRaw`select id from "Application" where id = ${ref.applicationId} for update`;
-  const app = await tx.application.findUnique({ where: { id: ref.applicationId }, select: { id: true, type: true } });
-  if (!app) throw new ApplicationMissingError(ref.applicationId);
+  const app = await lockCase(tx, ref.applicationId);
   const step = await tx.applicationStep.findUnique({
     where: { applicationId_round_stage: { applicationId: ref.applicationId, round: ref.round, stage: ref.stage } },
     include: { org: true },
   });
   if (!step) throw new InvariantViolationError(`no step ${ref.stage} in round ${ref.round} of ${ref.applicationId}`);
-  return { app, step };
+  /** The stage is the case's current one: in review, this round, not decided yet. */
+  const current = app.status === 'IN_REVIEW' && app.round === ref.round && !step.decision;
+  return { app, step, current };
 }
 
 /**
@@ -75,24 +84,41 @@ async function lockStep(tx: Tx, ref: StageRef) {
  * calendar was loaded when a case ran never changes its replay. Each is idempotent: a retry finds its own write and
  * returns the same answer without a second audit entry.
  */
-export function createDeadlineActivities({ prisma, logger, now, policy, calendar }: DeadlineDeps) {
+export function createDeadlineActivities({ prisma, logger, now, policy, calendarIn, outbox }: DeadlineDeps) {
   /** The deadline of a step that has a due time: what the read model says, with the escalation time from policy. */
   const fromRow = (cal: WorkingCalendar, dueAt: Date, provisional: boolean): StageDeadline =>
     deadlineFor(cal, policy, { dueAtMs: dueAt.getTime(), provisional });
 
   return {
-    /** Sets the due time of a stage that has just opened (counted from when it opened) and returns its deadline. */
-    async openStage(ref: StageRef): Promise<StageDeadline> {
-      const cal = await calendar();
+    /**
+     * Sets the due time of a stage that has just opened (counted from when it opened) and returns its deadline; tells
+     * the holder by mail unless it is the applicant itself. A stage whose due time is set already (the decision that
+     * opened it wrote it) only has its deadline read back.
+     */
+    async openStage(ref: OpenStageInput): Promise<StageDeadline> {
       return prisma.$transaction(async (tx) => {
         const { app, step } = await lockStep(tx, ref);
+        if (ref.createdAtMs !== undefined) {
+          // The workflow runs: recorded here, in a transaction the case needs anyway, rather than by the API — and only
+          // on the row it was started for (same id and creation time), never on a later row that reused the id.
+          await tx.$executeRaw`update "Application" set "workflowStartedAt" = now() at time zone 'UTC'
+                                where id = ${ref.applicationId} and "workflowStartedAt" is null
+                                  and "createdAt" = ${new Date(ref.createdAtMs)}`;
+        }
+        const cal = await calendarIn(tx);
         if (step.dueAt) return fromRow(cal, step.dueAt, step.dueProvisional);
+        assertCleanCase(app);
         const openedAtMs = (step.openedAt ?? now()).getTime();
         const d = stageDeadline(cal, policy, { type: app.type, stage: ref.stage, openedAtMs });
         await tx.applicationStep.update({
           where: { id: step.id },
           data: { dueAt: new Date(d.dueAtMs), dueProvisional: d.provisional },
         });
+        if (step.orgCode !== app.applicantOrgCode) {
+          await outbox.enqueue(tx, app, [
+            { kind: 'task', round: ref.round, stage: ref.stage, target: step.orgCode, dueAt: new Date(d.dueAtMs) },
+          ]);
+        }
         return d;
       });
     },
@@ -103,9 +129,9 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
      * the new due time lies ahead. Audited as application.extend / application.due_recomputed.
      */
     async changeDue(input: ChangeDueInput): Promise<StageDeadline> {
-      const cal = await calendar();
       return prisma.$transaction(async (tx) => {
         const { app, step } = await lockStep(tx, input);
+        const cal = await calendarIn(tx);
         const at = now();
         const current = step.dueAt ? fromRow(cal, step.dueAt, step.dueProvisional) : null;
         const next = input.dueDate
@@ -132,6 +158,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
             ...(ahead ? { overdueAt: null, escalatedAt: null, escalatedTo: null } : {}),
           },
         });
+        if (ahead && step.overdueAt) await applyRollup(tx, [{ stage: step.stage, orgCode: step.orgCode, overdue: -1 }]);
         await appendAudit(
           tx,
           {
@@ -162,14 +189,18 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
 
     /** Records what a stage's timer (or an administrator) did: overdue, one more reminder, escalation. */
     async markStage(input: MarkStageInput): Promise<MarkStageResult> {
-      const cal = await calendar();
       return prisma.$transaction(async (tx) => {
-        const { step } = await lockStep(tx, input);
+        const { app, step, current } = await lockStep(tx, input);
+        const cal = await calendarIn(tx);
         const at = now();
         const result: MarkStageResult = {
           nextReminderAtMs: nextReminderAt(cal, policy, at.getTime()),
           escalatedTo: null,
         };
+        // Decided (or the case closed) meanwhile: a timer that fired just before is a no-op.
+        if (!current) return result;
+        assertCleanCase(app);
+        const dueAt = step.dueAt ?? at;
         const audit = (action: string, details: Record<string, unknown>) =>
           appendAudit(
             tx,
@@ -189,20 +220,32 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           result.escalatedTo = step.escalatedTo ?? to;
           if (step.escalatedAt) return result;
           await tx.applicationStep.update({ where: { id: step.id }, data: { escalatedAt: at, escalatedTo: to } });
+          await outbox.enqueue(tx, app, [
+            {
+              kind: 'escalation',
+              round: input.round,
+              stage: input.stage,
+              n: input.n,
+              target: to,
+              dueAt,
+              holderOrgCode: step.orgCode,
+            },
+          ]);
           await audit('application.escalate', { to, dueAt: step.dueAt?.toISOString() ?? null });
           logger.warn({ applicationId: input.applicationId, stage: input.stage, to }, 'case escalated');
           return result;
         }
 
         if (step.remindersSent >= input.n) return result;
+        const nowOverdue = input.event === 'overdue' && !step.overdueAt;
         await tx.applicationStep.update({
           where: { id: step.id },
-          data: {
-            remindersSent: input.n,
-            lastRemindedAt: at,
-            ...(input.event === 'overdue' && !step.overdueAt ? { overdueAt: at } : {}),
-          },
+          data: { remindersSent: input.n, lastRemindedAt: at, ...(nowOverdue ? { overdueAt: at } : {}) },
         });
+        if (nowOverdue) await applyRollup(tx, [{ stage: step.stage, orgCode: step.orgCode, overdue: 1 }]);
+        await outbox.enqueue(tx, app, [
+          { kind: 'reminder', round: input.round, stage: input.stage, n: input.n, target: step.orgCode, dueAt },
+        ]);
         await audit(input.event === 'overdue' ? 'application.overdue' : 'application.remind', {
           n: input.n,
           dueAt: step.dueAt?.toISOString() ?? null,

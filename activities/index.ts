@@ -3,32 +3,23 @@ import type { PrismaClient } from '../infra/db';
 import type { Prisma } from '../generated/prisma/client';
 import { appendAudit } from '../infra/audit';
 import type { ChainStep } from '../domain/chain';
-import {
-  isOpenStatus,
-  type Actor,
-  type ApplicationStatus,
-  type ChangeType,
-  type Decision,
-  type Stage,
-  type StudentStatus,
-} from '../domain/types';
+import type { Actor, ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from '../domain/types';
 import { maskStudentNo } from '../domain/id-number';
 import { gradeAfter, statusAfter } from '../domain/status-machine';
-import type { Corrections, Outcome } from '../workflows/messages';
-import { ApplicationMissingError, InvariantViolationError } from './errors';
-import type { Mailer } from '../infra/mailer';
+import type { Corrections, DecisionWritten, Outcome } from '../workflows/messages';
+import { InvariantViolationError } from './errors';
 import { loadCalendar } from '../infra/deadlines';
 import type { WorkingCalendar } from '../domain/calendar';
-import { DEFAULT_DEADLINE_POLICY, stageDeadline, type DeadlinePolicy } from '../domain/deadlines';
+import { DEFAULT_DEADLINE_POLICY, stageDeadline, type DeadlinePolicy, type StageDeadline } from '../domain/deadlines';
 import { createDeadlineActivities } from './deadlines';
-import { createMailActivities } from './mail';
 import { createNotifyActivities } from './notify';
+import { createOutbox, decisionMails, MailDirectory } from './outbox';
+import { applyRollup, type RollupChange } from '../infra/rollup';
+import { assertCleanCase, lockCase, type LockedCase } from './cases';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
   logger: Logger;
-  /** Where mail goes: SMTP, or .eml files (infra/mailer.ts). */
-  mailer: Mailer;
   /** Time limits, reminders and escalation (settings/deadlines.json); default: 10 working days per stage. */
   deadlines?: DeadlinePolicy;
   /** The working calendar; default: the published years plus those loaded by an administrator (table CalendarYear). */
@@ -52,6 +43,13 @@ export interface RecordDecisionInput {
   override?: { reason: string };
 }
 
+/** What a write did: the case's state, and the time limit of the stage it opened (null when none opened). */
+export interface DecisionRecord extends Outcome {
+  deadline: StageDeadline | null;
+  /** A decision's own facts, for its Update's answer; absent when the write found nothing to do. */
+  written?: DecisionWritten;
+}
+
 export interface StartRoundInput {
   applicationId: number;
   round: number;
@@ -69,12 +67,14 @@ export interface CloseApplicationInput {
 
 type Tx = Prisma.TransactionClient;
 
-/** Locks the application row for the rest of the transaction, so two runs of one activity serialise. */
-async function lockApplication(tx: Tx, applicationId: number) {
-  await tx.$queryRaw`select id from "Application" where id = ${applicationId} for update`;
-  const app = await tx.application.findUnique({ where: { id: applicationId } });
-  if (!app) throw new ApplicationMissingError(applicationId);
-  return app;
+interface StepRow {
+  id: number;
+  seq: number;
+  stage: Stage;
+  orgCode: string;
+  openedAt: Date | null;
+  overdueAt: Date | null;
+  decision: Decision | null;
 }
 
 const outcomeOf = (a: { status: ApplicationStatus; currentStage: Stage | null; currentOrgCode: string | null }) => ({
@@ -96,22 +96,19 @@ interface PupilChange {
 }
 
 /**
- * Applies an approved change to the pupil's record and writes its one history line. Called inside the
- * transaction that marks the case APPROVED; the unique applicationId on the history makes a second
- * application impossible even if the row lock were bypassed. Returns null when it was applied before.
+ * Applies an approved change to the pupil's record and writes its one history line, inside the transaction that
+ * marks the case APPROVED; the unique applicationId on the history makes a second application impossible even if
+ * the row lock were bypassed. Returns null when it was applied before.
  */
-async function applyChange(tx: Tx, applicationId: number, at: Date): Promise<PupilChange | null> {
-  const app = await tx.application.findUniqueOrThrow({
-    where: { id: applicationId },
-    include: { student: true, steps: { include: { org: true }, orderBy: { seq: 'asc' } } },
-  });
-  const already = await tx.studentHistory.findUnique({ where: { applicationId } });
+async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Date): Promise<PupilChange | null> {
+  const [pupil] = await tx.$queryRaw<{ studentNo: string; schoolCode: string; status: StudentStatus; grade: number }[]>`
+    select "studentNo", "schoolCode", status::text as status, grade from "Student" where "studentNo" = ${app.studentNo} for update`;
+  const already = await tx.studentHistory.findUnique({ where: { applicationId: app.id }, select: { id: true } });
   if (already) return null;
-  const pupil = app.student;
   const toStatus = statusAfter(app.type, pupil.status);
   const toGrade = gradeAfter(app.type, pupil.grade);
   const toSchoolCode = app.type === 'TRANSFER' ? app.toSchoolCode : pupil.schoolCode;
-  if (!toSchoolCode) throw new InvariantViolationError(`transfer ${applicationId} has no receiving school`);
+  if (!toSchoolCode) throw new InvariantViolationError(`transfer ${app.id} has no receiving school`);
 
   const change: PupilChange = {
     studentNo: pupil.studentNo,
@@ -128,13 +125,7 @@ async function applyChange(tx: Tx, applicationId: number, at: Date): Promise<Pup
     data: { schoolCode: toSchoolCode, status: toStatus, grade: toGrade },
   });
   await tx.studentHistory.create({
-    data: {
-      ...change,
-      applicationId,
-      effectiveDate: app.effectiveDate,
-      approvedBy: app.steps.filter((s) => s.round === app.round).map((s) => s.org.name),
-      createdAt: at,
-    },
+    data: { ...change, applicationId: app.id, effectiveDate: app.effectiveDate, approvedBy, createdAt: at },
   });
   return change;
 }
@@ -143,147 +134,230 @@ async function applyChange(tx: Tx, applicationId: number, at: Date): Promise<Pup
 export function createActivities({
   prisma,
   logger,
-  mailer,
   deadlines = DEFAULT_DEADLINE_POLICY,
   calendar = () => loadCalendar(prisma),
   appUrl,
   now = () => new Date(),
 }: ActivityDeps) {
-  const { sendMail } = createMailActivities({ prisma, mailer, logger });
-  /** The due time of a stage opening at `at`, as step columns. */
-  const dueFields = (cal: WorkingCalendar, type: ChangeType, stage: Stage, at: Date) => {
-    const d = stageDeadline(cal, deadlines, { type, stage, openedAtMs: at.getTime() });
-    return { dueAt: new Date(d.dueAtMs), dueProvisional: d.provisional };
+  const directory = new MailDirectory();
+  const outbox = createOutbox({ logger, directory, appUrl });
+
+  // The working calendar changes a few times a year (an administrator loads a year): kept in memory and checked
+  // against the table's version inside each transaction that needs it, so it is never stale and rarely reloaded.
+  let cached: { version: string; calendar: WorkingCalendar } | null = null;
+  const calendarIn = async (tx: Tx): Promise<WorkingCalendar> => {
+    const [v] = await tx.$queryRaw<{ version: string }[]>`
+      select count(*)::text || ':' || coalesce(max("loadedAt")::text, '-') as version from "CalendarYear"`;
+    if (cached?.version !== v.version) cached = { version: v.version, calendar: await calendar() };
+    return cached.calendar;
   };
+  const deadlineOf = (cal: WorkingCalendar, type: ChangeType, stage: Stage, at: Date) =>
+    stageDeadline(cal, deadlines, { type, stage, openedAtMs: at.getTime() });
+
+  const audit = (
+    tx: Tx,
+    applicationId: number,
+    actor: Actor | null,
+    action: string,
+    details: Record<string, unknown>,
+    at: Date,
+  ) =>
+    appendAudit(tx, { actor, action, entityType: 'application', entityId: applicationId, applicationId, details }, at);
+
   return {
-    ...createDeadlineActivities({ prisma, logger, now, policy: deadlines, calendar }),
-    ...createNotifyActivities({ prisma, logger, sendMail, appUrl }),
+    ...createDeadlineActivities({ prisma, logger, now, policy: deadlines, calendarIn, outbox }),
+    ...createNotifyActivities({ prisma, outbox }),
 
     /**
-     * Writes one decision to the read model in one transaction: the step, the next stage (opened now),
-     * the case's status and, for the final approval, the change to the pupil's record. Idempotent: a
-     * step that already carries a decision is left as it is.
+     * Writes one decision in one transaction: the step, the next stage (opened now, with its due time), the case's
+     * state, for the final approval the change to the pupil's record, the statistics, the mails it causes and the
+     * audit entries. Idempotent: a retry finds the step decided and writes nothing. A case that is no longer in
+     * review at this round (withdrawn, cancelled, resubmitted meanwhile) is left as it is, so a retried approval can
+     * never open a stage of a closed case.
      */
-    async recordDecision(input: RecordDecisionInput): Promise<Outcome> {
-      const cal = input.next ? await calendar() : null;
+    async recordDecision(input: RecordDecisionInput): Promise<DecisionRecord> {
       return prisma.$transaction(async (tx) => {
-        const app = await lockApplication(tx, input.applicationId);
-        const step = await tx.applicationStep.findUnique({
-          where: {
-            applicationId_round_stage: { applicationId: input.applicationId, round: input.round, stage: input.stage },
-          },
-        });
+        const app = await lockCase(tx, input.applicationId);
+        const none = { ...outcomeOf(app), deadline: null };
+        if (app.status !== 'IN_REVIEW' || app.round !== input.round) return none;
+        const steps = await tx.$queryRaw<StepRow[]>`
+          select id, seq, stage::text as stage, "orgCode", "openedAt", "overdueAt", decision::text as decision
+            from "ApplicationStep" where "applicationId" = ${input.applicationId} and round = ${input.round}
+           order by seq`;
+        const step = steps.find((s) => s.stage === input.stage);
         if (!step) throw new InvariantViolationError(`no step ${input.stage} in round ${input.round}`);
-        if (step.decision) return outcomeOf(app);
+        if (step.decision) return none;
+        assertCleanCase(app);
 
         const at = now();
-        await tx.applicationStep.update({
-          where: { id: step.id },
-          data: {
+        await tx.$executeRaw`
+          update "ApplicationStep" set decision = ${input.decision}::"Decision", comment = ${input.comment},
+                 "actorId" = ${input.actor.userId}, "actorName" = ${input.actor.displayName}, "decidedAt" = ${at}
+           where id = ${step.id}`;
+        let deadline: StageDeadline | null = null;
+        if (input.next) {
+          // Due from now, so the answer to the decision already shows it.
+          deadline = deadlineOf(await calendarIn(tx), app.type, input.next.stage, at);
+          await tx.$executeRaw`
+            update "ApplicationStep" set "openedAt" = ${at}, "dueAt" = ${new Date(deadline.dueAtMs)},
+                   "dueProvisional" = ${deadline.provisional}
+             where "applicationId" = ${input.applicationId} and round = ${input.round} and stage = ${input.next.stage}::"Stage"`;
+        }
+        const change =
+          input.finalStatus === 'APPROVED'
+            ? await applyChange(tx, app, await Promise.all(steps.map((s) => directory.nameOf(tx, s.orgCode))), at)
+            : null;
+
+        let status: ApplicationStatus = app.status;
+        let currentStage: Stage | null = null;
+        let currentOrgCode: string | null = null;
+        if (input.next) {
+          currentStage = input.next.stage;
+          currentOrgCode = input.next.orgCode;
+          await tx.$executeRaw`
+            update "Application" set "currentStage" = ${currentStage}::"Stage", "currentOrgCode" = ${currentOrgCode},
+                   "waitingSince" = ${at}, "updatedAt" = ${at}
+             where id = ${app.id}`;
+        } else if (input.finalStatus === 'RETURNED') {
+          // Back to the applicant school to correct and resubmit: it holds the case, at no stage.
+          status = 'RETURNED';
+          currentOrgCode = app.applicantOrgCode;
+          await tx.$executeRaw`
+            update "Application" set status = 'RETURNED', "currentStage" = null, "currentOrgCode" = ${currentOrgCode},
+                   "waitingSince" = ${at}, "updatedAt" = ${at}
+             where id = ${app.id}`;
+        } else {
+          status = input.finalStatus ?? app.status;
+          await tx.$executeRaw`
+            update "Application" set status = ${status}::"ApplicationStatus", "currentStage" = null,
+                   "currentOrgCode" = null, "waitingSince" = null, "closedAt" = ${at}, "updatedAt" = ${at}
+             where id = ${app.id}`;
+        }
+
+        const rollup: RollupChange[] = [
+          {
+            stage: input.stage,
+            orgCode: step.orgCode,
+            open: -1,
+            overdue: step.overdueAt ? -1 : 0,
+            decidedAfterMs: at.getTime() - (step.openedAt ?? at).getTime(),
+          },
+        ];
+        if (input.next) rollup.push({ stage: input.next.stage, orgCode: input.next.orgCode, open: 1 });
+        await applyRollup(tx, rollup);
+
+        await outbox.enqueue(
+          tx,
+          app,
+          decisionMails({
+            applicantOrgCode: app.applicantOrgCode,
+            round: input.round,
+            stage: input.stage,
+            deciderOrgCode: step.orgCode,
             decision: input.decision,
             comment: input.comment,
-            actorId: input.actor.userId,
-            actorName: input.actor.displayName,
-            decidedAt: at,
-          },
-        });
-        if (input.next) {
-          await tx.applicationStep.update({
-            where: {
-              applicationId_round_stage: {
-                applicationId: input.applicationId,
-                round: input.round,
-                stage: input.next.stage,
-              },
-            },
-            // Due from now, so the answer to the decision already shows it (openStage then finds it set).
-            data: { openedAt: at, ...dueFields(cal!, app.type, input.next.stage, at) },
-          });
-        }
-        const change = input.finalStatus === 'APPROVED' ? await applyChange(tx, input.applicationId, at) : null;
-        let data: Prisma.ApplicationUpdateInput;
-        if (input.next) data = { currentStage: input.next.stage, currentOrgCode: input.next.orgCode };
-        else if (input.finalStatus === 'RETURNED') {
-          // Back to the applicant school to correct and resubmit: it holds the case, at no stage.
-          data = { status: 'RETURNED', currentStage: null, currentOrgCode: app.applicantOrgCode };
-        } else {
-          data = { status: input.finalStatus ?? app.status, currentStage: null, currentOrgCode: null, closedAt: at };
-        }
-        const updated = await tx.application.update({ where: { id: input.applicationId }, data });
+            next: input.next ? { ...input.next, dueAt: deadline ? new Date(deadline.dueAtMs) : null } : null,
+            finalStatus: input.finalStatus,
+          }),
+        );
 
-        // Last in the transaction: the chain lock is then held only for the appends. Written only on
-        // this branch, so a retried activity that finds the step decided adds nothing.
-        const audit = (
-          action: string,
-          details: Record<string, unknown>,
-          entity: { entityType: string; entityId: string | number } = {
-            entityType: 'application',
-            entityId: input.applicationId,
+        // Last in the transaction: the audit chain's lock is then held only for the appends.
+        await audit(
+          tx,
+          app.id,
+          input.actor,
+          input.override ? 'application.override' : 'application.decide',
+          {
+            round: input.round,
+            stage: input.stage,
+            orgCode: step.orgCode,
+            decision: input.decision,
+            comment: input.comment,
+            ...(input.override ? { reason: input.override.reason } : {}),
+            status,
+            nextStage: input.next?.stage ?? null,
           },
-        ) =>
-          appendAudit(
+          at,
+        );
+        if (input.finalStatus === 'APPROVED') {
+          await audit(tx, app.id, input.actor, 'application.approved', { round: input.round, type: app.type }, at);
+        } else if (input.finalStatus === 'REJECTED') {
+          await audit(
             tx,
+            app.id,
+            input.actor,
+            'application.rejected',
+            { round: input.round, stage: input.stage, comment: input.comment },
+            at,
+          );
+        } else if (input.finalStatus === 'RETURNED') {
+          await audit(
+            tx,
+            app.id,
+            input.actor,
+            'application.return',
             {
-              actor: input.actor,
-              action,
-              ...entity,
-              applicationId: input.applicationId,
-              details,
+              round: input.round,
+              stage: input.stage,
+              comment: input.comment,
+              to: app.applicantOrgCode,
             },
             at,
           );
-        await audit(input.override ? 'application.override' : 'application.decide', {
-          round: input.round,
-          stage: input.stage,
-          orgCode: step.orgCode,
-          decision: input.decision,
-          comment: input.comment,
-          ...(input.override ? { reason: input.override.reason } : {}),
-          status: updated.status,
-          nextStage: input.next?.stage ?? null,
-        });
-        if (input.finalStatus === 'APPROVED') {
-          await audit('application.approved', { round: input.round, type: app.type });
-        } else if (input.finalStatus === 'REJECTED') {
-          await audit('application.rejected', { round: input.round, stage: input.stage, comment: input.comment });
-        } else if (input.finalStatus === 'RETURNED') {
-          await audit('application.return', {
-            round: input.round,
-            stage: input.stage,
-            comment: input.comment,
-            to: app.applicantOrgCode,
-          });
         }
         if (change) {
           const { studentNo, ...record } = change;
           // A 学籍号 contains the ID number: the pupil is named by the masked one (and the case).
-          await audit('student.change', record, { entityType: 'student', entityId: maskStudentNo(studentNo) });
+          await appendAudit(
+            tx,
+            {
+              actor: input.actor,
+              action: 'student.change',
+              entityType: 'student',
+              entityId: maskStudentNo(studentNo),
+              applicationId: app.id,
+              details: record,
+            },
+            at,
+          );
         }
-        logger.info(
+        logger.debug(
           {
-            applicationId: input.applicationId,
+            applicationId: app.id,
             stage: input.stage,
             decision: input.decision,
-            actor: input.actor.username,
             ...(input.override ? { override: true } : {}),
           },
           'decision recorded',
         );
-        return outcomeOf(updated);
+        return {
+          status,
+          currentStage,
+          currentOrgCode,
+          deadline,
+          written: {
+            decidedAtMs: at.getTime(),
+            nextDueAtMs: deadline?.dueAtMs ?? null,
+            nextDueProvisional: deadline?.provisional ?? false,
+            schoolCode: change ? change.toSchoolCode : null,
+          },
+        };
       });
     },
 
     /**
-     * Starts the next round of a returned case: the applicant's corrections, a fresh set of steps for
-     * the same chain with the first one open. Earlier rounds' steps stay as they were. Idempotent: a
-     * round that already exists is left as it is.
+     * Starts the next round of a returned case: the applicant's corrections, a fresh set of steps for the same chain
+     * with the first one open (and due). Earlier rounds' steps stay as they were. Idempotent: a round that already
+     * exists is left as it is.
      */
-    async startRound(input: StartRoundInput): Promise<Outcome> {
-      const cal = await calendar();
+    async startRound(input: StartRoundInput): Promise<DecisionRecord> {
       return prisma.$transaction(async (tx) => {
-        const app = await lockApplication(tx, input.applicationId);
-        if (app.round >= input.round) return outcomeOf(app);
+        const app = await lockCase(tx, input.applicationId);
+        if (app.round >= input.round || app.status !== 'RETURNED') return { ...outcomeOf(app), deadline: null };
+        assertCleanCase(app);
         const at = now();
+        const first = input.chain[0];
+        const deadline = deadlineOf(await calendarIn(tx), app.type, first.stage, at);
         await tx.applicationStep.createMany({
           data: input.chain.map((s, i) => ({
             applicationId: input.applicationId,
@@ -291,8 +365,9 @@ export function createActivities({
             seq: i + 1,
             stage: s.stage,
             orgCode: s.orgCode,
-            openedAt: i === 0 ? at : null,
-            ...(i === 0 ? dueFields(cal, app.type, s.stage, at) : {}),
+            ...(i === 0
+              ? { openedAt: at, dueAt: new Date(deadline.dueAtMs), dueProvisional: deadline.provisional }
+              : {}),
           })),
           skipDuplicates: true,
         });
@@ -302,8 +377,9 @@ export function createActivities({
           data: {
             round: input.round,
             status: 'IN_REVIEW',
-            currentStage: input.chain[0].stage,
-            currentOrgCode: input.chain[0].orgCode,
+            currentStage: first.stage,
+            currentOrgCode: first.orgCode,
+            waitingSince: at,
             ...(c.reason !== undefined ? { reason: c.reason } : {}),
             ...(c.effectiveDate !== undefined ? { effectiveDate: new Date(`${c.effectiveDate}T00:00:00Z`) } : {}),
             ...(c.details !== undefined
@@ -311,32 +387,31 @@ export function createActivities({
               : {}),
           },
         });
-        await appendAudit(
-          tx,
-          {
-            actor: input.actor,
-            action: 'application.resubmit',
-            entityType: 'application',
-            entityId: input.applicationId,
-            applicationId: input.applicationId,
-            // What the applicant corrected (reason, date, type-specific fields): never ID numbers.
-            details: { round: input.round, corrections: c },
-          },
-          at,
-        );
-        logger.info(
-          { applicationId: input.applicationId, round: input.round, actor: input.actor.username },
-          'case resubmitted',
-        );
-        return outcomeOf(updated);
+        await applyRollup(tx, [{ stage: first.stage, orgCode: first.orgCode, open: 1 }]);
+        if (first.orgCode !== app.applicantOrgCode) {
+          await outbox.enqueue(tx, app, [
+            {
+              kind: 'task',
+              round: input.round,
+              stage: first.stage,
+              target: first.orgCode,
+              dueAt: new Date(deadline.dueAtMs),
+            },
+          ]);
+        }
+        // What the applicant corrected (reason, date, type-specific fields): never ID numbers.
+        await audit(tx, app.id, input.actor, 'application.resubmit', { round: input.round, corrections: c }, at);
+        logger.debug({ applicationId: app.id, round: input.round }, 'case resubmitted');
+        return { ...outcomeOf(updated), deadline };
       });
     },
 
     /** Ends an open case as WITHDRAWN or CANCELLED. Idempotent: a closed case is left as it is. */
     async closeApplication(input: CloseApplicationInput): Promise<Outcome> {
       return prisma.$transaction(async (tx) => {
-        const app = await lockApplication(tx, input.applicationId);
-        if (!isOpenStatus(app.status)) return outcomeOf(app);
+        const app = await lockCase(tx, input.applicationId);
+        if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') return outcomeOf(app);
+        assertCleanCase(app);
         const at = now();
         const updated = await tx.application.update({
           where: { id: input.applicationId },
@@ -344,27 +419,39 @@ export function createActivities({
             status: input.status,
             currentStage: null,
             currentOrgCode: null,
+            waitingSince: null,
             closeReason: input.reason,
             closedById: input.actor.userId,
             closedAt: at,
           },
         });
-        await appendAudit(
-          tx,
+        if (app.status === 'IN_REVIEW' && app.currentStage && app.currentOrgCode) {
+          const [open] = await tx.$queryRaw<{ overdueAt: Date | null }[]>`
+            select "overdueAt" from "ApplicationStep"
+             where "applicationId" = ${app.id} and round = ${app.round} and stage = ${app.currentStage}::"Stage"`;
+          await applyRollup(tx, [
+            { stage: app.currentStage, orgCode: app.currentOrgCode, open: -1, overdue: open?.overdueAt ? -1 : 0 },
+          ]);
+        }
+        await outbox.enqueue(tx, app, [
           {
-            actor: input.actor,
-            action: input.status === 'WITHDRAWN' ? 'application.withdraw' : 'application.cancel',
-            entityType: 'application',
-            entityId: input.applicationId,
-            applicationId: input.applicationId,
-            details: { reason: input.reason, from: app.status, stage: app.currentStage, round: app.round },
+            kind: 'finished',
+            round: app.round,
+            stage: 'END',
+            target: app.applicantOrgCode,
+            status: input.status,
+            reason: input.reason,
           },
+        ]);
+        await audit(
+          tx,
+          app.id,
+          input.actor,
+          input.status === 'WITHDRAWN' ? 'application.withdraw' : 'application.cancel',
+          { reason: input.reason, from: app.status, stage: app.currentStage, round: app.round },
           at,
         );
-        logger.info(
-          { applicationId: input.applicationId, status: input.status, actor: input.actor.username },
-          'case closed',
-        );
+        logger.debug({ applicationId: app.id, status: input.status }, 'case closed');
         return outcomeOf(updated);
       });
     },

@@ -6,6 +6,7 @@ import type { PrismaClient } from '../infra/db';
 import type { AuditActor } from '../infra/audit';
 import type { Actor, Role } from '../domain/types';
 import { forbidden, unauthenticated } from './errors';
+import { TtlCache } from '../infra/ttl-cache';
 
 /** The caller, loaded from the database on every request so a disabled account stops at once. */
 export interface AuthUser extends Actor {
@@ -87,6 +88,43 @@ export class TokenService {
 
 export const MUST_CHANGE_PASSWORD = '请先修改密码';
 
+/**
+ * Who a session belongs to, read once per AUTH_CACHE_MS per API process instead of on every request (DESIGN §5
+ * "Caches of who may act"): ending a session, disabling a user or a password reset reaches every other process
+ * within that time, and this one at once (forgetCachedSessions).
+ */
+export const AUTH_CACHE_MS = 5_000;
+const sessions = new TtlCache<string, Awaited<ReturnType<typeof loadSession>>>(AUTH_CACHE_MS);
+
+function loadSession(prisma: PrismaClient, sessionId: string) {
+  return prisma.session.findUnique({
+    where: { id: sessionId },
+    select: {
+      id: true,
+      userId: true,
+      revokedAt: true,
+      expiresAt: true,
+      user: {
+        select: {
+          id: true,
+          username: true,
+          displayName: true,
+          role: true,
+          orgCode: true,
+          active: true,
+          mustChangePassword: true,
+          org: { select: { name: true, kind: true, code: true, parentCode: true } },
+        },
+      },
+    },
+  });
+}
+
+/** Drops this process's cached sessions: called wherever a session ends or an account changes. */
+export function forgetCachedSessions(): void {
+  sessions.clear();
+}
+
 /** The caller of a request with `Authorization: Bearer <access token>`, or the 401 to answer. */
 export async function resolveCaller(
   prisma: PrismaClient,
@@ -97,10 +135,7 @@ export async function resolveCaller(
   if (!match) throw unauthenticated();
   const claims = await tokens.verify(match[1]);
   if (!claims) throw unauthenticated();
-  const session = await prisma.session.findUnique({
-    where: { id: claims.sessionId },
-    include: { user: { include: { org: true } } },
-  });
+  const session = await sessions.get(claims.sessionId, () => loadSession(prisma, claims.sessionId));
   // A token naming another user's session is as good as forged.
   if (!session || session.userId !== claims.userId) throw unauthenticated();
   if (session.revokedAt || session.expiresAt.getTime() <= Date.now()) {

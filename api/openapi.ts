@@ -19,6 +19,7 @@ import {
   ListApplicationsQuerySchema,
   ResubmitBodySchema,
   TaskListSchema,
+  TasksQuerySchema,
   WithdrawBodySchema,
 } from './schemas/applications';
 
@@ -118,9 +119,10 @@ export function buildOpenApiDocument() {
   reg.registerPath({
     method: 'get',
     path: '/api/tasks',
-    summary: '待办业务',
+    summary: '待办业务：在本单位环节等待审核的业务，及退回本单位修改的业务，等待最久的在前（分页）',
     security: secured,
-    responses: { 200: json(TaskListSchema, '待办') },
+    request: { query: TasksQuerySchema },
+    responses: { 200: json(TaskListSchema, '待办'), 400: problem('limit 或 cursor 有误') },
   });
   reg.registerPath({
     method: 'get',

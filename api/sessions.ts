@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client';
 import type { PrismaClient } from '../infra/db';
+import { forgetCachedSessions } from './auth';
 
 type Tx = Prisma.TransactionClient;
 
@@ -88,6 +89,7 @@ export async function rotateRefreshToken(prisma: PrismaClient, presented: string
     if (swapped.count === 1) return { ok: true, ...base, refreshToken: next.token };
   }
   await prisma.session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: new Date() } });
+  forgetCachedSessions();
   return { ok: false, reason: 'reused', ...base };
 }
 
@@ -100,12 +102,14 @@ export async function sessionOfRefreshToken(prisma: PrismaClient, presented: str
 }
 
 export async function revokeSession(tx: Tx | PrismaClient, sessionId: string): Promise<number> {
+  forgetCachedSessions();
   const r = await tx.session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: new Date() } });
   return r.count;
 }
 
 /** Ends every live login of a user (disable, password reset), or all but one (own password change). */
 export async function revokeUserSessions(tx: Tx, userId: number, exceptSessionId?: string): Promise<number> {
+  forgetCachedSessions();
   const r = await tx.session.updateMany({
     where: { userId, revokedAt: null, ...(exceptSessionId ? { id: { not: exceptSessionId } } : {}) },
     data: { revokedAt: new Date() },

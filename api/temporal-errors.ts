@@ -25,6 +25,11 @@ export function httpErrorFromTemporal(e: unknown): HttpError {
           return conflict(cause.message);
         case Rejection.CommentRequired:
           return badRequest(cause.message, [{ path: 'comment', message: cause.message }]);
+        case Rejection.InvalidText: {
+          // The validator names the field ({path}); the API's own check normally refuses such text first.
+          const path = (cause.details?.[0] as { path?: string } | undefined)?.path ?? 'body';
+          return badRequest(cause.message, [{ path, message: cause.message }]);
+        }
         case Rejection.NotSupported:
           return ruleViolation(cause.message);
       }

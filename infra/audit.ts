@@ -74,9 +74,10 @@ export function auditHash(prevHash: string, row: HashedFields): string {
  * the change it records does.
  */
 export async function appendAudit(tx: Tx, e: AuditInput, at: Date = new Date()): Promise<void> {
+  // Two statements, not one: the head must be read with a snapshot taken after the lock is held.
   await tx.$executeRaw`select pg_advisory_xact_lock(${CHAIN_LOCK})`;
-  const last = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
-  const prevHash = last?.hash ?? GENESIS_HASH;
+  const [head] = await tx.$queryRaw<{ hash: string }[]>`select hash from "AuditEvent" order by seq desc limit 1`;
+  const prevHash = head?.hash ?? GENESIS_HASH;
   const details = e.details
     ? (JSON.parse(redactIdNumbers(JSON.stringify(e.details))) as Record<string, unknown>)
     : null;
@@ -92,14 +93,12 @@ export async function appendAudit(tx: Tx, e: AuditInput, at: Date = new Date()):
     applicationId: e.applicationId ?? null,
     details,
   };
-  await tx.auditEvent.create({
-    data: {
-      ...row,
-      details: (details ?? undefined) as Prisma.InputJsonValue | undefined,
-      prevHash,
-      hash: auditHash(prevHash, row),
-    },
-  });
+  await tx.$executeRaw`
+    insert into "AuditEvent" (at, "actorId", "actorName", "orgCode", action, "entityType", "entityId", "applicationId",
+                              details, "prevHash", hash)
+    values (${row.at}, ${row.actorId}, ${row.actorName}, ${row.orgCode}, ${row.action}, ${row.entityType},
+            ${row.entityId}, ${row.applicationId}, ${details === null ? null : JSON.stringify(details)}::jsonb,
+            ${prevHash}, ${auditHash(prevHash, row)})`;
 }
 
 /** Appends in a transaction of its own (for events that change nothing else: a failed login, a denial). */

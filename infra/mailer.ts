@@ -33,8 +33,8 @@ export interface Mailer {
 
 export type MailerConfig = Pick<Config, 'SMTP_URL' | 'DATA_DIR' | 'MAIL_FROM'>;
 
-// nodemailer's defaults wait up to 2 minutes for a connection and 10 for a stalled socket: far longer than the
-// sendMail activity should hold its outbox row. A slow server fails the attempt and Temporal retries it.
+// nodemailer's defaults wait up to 2 minutes for a connection and 10 for a stalled socket: far longer than a
+// dispatcher should hold its claim on an outbox row. A slow server fails the attempt, and the row is retried.
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
 const addressText = (a: string | { address: string }) => (typeof a === 'string' ? a : a.address);
@@ -55,7 +55,13 @@ export function createMailer(config: MailerConfig): Mailer {
     ...(mail.messageId ? { messageId: `<${mail.messageId}@${domain}>` } : {}),
   });
   if (config.SMTP_URL) {
-    const transport = nodemailer.createTransport({ url: config.SMTP_URL, ...SMTP_TIMEOUTS });
+    // Pooled: a few connections kept open and reused, not one SMTP handshake per message.
+    const transport = nodemailer.createTransport({
+      url: config.SMTP_URL,
+      pool: true,
+      maxConnections: 4,
+      ...SMTP_TIMEOUTS,
+    });
     return {
       transport: 'smtp',
       async send(mail) {
@@ -78,6 +84,16 @@ export function createMailer(config: MailerConfig): Mailer {
     },
     close: () => transport.close(),
   };
+}
+
+/**
+ * Message-ID local part (the mailer adds MAIL_FROM's domain) of an outbox row: readable, and a function of the outbox
+ * key alone, so every attempt for one key carries the same Message-ID and a receiving server can de-duplicate.
+ */
+export function messageIdFor(key: string): string {
+  const slug = key.replace(/[^A-Za-z0-9_-]+/g, '.').replace(/^\.+|\.+$/g, '');
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
+  return `${slug}.${hash}`;
 }
 
 /** A Message-ID as a safe file name: its readable characters, plus a hash so two ids never share a file. */

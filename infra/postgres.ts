@@ -110,6 +110,8 @@ export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port: number;
   log?: (msg: string) => void;
+  /** Extra server settings (`-c name=value`), e.g. shared_preload_libraries for the bench. */
+  settings?: Record<string, string>;
 }): Promise<RunningPostgres> {
   const log = opts.log ?? (() => undefined);
   const base = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}`;
@@ -171,6 +173,7 @@ export async function startEmbeddedPostgres(opts: {
       'unix_socket_directories=',
       '-c',
       'max_connections=200',
+      ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ],
     { ...(as ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -13,7 +13,7 @@ import { createLogger } from '../infra/logger';
 import { migrateDatabase } from '../infra/migrations';
 import { isEmpty, seedDemoData } from '../infra/seed';
 import { resolveTemporalCli, startDevServer, type DevServer } from '../infra/temporal';
-import { activitiesFromConfig, createWorker, ensureSearchAttributes } from '../worker';
+import { activitiesFromConfig, createWorker, dispatcherFromConfig, ensureSearchAttributes } from '../worker';
 
 async function main() {
   const config = loadConfig();
@@ -77,6 +77,8 @@ async function main() {
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       activities: activitiesFromConfig(config, prisma, logger),
+      failures: { prisma, logger },
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     });
     const running = worker.run();
     running.catch((e) => {
@@ -88,6 +90,9 @@ async function main() {
       await running.catch(() => undefined);
       await nativeConnection.close();
     });
+
+    const dispatcher = dispatcherFromConfig(config, prisma, db.url, logger);
+    stops.push(() => dispatcher.stop());
 
     const api = await startApi({ config, prisma, temporalAddress, logger, temporalUiUrl: uiUrl ?? undefined });
     stops.push(() => api.close());

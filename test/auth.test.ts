@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, SignJWT } from 'jose';
 import request from 'supertest';
-import { hashPassword } from '../api/auth';
+import { AUTH_CACHE_MS, hashPassword } from '../api/auth';
 import { loadConfig } from '../config';
 import { startStack, uid, type TestStack } from './support/stack';
 
@@ -240,6 +240,37 @@ describe('revoked logins', () => {
       expect(res.body.errors).toEqual([{ path: 'newPassword', message: msg }]);
     }
     expect((await stack.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+  });
+});
+
+describe('the per-process cache of who a session is (DESIGN §5: at most 5 s)', () => {
+  test('a login ended by another API process stops working here within 5 s, without this process being told', async () => {
+    const user = await newUser();
+    const token = (await login(user.username)).body.token as string;
+    expect((await tasks(token)).status).toBe(200); // now cached here
+    const { sid } = decodeJwt(token) as { sid: string };
+    // Another replica revokes it: the database changes, this process hears nothing.
+    const ended = Date.now();
+    await stack.prisma.session.update({ where: { id: sid }, data: { revokedAt: new Date() } });
+    let status = 200;
+    while (status === 200 && Date.now() - ended < 7_000) {
+      status = (await tasks(token)).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - ended).toBeLessThanOrEqual(AUTH_CACHE_MS + 500);
+  }, 15_000);
+
+  test('disabling an account through this process ends its access here at once, however recently it was cached', async () => {
+    const user = await newUser();
+    const token = (await login(user.username)).body.token as string;
+    expect((await tasks(token)).status).toBe(200);
+    const admin = (await login('admin', 'demo-password')).body.token as string;
+    const disabled = await request(stack.app)
+      .post(`/api/admin/users/${user.id}/disable`)
+      .set('Authorization', `Bearer ${admin}`);
+    expect(disabled.status).toBe(200);
+    expect((await tasks(token)).status).toBe(401);
   });
 });
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createMailActivities, type SendMailInput } from '../activities/mail';
 import { createMailer, type Mailer } from '../infra/mailer';
+import { startMailDispatcher, type MailDispatcher } from '../infra/mail-dispatcher';
+import type { PrismaClient } from '../infra/db';
 import {
   decisionMail,
   escalationMail,
@@ -12,9 +13,10 @@ import {
   type MailContent,
 } from '../infra/mail-templates';
 import { decodeWords, parseMessage, startSmtp } from './support/smtp';
-import { createTestDatabase, logger, uid, type TestDatabase } from './support/stack';
+import { createTestDatabase, logger, uid, waitFor, type TestDatabase } from './support/stack';
 
-// sendMail against a real SMTP server on loopback and a real Postgres: one key, at most one delivery.
+// The outbox and its dispatcher against a real SMTP server on loopback and a real Postgres: rows written by a
+// transaction, claimed with a lease, sent outside any transaction, recorded on their own — one key, one delivery.
 
 const PUPIL_WITH_ID = { name: '张小明', idNumber: '520302201505050014', studentNo: 'G520302201505050014' };
 const DUE = new Date('2026-12-01T10:00:00Z');
@@ -22,6 +24,7 @@ const DUE = new Date('2026-12-01T10:00:00Z');
 let db: TestDatabase;
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
 let mailer: Mailer;
+const running: MailDispatcher[] = [];
 beforeAll(async () => {
   [db, smtp] = await Promise.all([createTestDatabase(), startSmtp()]);
   mailer = createMailer({
@@ -39,9 +42,26 @@ beforeEach(() => {
   smtp.received.length = 0;
   smtp.state.rejectRcpt = false;
 });
+afterEach(async () => {
+  for (const d of running.splice(0)) await d.stop();
+});
 
-/** A task mail for a fresh key (each test its own case id). */
-function taskInput(to = ['nj.edu@example.org']): SendMailInput {
+const dispatcher = (opts: { mailer?: Mailer; prisma?: PrismaClient; leaseMs?: number } = {}) => {
+  const d = startMailDispatcher({
+    prisma: opts.prisma ?? db.prisma,
+    databaseUrl: db.url,
+    mailer: opts.mailer ?? mailer,
+    logger,
+    pollMs: 200,
+    retryMs: { first: 100, max: 500 },
+    ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+  });
+  running.push(d);
+  return d;
+};
+
+/** Writes a task mail for a fresh key (each test its own case id) into the outbox, as a transaction would. */
+async function queueTask(to = ['nj.edu@example.org']) {
   const applicationId = Math.floor(Math.random() * 1e9);
   const mail = taskMail({
     case: { id: applicationId, type: 'TRANSFER', pupil: PUPIL_WITH_ID },
@@ -49,85 +69,121 @@ function taskInput(to = ['nj.edu@example.org']): SendMailInput {
     orgName: '南江县教育局',
     dueAt: DUE,
   });
-  return {
-    key: mailKey({ applicationId, round: 1, stage: 'RECEIVING_COUNTY', kind: 'task' }),
-    applicationId,
-    kind: 'task',
-    to,
-    ...mail,
-  };
+  const key = mailKey({ applicationId, round: 1, stage: 'RECEIVING_COUNTY', kind: 'task' });
+  await db.prisma.$transaction(async (tx) => {
+    await tx.mailOutbox.createMany({
+      data: [{ key, applicationId, kind: 'task', toAddresses: to, ...mail }],
+      skipDuplicates: true,
+    });
+    await tx.$executeRaw`select pg_notify('xueji_mail', '')`;
+  });
+  return { key, mail };
 }
 
-test('sendMail delivers one message over SMTP with its recipients, Chinese subject, text and HTML', async () => {
-  const { sendMail } = createMailActivities({ prisma: db.prisma, mailer, logger });
-  const input = taskInput(['nj.edu@example.org', 'backup@example.org']);
+/** Messages the SMTP server received for one outbox key (tests share the server; each has its own keys). */
+const receivedFor = (key: string) =>
+  smtp.received.filter((m) => m.headers.get('message-id')?.startsWith(`<${key.replace(/:/g, '.')}.`));
 
-  const result = await sendMail(input);
-
-  expect(result.sent).toBe(true);
-  expect(smtp.received).toHaveLength(1);
-  const [msg] = smtp.received;
-  expect(msg.to).toEqual(['nj.edu@example.org', 'backup@example.org']);
-  expect(msg.headers.get('to')).toBe('nj.edu@example.org, backup@example.org');
-  expect(decodeWords(msg.headers.get('from')!)).toContain('学籍异动系统');
-  expect(msg.subject).toBe(input.subject);
-  expect(msg.subject).toContain('【待办提醒】转学申请');
-  expect(msg.text.replace(/\r\n/g, '\n')).toBe(input.text);
-  expect(msg.text).toContain('学生姓名：张小明');
-  expect(msg.text).toContain('审核环节：转入县教育局审核');
-  expect(msg.text).toContain('2026/12/01 18:00');
-  expect(msg.html).toContain('<td>张小明</td>');
-  expect(msg.headers.get('message-id')).toMatch(
-    /^<app\.\d+\.r1\.RECEIVING_COUNTY\.task\.[0-9a-f]{10}@xueji\.local>$/,
+const sentRow = (key: string) =>
+  waitFor(
+    async () => {
+      const row = await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key } });
+      return row.sentAt ? row : null;
+    },
+    15_000,
+    `mail ${key} recorded as sent`,
   );
 
-  const row = await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key: input.key } });
-  expect(row).toMatchObject({ kind: 'task', attempts: 1, lastError: null, toAddresses: input.to });
-  expect(row.sentAt).toEqual(result.sentAt);
-});
-
-test('the same key twice in a row, and three times at once, delivers exactly one message', async () => {
-  const { sendMail } = createMailActivities({ prisma: db.prisma, mailer, logger });
-  const first = taskInput();
-  const again1 = await sendMail(first);
-  const again2 = await sendMail(first);
-  expect([again1.sent, again2.sent]).toEqual([true, false]);
-  expect(again2.sentAt).toEqual(again1.sentAt);
-  expect(smtp.received).toHaveLength(1);
-
-  smtp.received.length = 0;
-  const second = taskInput();
-  const results = await Promise.all([sendMail(second), sendMail(second), sendMail(second)]);
-  expect(results.filter((r) => r.sent)).toHaveLength(1);
-  expect(smtp.received).toHaveLength(1);
-  const row = await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key: second.key } });
+test('a queued mail is sent once over SMTP, woken by the commit, with its recipients, Chinese subject, text, HTML and a Message-ID from its key', async () => {
+  dispatcher();
+  const { key, mail } = await queueTask(['nj.edu@example.org', 'nj.officer@example.org']);
+  const row = await sentRow(key);
   expect(row.attempts).toBe(1);
+  expect(row.leaseUntil).toBeNull();
+  expect(receivedFor(key)).toHaveLength(1);
+  const msg = receivedFor(key)[0];
+  expect(msg.to).toEqual(['nj.edu@example.org', 'nj.officer@example.org']);
+  expect(decodeWords(msg.headers.get('subject')!)).toBe(mail.subject);
+  expect(msg.text).toContain('学生姓名：张小明');
+  expect(msg.html).toContain('<td>张小明</td>');
+  expect(msg.headers.get('message-id')).toMatch(/^<app\.\d+\.r1\.RECEIVING_COUNTY\.task\.[0-9a-f]{10}@xueji\.local>$/);
 });
 
-test('a server that refuses the recipient makes sendMail throw and leaves the row unsent; after the fault it sends once', async () => {
-  const { sendMail } = createMailActivities({ prisma: db.prisma, mailer, logger });
-  const input = taskInput();
+test('two dispatchers on one outbox send each of 40 mails exactly once', async () => {
+  const keys = await Promise.all(Array.from({ length: 40 }, () => queueTask().then((q) => q.key)));
+  dispatcher();
+  dispatcher();
+  for (const k of keys) await sentRow(k);
+  await new Promise((r) => setTimeout(r, 500));
+  for (const k of keys) expect(receivedFor(k)).toHaveLength(1);
+});
+
+test('a server that refuses the recipient leaves the row unsent with the error and a later attempt time; after the fault it is sent once', async () => {
   smtp.state.rejectRcpt = true;
-
-  await expect(sendMail(input)).rejects.toThrow(/recipients were rejected|550/);
-  await expect(sendMail(input)).rejects.toThrow();
-  let row = await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key: input.key } });
-  expect(row.sentAt).toBeNull();
-  expect(row.attempts).toBe(2);
-  expect(row.lastError).toMatch(/550|mailbox unavailable/);
-  expect(smtp.received).toHaveLength(0);
-
+  dispatcher();
+  const { key } = await queueTask();
+  const failed = await waitFor(
+    async () => {
+      const row = await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key } });
+      // Between attempts: claimed twice, and the second claim released with its error.
+      return row.attempts >= 2 && !row.leaseUntil ? row : null;
+    },
+    15_000,
+    'two failed attempts',
+  );
+  expect(failed.sentAt).toBeNull();
+  expect(failed.lastError).toMatch(/recipients were rejected|550/);
+  expect(failed.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 1000);
+  expect(receivedFor(key)).toHaveLength(0);
   smtp.state.rejectRcpt = false;
-  expect((await sendMail(input)).sent).toBe(true);
-  expect((await sendMail(input)).sent).toBe(false);
-  expect(smtp.received).toHaveLength(1);
-  row = await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key: input.key } });
-  expect(row.sentAt).not.toBeNull();
-  expect(row.attempts).toBe(3);
+  const row = await sentRow(key);
   expect(row.lastError).toBeNull();
+  await new Promise((r) => setTimeout(r, 500));
+  expect(receivedFor(key)).toHaveLength(1);
 });
 
-test('without SMTP_URL the message is written as an .eml file under DATA_DIR/mail, once per key', async () => {
+test('when recording the send fails, the record alone is retried: the mail is not sent a second time', async () => {
+  // The database refuses the first two "sent" records (as during an outage) after the server accepted the mail.
+  let refused = 0;
+  const flaky = new Proxy(db.prisma, {
+    get(target, prop, receiver) {
+      if (prop === '$executeRaw') {
+        return (strings: TemplateStringsArray, ...values: unknown[]) => {
+          if (strings.join('?').includes('"sentAt" = (now()') && refused < 2) {
+            refused += 1;
+            return Promise.reject(new Error('Connection terminated unexpectedly'));
+          }
+          return target.$executeRaw(strings, ...values);
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  dispatcher({ prisma: flaky });
+  const { key } = await queueTask();
+  const row = await sentRow(key);
+  expect(refused).toBe(2);
+  expect(row.attempts).toBe(1);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(receivedFor(key)).toHaveLength(1);
+});
+
+test('a row claimed by a dispatcher that died is left alone while its lease lasts, then sent with the same Message-ID', async () => {
+  const { key } = await queueTask();
+  // A dispatcher claimed it (and may have sent it) just before it died: the lease runs two more seconds.
+  await db.prisma.mailOutbox.update({
+    where: { key },
+    data: { attempts: 1, leaseUntil: new Date(Date.now() + 2_000) },
+  });
+  dispatcher();
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(receivedFor(key)).toHaveLength(0);
+  const row = await sentRow(key);
+  expect(row.attempts).toBe(2);
+  expect(receivedFor(key)).toHaveLength(1);
+});
+
+test('without SMTP_URL the message is written as an .eml file under DATA_DIR/mail', async () => {
   const dataDir = path.join(process.env.TEST_WORK_DIR!, `mail-${uid()}`);
   const fileMailer = createMailer({
     SMTP_URL: undefined,
@@ -135,12 +191,9 @@ test('without SMTP_URL the message is written as an .eml file under DATA_DIR/mai
     MAIL_FROM: '测试 <noreply@school.example.org>',
   });
   expect(fileMailer.transport).toBe('file');
-  const { sendMail } = createMailActivities({ prisma: db.prisma, mailer: fileMailer, logger });
-  const input = taskInput(['nj.edu@example.org']);
-
-  await sendMail(input);
-  await sendMail(input);
-
+  dispatcher({ mailer: fileMailer });
+  const { key, mail } = await queueTask(['nj.edu@example.org']);
+  await sentRow(key);
   const files = fs.readdirSync(path.join(dataDir, 'mail'));
   expect(files).toHaveLength(1);
   expect(files[0]).toMatch(/\.eml$/);
@@ -148,18 +201,9 @@ test('without SMTP_URL the message is written as an .eml file under DATA_DIR/mai
   expect(parsed.headers.get('to')).toBe('nj.edu@example.org');
   expect(parsed.headers.get('message-id')).toMatch(/@school\.example\.org>$/);
   expect(decodeWords(parsed.headers.get('from')!)).toBe('测试 <noreply@school.example.org>');
-  expect(parsed.subject).toBe(input.subject);
-  expect(parsed.text).toContain('学生姓名：张小明');
-  expect(parsed.html).toContain('张小明');
+  expect(parsed.subject).toBe(mail.subject);
   expect(smtp.received).toHaveLength(0);
   fileMailer.close();
-});
-
-test('a mail without recipients fails with the named, non-retryable error and writes nothing', async () => {
-  const { sendMail } = createMailActivities({ prisma: db.prisma, mailer, logger });
-  const input = taskInput([]);
-  await expect(sendMail(input)).rejects.toMatchObject({ name: 'MailWithoutRecipientsError' });
-  expect(await db.prisma.mailOutbox.count({ where: { key: input.key } })).toBe(0);
 });
 
 describe('templates', () => {

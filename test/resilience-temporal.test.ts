@@ -51,22 +51,22 @@ describe('Temporal down when a clerk submits', () => {
     expect(row.status).toBe('IN_REVIEW');
     const stuck = await as(stack, 'admin').get('/api/admin/stuck');
     expect(stuck.status).toBe(200);
-    // Temporal's side is missing, and the view says so; the case is listed from Postgres.
-    expect(stuck.body.technicalUnavailable).toBe(true);
+    // The stuck view reads Postgres only (the worker records failures there): it works with Temporal down.
+    expect(stuck.body.technicalUnavailable).toBe(false);
     expect(stuck.body.items.find((c: { id: number }) => c.id === id)).toMatchObject({ workflowStarted: false });
     // A decision cannot be taken while Temporal is down: 503, and nothing changes.
     expect((await decide(stack, 'nj.s1', id, 'RECEIVING_SCHOOL')).status).toBe(503);
     expect((await as(stack, 'admin').get('/healthz')).status).toBe(503);
     // The reconciler retries harmlessly while Temporal is still down.
-    expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger)).toBe(0);
+    expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger, 0)).toBe(0);
 
     server = await startDevServer(process.env.TEMPORAL_CLI_PATH ?? null, {
       port,
       dbFile,
       pragmas: ['synchronous=OFF'],
     });
-    expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger)).toBe(1);
-    expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger)).toBe(0);
+    expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger, 0)).toBe(1);
+    expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger, 0)).toBe(0);
     const started = await stack.prisma.application.findUniqueOrThrow({ where: { id } });
     expect(started.workflowStartedAt).not.toBeNull();
 
@@ -100,7 +100,7 @@ describe('workflow ids', () => {
       expect(second.body.id).toBe(first.body.id);
       const row = await stack.prisma.application.findUniqueOrThrow({ where: { id: second.body.id } });
       expect(row.workflowStartedAt).toBeNull();
-      await expect(reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger)).resolves.toBe(0);
+      await expect(reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger, 0)).resolves.toBe(0);
       // A decision is refused rather than sent to the old run, and the clerk is told whom to call.
       const refused = await decide(stack, 'nj.s1', second.body.id, 'RECEIVING_SCHOOL');
       expect(refused.status).toBe(503);

@@ -4,6 +4,7 @@ import {
   condition,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -12,6 +13,8 @@ import type { NotifyInput } from '../activities/notify';
 import type { ChainStep } from '../domain/chain';
 import type { StageDeadline } from '../domain/deadlines';
 import type { ApplicationStatus } from '../domain/types';
+import { findDirtyText } from '../domain/text';
+import { LEGACY_RETRY, WRITE_RETRY } from './retry';
 import {
   cancelUpdate,
   changeDueUpdate,
@@ -26,6 +29,7 @@ import {
   type ApplicationWorkflowInput,
   type ApplicationWorkflowResult,
   type CancelInput,
+  type DecideOutcome,
   type ChangeDueInput,
   type DecideInput,
   type DueOutcome,
@@ -39,14 +43,20 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { recordDecision, closeApplication, startRound, openStage, changeDue, markStage } = proxyActivities<Activities>({
+const NON_RETRYABLE = ['ApplicationMissingError', 'InvariantViolationError'];
+
+/**
+ * Cases started before LEAN_PATCH: each database write is an ordinary activity (a round trip through Temporal's
+ * task queue), each mail an activity of its own. Kept so that those cases replay and finish.
+ */
+const remote = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // A database outage must not lose a decision: retry without limit, backing off to one minute.
   retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['ApplicationMissingError', 'InvariantViolationError'],
+    initialInterval: LEGACY_RETRY.initialIntervalMs,
+    backoffCoefficient: LEGACY_RETRY.backoffCoefficient,
+    maximumInterval: LEGACY_RETRY.maximumIntervalMs,
+    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
@@ -60,15 +70,45 @@ const { notify } = proxyActivities<Activities>({
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: ['ApplicationMissingError', 'InvariantViolationError', 'MailWithoutRecipientsError'],
+    nonRetryableErrorTypes: [...NON_RETRYABLE, 'MailWithoutRecipientsError'],
+  },
+});
+
+/**
+ * Cases started with LEAN_PATCH: each write is a local activity — run by the worker inside the workflow task that
+ * handles the decision, one short transaction that also writes the mails it causes into the outbox — so an Update
+ * costs one workflow task and no task-queue round trip. Retried without limit like the remote ones (a database
+ * outage must not lose a decision); the worker records each failed attempt for the stuck view.
+ */
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: WRITE_RETRY.initialIntervalMs,
+    backoffCoefficient: WRITE_RETRY.backoffCoefficient,
+    maximumInterval: WRITE_RETRY.maximumIntervalMs,
+    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
 /** Cases started before this marker have no time limits, reminders or mail; their histories replay unchanged. */
 export const DEADLINES_PATCH = 'stage-deadlines';
+/**
+ * Cases started with this marker write through local activities, get their mail from the outbox rows their writes
+ * add, and learn a new stage's due time from the decision that opened it (no openStage activity per stage).
+ */
+export const LEAN_PATCH = 'lean-writes';
 
-function reject(type: RejectionType, message: string): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+function reject(type: RejectionType, message: string, path?: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true, ...(path ? { details: [{ path }] } : {}) });
+}
+
+/**
+ * Text the activity would refuse never changes the workflow's state: the same rule as the API's (domain/text.ts),
+ * checked again in the validators, naming the field.
+ */
+function assertCleanText(fields: Record<string, unknown>): void {
+  const hit = findDirtyText(fields);
+  if (hit) reject(Rejection.InvalidText, `${hit.path.join('.')}：${hit.message}`, hit.path.join('.'));
 }
 
 const CLOSED: readonly ApplicationStatus[] = ['APPROVED', 'REJECTED', 'WITHDRAWN', 'CANCELLED'];
@@ -90,6 +130,11 @@ const CLOSED: readonly ApplicationStatus[] = ['APPROVED', 'REJECTED', 'WITHDRAWN
 export async function applicationWorkflow(input: ApplicationWorkflowInput): Promise<ApplicationWorkflowResult> {
   // Time limits, reminders, escalation and mail came with this marker; see the note above.
   const timed = patched(DEADLINES_PATCH);
+  // Local writes and mail through the outbox came with this one (only ever on top of the first).
+  const lean = timed && patched(LEAN_PATCH);
+  const { recordDecision, closeApplication, startRound, openStage, changeDue, markStage } = lean ? local : remote;
+  /** Lean cases: the deadline of a stage just opened, by stage key, from the write that opened it. */
+  const opened = new Map<string, StageDeadline | null>();
   let round = input.round;
   let stageIndex = 0;
   let status: ApplicationStatus = 'IN_REVIEW';
@@ -121,7 +166,8 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
   const mails: Promise<unknown>[] = [];
   /** Sends a mail beside the chain (not awaited here); a mail that cannot be sent at all is dropped, never the case. */
   const mail = (m: Omit<NotifyInput, 'applicationId'>) => {
-    if (!timed) return;
+    // Lean cases' mail is written by the activities' own transactions.
+    if (!timed || lean) return;
     mails.push(notify({ applicationId: input.applicationId, ...m }).catch(() => undefined));
   };
 
@@ -144,7 +190,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
 
   setHandler(
     decideUpdate,
-    async (d: DecideInput): Promise<Outcome> => {
+    async (d: DecideInput): Promise<DecideOutcome> => {
       const step = input.chain[stageIndex];
       const last = stageIndex === input.chain.length - 1;
       let next: ChainStep | null = null;
@@ -157,7 +203,8 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
         status = d.decision === 'APPROVE' ? 'APPROVED' : 'REJECTED';
       }
       publishSearchAttributes();
-      await recordDecision({
+      const key = stageKey();
+      const written = await recordDecision({
         applicationId: input.applicationId,
         round,
         stage: step.stage,
@@ -168,6 +215,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
         finalStatus: isClosed() || status === 'RETURNED' ? status : null,
         ...(d.override ? { override: { reason: d.override.reason } } : {}),
       });
+      if (lean && key) opened.set(key, written.deadline);
       mail({
         round,
         stage: step.stage,
@@ -177,7 +225,8 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
       if (status === 'APPROVED' || status === 'REJECTED') {
         mail({ round, stage: 'END', kind: 'finished', finished: { status, reason: d.comment } });
       }
-      return outcome();
+      // What was written comes back to the API, which then need not read the case again.
+      return { ...outcome(), ...(written.written ? { written: written.written } : {}) };
     },
     {
       validator: (d: DecideInput) => {
@@ -195,6 +244,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
         if (d.decision !== 'APPROVE' && !d.comment?.trim()) {
           reject(Rejection.CommentRequired, '不同意或退回时必须填写理由');
         }
+        assertCleanText({ comment: d.comment, ...(d.override ? { reason: d.override.reason } : {}) });
       },
     },
   );
@@ -206,13 +256,15 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
       stageIndex = 0;
       status = 'IN_REVIEW';
       publishSearchAttributes();
-      await startRound({
+      const key = stageKey();
+      const written = await startRound({
         applicationId: input.applicationId,
         round,
         chain: input.chain,
         corrections: r.corrections,
         actor: r.actor,
       });
+      if (lean && key) opened.set(key, written.deadline);
       return outcome();
     },
     {
@@ -222,6 +274,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
         if (r.actor.orgCode !== input.applicantOrgCode) {
           reject(Rejection.WrongOrganisation, '只有申请学校可以修改并重新提交');
         }
+        assertCleanText({ ...r.corrections });
       },
     },
   );
@@ -240,6 +293,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
       if (w.actor.orgCode !== input.applicantOrgCode) {
         reject(Rejection.WrongOrganisation, '只有申请学校可以撤销该业务');
       }
+      assertCleanText({ reason: w.reason });
     },
   });
 
@@ -248,6 +302,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
       if (isClosed()) reject(Rejection.CaseClosed, '该业务已办结，不能取消');
       if (c.actor.role !== 'ADMIN') reject(Rejection.AdminOnly, '只有管理员可以取消业务');
       if (!c.reason.trim()) reject(Rejection.CommentRequired, '取消业务必须填写原因');
+      assertCleanText({ reason: c.reason });
     },
   });
 
@@ -306,6 +361,7 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
       validator: (c: ChangeDueInput) => {
         assertTimedStage(c.actor, c.stage);
         if (c.dueDate !== undefined && !c.reason.trim()) reject(Rejection.CommentRequired, '延长办理期限必须填写原因');
+        assertCleanText({ reason: c.reason });
       },
     },
   );
@@ -349,7 +405,36 @@ export async function applicationWorkflow(input: ApplicationWorkflowInput): Prom
     }
   };
 
-  if (timed) {
+  if (lean) {
+    while (!isClosed()) {
+      if (status !== 'IN_REVIEW') {
+        await condition(() => status === 'IN_REVIEW' || isClosed());
+        continue;
+      }
+      const key = stageKey()!;
+      // Let the decision or resubmission that opened this stage finish writing it (and learn its due time).
+      await condition(allHandlersFinished);
+      if (stageKey() !== key) continue;
+      const step = input.chain[stageIndex];
+      overdue = false;
+      reminders = 0;
+      escalations = 0;
+      deadline = opened.get(key) ?? null;
+      opened.clear();
+      // The first stage (opened when the case was filed) has its due time set here.
+      if (!deadline) {
+        deadline = await openStage({
+          applicationId: input.applicationId,
+          round,
+          stage: step.stage,
+          ...(input.createdAtMs !== undefined ? { createdAtMs: input.createdAtMs } : {}),
+        });
+      }
+      if (stageKey() !== key) continue;
+      publishSearchAttributes();
+      await watchStage(key, step);
+    }
+  } else if (timed) {
     while (!isClosed()) {
       if (status !== 'IN_REVIEW') {
         await condition(() => status === 'IN_REVIEW' || isClosed());

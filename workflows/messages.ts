@@ -17,6 +17,11 @@ export interface ApplicationWorkflowInput {
   applicantOrgCode: string;
   chain: ChainStep[];
   round: number;
+  /**
+   * When the case's row was created (epoch ms): with the id, what names the row this workflow belongs to (ids restart
+   * if a database is rebuilt). The workflow's first write records that it runs only on that very row.
+   */
+  createdAtMs?: number;
 }
 
 export interface ApplicationWorkflowResult {
@@ -63,6 +68,22 @@ export interface Outcome {
   currentOrgCode: string | null;
 }
 
+/**
+ * What a decision wrote, as its Update answers it: enough for the API to show the case after the decision without
+ * reading it again. Nothing personal (it is kept in Temporal's history): times, a due date, a school code.
+ */
+export interface DecisionWritten {
+  /** When the step was decided (epoch ms); 0 when the write found it decided before (a retry). */
+  decidedAtMs: number;
+  /** The stage the decision opened: its due time (epoch ms) and whether that is provisional. */
+  nextDueAtMs: number | null;
+  nextDueProvisional: boolean;
+  /** The pupil's school after the decision (the receiving school once a transfer is approved). */
+  schoolCode: string | null;
+}
+
+export type DecideOutcome = Outcome & { written?: DecisionWritten };
+
 /** An administrator's "remind now" (催办): one more reminder mail to the holder organisation. */
 export interface RemindInput {
   actor: Actor;
@@ -104,7 +125,7 @@ export interface ApplicationState extends Outcome {
  * the decision was taken (wrong organisation, stale stage, closed case), and a rejected Update
  * leaves no trace in the history.
  */
-export const decideUpdate = defineUpdate<Outcome, [DecideInput]>('decide');
+export const decideUpdate = defineUpdate<DecideOutcome, [DecideInput]>('decide');
 export const withdrawUpdate = defineUpdate<Outcome, [WithdrawInput]>('withdraw');
 export const cancelUpdate = defineUpdate<Outcome, [CancelInput]>('cancel');
 export const resubmitUpdate = defineUpdate<Outcome, [ResubmitInput]>('resubmit');
@@ -123,6 +144,8 @@ export const Rejection = {
   AdminOnly: 'AdminOnly',
   /** A case started before time limits existed (or not in review): it has no timer to remind or extend. */
   NoDeadline: 'NoDeadline',
+  /** Text that breaks the free-text rule (domain/text.ts); the failure's details name the field ({path}). */
+  InvalidText: 'InvalidText',
 } as const;
 export type RejectionType = (typeof Rejection)[keyof typeof Rejection];
 

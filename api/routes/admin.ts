@@ -12,6 +12,8 @@ import {
   CalendarYearParamsSchema,
   CalendarYearBodySchema,
   OverrideBodySchema,
+  RepairBodySchema,
+  RepairResultSchema,
   StatsQuerySchema,
   StatsSchema,
 } from '../schemas/admin';
@@ -27,7 +29,8 @@ import { loadVisibleApplication, toApplicationDto } from '../services/applicatio
 import { loadStats, statsWorkbook } from '../services/stats';
 import { calendarOverview, recomputeProvisional } from '../services/calendar';
 import { loadStuck } from '../services/stuck';
-import { assertDecidable, sendUpdate } from '../services/updates';
+import { repairCaseText } from '../services/repair';
+import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
 import { conflict } from '../errors';
 import { yearArrangementSchema } from '../../domain/calendar-schema';
 import type { Prisma } from '../../generated/prisma/client';
@@ -54,18 +57,7 @@ export function adminRoutes(deps: AppDeps): Router {
   r.get('/stuck', async (req, res) => {
     const q = parse(StuckQuerySchema, req.query);
     const kind = q.kind ?? (q.overdueOnly ? 'overdue' : 'all');
-    res.json(
-      await loadStuck(
-        {
-          prisma,
-          temporal: deps.temporal,
-          orgs,
-          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-          timeoutMs: deps.config.UPDATE_TIMEOUT_MS,
-        },
-        { kind, limit: q.limit },
-      ),
-    );
+    res.json(await loadStuck({ prisma, orgs }, { kind, limit: q.limit }));
   });
 
   /** 催办: one more reminder mail to the organisation holding the case, now. Audited as application.remind. */
@@ -196,6 +188,18 @@ export function adminRoutes(deps: AppDeps): Router {
   });
 
   /**
+   * Repairs a case wedged by stored text the rules refuse (the stuck view shows its activity failing with the field
+   * named): the refused characters are removed from the case's and its pupil's text, audited; the case then resumes
+   * on its activity's next attempt (within half a minute). 409 when nothing needs repair.
+   */
+  r.post('/applications/:id/repair', async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const body = parse(RepairBodySchema, req.body);
+    res.json({ repaired: await repairCaseText(prisma, u, id, body.reason) });
+  });
+
+  /**
    * An administrator decides the current stage in place of the organisation that holds it — when that
    * organisation cannot (its account is locked, the office is closed past the deadline …). Only here,
    * never through the ordinary decisions route, and only with a reason, which the audit trail keeps as
@@ -207,21 +211,16 @@ export function adminRoutes(deps: AppDeps): Router {
     const body = parse(OverrideBodySchema, req.body);
     const app = await loadVisibleApplication(prisma, u, id);
     assertDecidable(app, body.stage);
-    await sendUpdate(
+    // The step shows why the administrator decided unless a separate comment is given.
+    const decided = { stage: body.stage, decision: body.decision, comment: body.comment || body.reason };
+    const outcome = await sendUpdate(
       deps,
       app,
       decideUpdate,
-      {
-        stage: body.stage,
-        decision: body.decision,
-        // The step shows why the administrator decided unless a separate comment is given.
-        comment: body.comment || body.reason,
-        actor: actorOf(u),
-        override: { reason: body.reason },
-      },
+      { ...decided, actor: actorOf(u), override: { reason: body.reason } },
       `override:${app.id}:${app.round}:${body.stage}:${body.decision}`,
     );
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await caseAfterUpdate(deps, u, app, outcome, decided));
   });
 
   return r;
@@ -325,6 +324,20 @@ export function registerAdminPaths(reg: OpenAPIRegistry) {
       200: json(AuditListSchema, '审计记录；nextCursor 为下一页的 cursor'),
       400: problem('参数有误（逐项指出）'),
       403: problem('非管理员'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/admin/applications/{id}/repair',
+    summary: '修复因已存数据含无效字符而停滞的业务（去除无效字符，记入审计），业务随后自动继续',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...requestBody(RepairBodySchema) },
+    responses: {
+      200: json(RepairResultSchema, '已修复的字段'),
+      400: problem('缺少原因（至少 5 个字）'),
+      403: problem('非管理员'),
+      404: problem('业务不存在'),
+      409: problem('没有需要修复的字段'),
     },
   });
   reg.registerPath({

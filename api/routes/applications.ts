@@ -23,7 +23,7 @@ import {
   visibleTo,
 } from '../services/applications';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
-import { assertDecidable, sendUpdate } from '../services/updates';
+import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
 import { isOpenStatus } from '../../domain/types';
 import { checkProvinceRules } from '../../domain/rules';
 import type { Prisma } from '../../generated/prisma/client';
@@ -38,7 +38,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     const body = parse(CreateApplicationBodySchema, req.body);
     const app = await createApplication(prisma, u, body, deps.rules);
     try {
-      await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app);
+      await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
     } catch (e) {
       // The row is safe in Postgres; the reconciler starts the workflow when Temporal is back.
       logger.warn({ applicationId: app.id, err: String(e) }, 'workflow not started; left to the reconciler');
@@ -102,14 +102,15 @@ export function applicationRoutes(deps: AppDeps): Router {
     const app = await loadVisibleApplication(prisma, u, id);
     assertDecidable(app, body.stage);
     if (u.orgCode !== app.currentOrgCode) throw forbidden('当前环节不由您的单位办理');
-    await sendUpdate(
+    const decided = { stage: body.stage, decision: body.decision, comment: body.comment ?? null };
+    const outcome = await sendUpdate(
       deps,
       app,
       decideUpdate,
-      { stage: body.stage, decision: body.decision, comment: body.comment ?? null, actor: actorOf(u) },
+      { ...decided, actor: actorOf(u) },
       `decide:${app.id}:${app.round}:${body.stage}:${body.decision}`,
     );
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await caseAfterUpdate(deps, u, app, outcome, decided));
   });
 
   /** Withdraw by the applicant school: 200; 403 another organisation; 409 already closed. */
@@ -120,8 +121,14 @@ export function applicationRoutes(deps: AppDeps): Router {
     const app = await loadVisibleApplication(prisma, u, id);
     if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以撤销该业务');
     if (!isOpenStatus(app.status)) throw conflict('该业务已办结，不能撤销');
-    await sendUpdate(deps, app, withdrawUpdate, { reason: body.reason, actor: actorOf(u) }, `withdraw:${app.id}`);
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    const outcome = await sendUpdate(
+      deps,
+      app,
+      withdrawUpdate,
+      { reason: body.reason, actor: actorOf(u) },
+      `withdraw:${app.id}`,
+    );
+    res.json(await caseAfterUpdate(deps, u, app, outcome));
   });
 
   /** The applicant corrects a returned case and sends it round again: 200; 403; 409 when not returned. */
@@ -146,14 +153,14 @@ export function applicationRoutes(deps: AppDeps): Router {
       deps.rules,
     );
     if (!provincial.legal) throw ruleViolation(provincial.reason);
-    await sendUpdate(
+    const outcome = await sendUpdate(
       deps,
       app,
       resubmitUpdate,
       { corrections: body, actor: actorOf(u) },
       `resubmit:${app.id}:${app.round}`,
     );
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await caseAfterUpdate(deps, u, app, outcome));
   });
 
   /** An administrator cancels an open case with a reason: 200; 403 not an administrator; 409 closed. */
@@ -163,8 +170,14 @@ export function applicationRoutes(deps: AppDeps): Router {
     const body = parse(CancelBodySchema, req.body);
     const app = await loadVisibleApplication(prisma, u, id);
     if (!isOpenStatus(app.status)) throw conflict('该业务已办结，不能取消');
-    await sendUpdate(deps, app, cancelUpdate, { reason: body.reason, actor: actorOf(u) }, `cancel:${app.id}`);
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    const outcome = await sendUpdate(
+      deps,
+      app,
+      cancelUpdate,
+      { reason: body.reason, actor: actorOf(u) },
+      `cancel:${app.id}`,
+    );
+    res.json(await caseAfterUpdate(deps, u, app, outcome));
   });
 
   return r;

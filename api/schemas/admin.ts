@@ -1,4 +1,4 @@
-import { z, DecisionSchema, OrgRefSchema, StageSchema } from './common';
+import { z, DecisionSchema, freeText, OrgRefSchema, StageSchema } from './common';
 import { arrangementShape } from '../../domain/calendar-schema';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -134,9 +134,19 @@ export const StatsQuerySchema = z.strictObject({
 
 const measures = {
   open: z.number().int().meta({ description: '在办：当前停在此处的审核中业务' }),
-  overdue: z.number().int().meta({ description: '超期：在办中当前环节已过办理期限的' }),
-  medianHours: z.number().nullable().meta({ description: '已办结环节用时的中位数（小时）；无已办结时为 null' }),
-  p90Hours: z.number().nullable().meta({ description: '已办结环节用时的 90 分位（小时）；无已办结时为 null' }),
+  overdue: z.number().int().meta({ description: '超期：在办中当前环节已被标记超期（到期时由流程计时器标记）的' }),
+  medianHours: z
+    .number()
+    .nullable()
+    .meta({ description: '已办结环节用时的中位数（小时，一位小数）；无已办结时为 null' }),
+  p90Hours: z
+    .number()
+    .nullable()
+    .meta({ description: '已办结环节用时的 90 分位（小时，一位小数）；无已办结时为 null' }),
+  medianMinutes: z.number().nullable().meta({
+    description: '中位数（分钟）：1 小时以内精确到分钟，以上误差不超过 3.2%（按分钟直方图计算）',
+  }),
+  p90Minutes: z.number().nullable().meta({ description: '90 分位（分钟），精度同上' }),
   decided: z.number().int().meta({ description: '已办结环节数（各轮次）' }),
 };
 
@@ -183,3 +193,15 @@ export const CalendarOverviewSchema = z
     provisionalOpenCases: z.number().int().meta({ description: '期限为暂定（跨入未载入年份）的在办业务数' }),
   })
   .meta({ id: 'CalendarOverview' });
+
+export const RepairBodySchema = z
+  .object({ reason: freeText('修复原因', { min: 5, max: 500, multiline: true }) })
+  .meta({ id: 'RepairBody' });
+
+export const RepairResultSchema = z
+  .object({
+    repaired: z
+      .array(z.string())
+      .meta({ description: '去除了无效字符的字段，如 student.name、reason、details.destination' }),
+  })
+  .meta({ id: 'RepairResult' });

@@ -191,8 +191,27 @@ export const ApplicationListSchema = z
   .meta({ id: 'ApplicationList' });
 
 export const TaskListSchema = z
-  .object({ items: z.array(ApplicationSchema), total: z.number().int() })
+  .object({
+    items: z.array(ApplicationSchema),
+    total: z.number().int().meta({ description: '待办总数（不只本页）' }),
+    nextCursor: z.string().nullable().meta({ description: '下一页的 cursor；null：没有更多' }),
+  })
   .meta({ id: 'TaskList' });
+
+/** 待办 pages: longest-waiting first; the cursor is opaque (where the last page ended). */
+export const TasksQuerySchema = z.object({
+  limit: z.coerce
+    .number({ error: 'limit 应为数字' })
+    .int()
+    .min(1, 'limit 至少为 1')
+    .max(500, 'limit 最多 500')
+    .default(100),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}\.\d{1,10}$/, 'cursor 应为上一页返回的 nextCursor')
+    .refine((c) => Number(c.split('.')[1]) <= 2_147_483_647, 'cursor 应为上一页返回的 nextCursor')
+    .optional(),
+});
 
 export const StuckQuerySchema = z.object({
   kind: z

@@ -2,6 +2,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Logger } from 'pino';
 import type { Prisma } from '../../generated/prisma/client';
 import { appendAudit } from '../../infra/audit';
+import { applyRollup } from '../../infra/rollup';
+import { TtlCache } from '../../infra/ttl-cache';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
 import { maskStudentNo } from '../../domain/id-number';
@@ -45,7 +47,11 @@ export class OrgDirectory {
  * The Application JSON of the API contract. Only the current round's steps are listed. In lists the
  * 学籍号 is masked: it is 'G' + the pupil's ID number, which never appears whole in a list.
  */
-export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, view: 'detail' | 'list' = 'detail') {
+export async function toApplicationDto(
+  a: ApplicationRow,
+  orgs: Pick<OrgDirectory, 'ref'>,
+  view: 'detail' | 'list' = 'detail',
+) {
   const studentNo = view === 'list' ? maskStudentNo(a.student.studentNo) : a.student.studentNo;
   const stepDto = (s: ApplicationRow['steps'][number]) => ({
     stage: s.stage,
@@ -63,15 +69,20 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
   const now = Date.now();
   const open = a.status === 'IN_REVIEW' ? a.steps.find((s) => s.round === a.round && s.stage === a.currentStage) : null;
   const earlier = [...new Set(a.steps.filter((s) => s.round < a.round).map((s) => s.round))];
+  // Every organisation a case names is one of its steps' (read with them); the directory is the fallback.
+  const ref = async (code: string | null) => {
+    const step = code ? a.steps.find((s) => s.org.code === code) : undefined;
+    return step ? { code: step.org.code, name: step.org.name } : orgs.ref(code);
+  };
   return {
     id: a.id,
     type: a.type,
     status: a.status,
     student: { studentNo, name: a.student.name, schoolCode: a.student.schoolCode },
-    fromSchool: (await orgs.ref(a.fromSchoolCode))!,
-    toSchool: await orgs.ref(a.toSchoolCode),
+    fromSchool: (await ref(a.fromSchoolCode))!,
+    toSchool: await ref(a.toSchoolCode),
     currentStage: a.currentStage,
-    currentOrg: await orgs.ref(a.currentOrgCode),
+    currentOrg: await ref(a.currentOrgCode),
     reason: a.reason,
     effectiveDate: isoDay(a.effectiveDate),
     details: (a.details as Record<string, unknown> | null) ?? null,
@@ -96,11 +107,17 @@ export async function readableOrgs(prisma: PrismaClient, u: AuthUser): Promise<s
   if (u.role === 'ADMIN') return null;
   if (!u.orgCode) return [];
   if (u.role === 'COUNTY_OFFICER') {
-    const schools = await prisma.organisation.findMany({ where: { parentCode: u.orgCode }, select: { code: true } });
-    return [u.orgCode, ...schools.map((s) => s.code)];
+    const county = u.orgCode;
+    return countyOrgs.get(county, async () => {
+      const schools = await prisma.organisation.findMany({ where: { parentCode: county }, select: { code: true } });
+      return [county, ...schools.map((s) => s.code)];
+    });
   }
   return [u.orgCode];
 }
+
+/** A county's schools change by import only: read at most every 5 s (DESIGN §5 "Caches of who may act"). */
+const countyOrgs = new TtlCache<string, string[]>(5_000);
 
 /**
  * A case is visible to the applicant and to each organisation whose stage has been reached — never
@@ -196,6 +213,7 @@ export async function createApplication(
             body.details && Object.keys(body.details).length ? (body.details as Prisma.InputJsonValue) : undefined,
           workflowId: `pending-${crypto.randomUUID()}`,
           createdById: u.userId,
+          waitingSince: now,
           steps: {
             create: chain.map((s, i) => ({
               round: 1,
@@ -212,6 +230,7 @@ export async function createApplication(
         data: { workflowId: workflowIdFor(created.id) },
         include: applicationInclude,
       });
+      await applyRollup(tx, [{ stage: chain[0].stage, orgCode: chain[0].orgCode, open: 1 }]);
       await appendAudit(
         tx,
         {
@@ -246,13 +265,21 @@ export function workflowInputOf(a: {
   type: ChangeType;
   applicantOrgCode: string;
   round: number;
+  createdAt?: Date;
   steps: { round: number; seq: number; stage: Stage; orgCode: string }[];
 }): ApplicationWorkflowInput {
   const chain: ChainStep[] = a.steps
     .filter((s) => s.round === a.round)
     .sort((x, y) => x.seq - y.seq)
     .map((s) => ({ stage: s.stage, orgCode: s.orgCode }));
-  return { applicationId: a.id, type: a.type, applicantOrgCode: a.applicantOrgCode, chain, round: a.round };
+  return {
+    applicationId: a.id,
+    type: a.type,
+    applicantOrgCode: a.applicantOrgCode,
+    chain,
+    round: a.round,
+    ...(a.createdAt ? { createdAtMs: a.createdAt.getTime() } : {}),
+  };
 }
 
 /** Identifies the row a workflow belongs to, beyond its id (ids restart if a database is rebuilt). */
@@ -277,6 +304,11 @@ export async function startWorkflow(
   taskQueue: string,
   app: Parameters<typeof workflowInputOf>[0] & { workflowId: string; createdAt: Date },
   timeoutMs = 5000,
+  /**
+   * Write down here that it runs (the reconciler, a decision on a case it finds unstarted). Filing leaves it to the
+   * workflow's first write (openStage sets workflowStartedAt in its own transaction): one commit less per case.
+   */
+  record = true,
 ): Promise<void> {
   const appKey = appKeyOf(app);
   // The client retries an unreachable server for a long time: bound it, the reconciler tries again.
@@ -296,16 +328,28 @@ export async function startWorkflow(
       if (existing.memo?.appKey !== appKey) throw new WorkflowIdCollisionError(app.workflowId);
     }
   });
-  await prisma.application.update({ where: { id: app.id }, data: { workflowStartedAt: new Date() } });
+  if (record) await prisma.application.update({ where: { id: app.id }, data: { workflowStartedAt: new Date() } });
 }
 
 /**
  * The reconciler: every open case whose workflow was never started (Temporal was down when it was
  * filed) gets it now. Returns how many were started.
  */
-export async function reconcileWorkflows(prisma: PrismaClient, temporal: Client, taskQueue: string, logger: Logger) {
+export async function reconcileWorkflows(
+  prisma: PrismaClient,
+  temporal: Client,
+  taskQueue: string,
+  logger: Logger,
+  /** Cases filed more recently are left to their filing and their workflow's first write. */
+  olderThanMs = 30_000,
+) {
+  // A case filed moments ago is started by its filing and marked by its workflow's first write: left alone here.
   const pending = await prisma.application.findMany({
-    where: { workflowStartedAt: null, status: { in: OPEN_STATUSES } },
+    where: {
+      workflowStartedAt: null,
+      status: { in: OPEN_STATUSES },
+      createdAt: { lt: new Date(Date.now() - olderThanMs) },
+    },
     include: { steps: true },
     orderBy: { id: 'asc' },
     take: 100,

@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import type { PrismaClient } from '../../infra/db';
 import { STAGE_LABELS } from '../../domain/labels';
+import { mergeHistograms, quantileMinutes, type Histogram } from '../../domain/histogram';
 import type { Stage } from '../../domain/types';
 
 interface Measures {
@@ -8,6 +9,8 @@ interface Measures {
   overdue: number;
   medianHours: number | null;
   p90Hours: number | null;
+  medianMinutes: number | null;
+  p90Minutes: number | null;
   decided: number;
 }
 export type StageStats = { stage: Stage } & Measures;
@@ -18,67 +21,92 @@ export interface Stats {
   byOrg: OrgStats[];
 }
 
-interface Row {
-  stage: Stage | null;
-  orgCode: string | null;
+interface RollupRow {
+  stage: Stage;
+  orgCode: string;
   orgName: string | null;
-  byStage: boolean;
   open: number;
   overdue: number;
-  medianHours: number | null;
-  p90Hours: number | null;
   decided: number;
+  histogram: Histogram;
 }
 
-/**
- * Workload and time in stage, per stage and per holder organisation, in one query: open cases (and the
- * overdue among them) are counted where they wait now; median and p90 are over every decided step of
- * any round. Grouping sets give both breakdowns from the same facts.
- */
-export async function loadStats(prisma: PrismaClient, now = new Date()): Promise<Stats> {
-  // Columns are timestamp(3) without time zone holding UTC: compare with "now" as UTC, not the session zone.
-  const at = now.toISOString();
-  const rows = await prisma.$queryRaw<Row[]>`
-    with facts as (
-      select a."currentStage" as stage, a."currentOrgCode" as org, true as open,
-             coalesce(s."dueAt" < (${at}::timestamptz at time zone 'UTC'), false) as overdue,
-             null::float8 as hours
-        from "Application" a
-        left join "ApplicationStep" s
-          on s."applicationId" = a.id and s.round = a.round and s.stage = a."currentStage"
-       where a.status = 'IN_REVIEW' and a."currentStage" is not null and a."currentOrgCode" is not null
-      union all
-      select s.stage, s."orgCode", false, false, extract(epoch from (s."decidedAt" - s."openedAt")) / 3600
-        from "ApplicationStep" s
-       where s.decision is not null and s."decidedAt" is not null and s."openedAt" is not null
-    )
-    select f.stage, f.org as "orgCode", o.name as "orgName", grouping(f.org) = 1 as "byStage",
-           (count(*) filter (where f.open))::int as open,
-           (count(*) filter (where f.overdue))::int as overdue,
-           round((percentile_cont(0.5) within group (order by f.hours))::numeric, 1)::float8 as "medianHours",
-           round((percentile_cont(0.9) within group (order by f.hours))::numeric, 1)::float8 as "p90Hours",
-           count(f.hours)::int as decided
-      from facts f
-      left join "Organisation" o on o.code = f.org
-     group by grouping sets ((f.stage), (f.org, o.name))
-     order by "byStage" desc, f.stage, f.org`;
-  const measures = (r: Row): Measures => ({
-    open: r.open,
-    overdue: r.overdue,
-    medianHours: r.medianHours,
-    p90Hours: r.p90Hours,
-    decided: r.decided,
-  });
+interface Acc {
+  open: number;
+  overdue: number;
+  decided: number;
+  histogram: Histogram;
+}
+
+const hours = (minutes: number | null) => (minutes === null ? null : Math.round(minutes / 6) / 10);
+const minutes = (m: number | null) => (m === null ? null : Math.round(m));
+
+function measures(a: Acc): Measures {
+  const median = quantileMinutes(a.histogram, 0.5);
+  const p90 = quantileMinutes(a.histogram, 0.9);
   return {
-    generatedAt: at,
-    byStage: rows.filter((r) => r.byStage).map((r) => ({ stage: r.stage!, ...measures(r) })),
-    byOrg: rows
-      .filter((r) => !r.byStage)
-      .map((r) => ({ org: { code: r.orgCode!, name: r.orgName ?? r.orgCode! }, ...measures(r) })),
+    open: a.open,
+    overdue: a.overdue,
+    medianHours: hours(median),
+    p90Hours: hours(p90),
+    medianMinutes: minutes(median),
+    p90Minutes: minutes(p90),
+    decided: a.decided,
   };
 }
 
-const HEADERS = ['在办', '超期', '中位用时(小时)', 'P90用时(小时)', '已办结'];
+/**
+ * Workload and time in stage, per stage and per holder organisation, from the roll-up the activities keep
+ * (StageRollup: one row per stage and organisation), never from the cases themselves: the same cost at a million
+ * cases as at a hundred. Medians and p90 come from minute histograms: exact to the minute below an hour, within
+ * 3.2 % above (domain/histogram.ts). `orgCodes` limits it to some organisations (a county bureau's own figures).
+ */
+export async function loadStats(prisma: PrismaClient, now = new Date(), orgCodes?: string[]): Promise<Stats> {
+  const rows = orgCodes
+    ? await prisma.$queryRaw<RollupRow[]>`
+        select r.stage::text as stage, r."orgCode", o.name as "orgName", r.open, r.overdue, r.decided, r.histogram
+          from "StageRollup" r left join "Organisation" o on o.code = r."orgCode"
+         where r."orgCode" = any(${orgCodes}) and (r.open <> 0 or r.overdue <> 0 or r.decided <> 0)`
+    : await prisma.$queryRaw<RollupRow[]>`
+        select r.stage::text as stage, r."orgCode", o.name as "orgName", r.open, r.overdue, r.decided, r.histogram
+          from "StageRollup" r left join "Organisation" o on o.code = r."orgCode"
+         where r.open <> 0 or r.overdue <> 0 or r.decided <> 0`;
+  const byStage = new Map<Stage, Acc>();
+  const byOrg = new Map<string, Acc & { name: string }>();
+  const add = (a: Acc, r: RollupRow) => {
+    a.open += r.open;
+    a.overdue += r.overdue;
+    a.decided += r.decided;
+    mergeHistograms(a.histogram, r.histogram);
+  };
+  for (const r of rows) {
+    if (!byStage.has(r.stage)) byStage.set(r.stage, { open: 0, overdue: 0, decided: 0, histogram: {} });
+    add(byStage.get(r.stage)!, r);
+    if (!byOrg.has(r.orgCode)) {
+      byOrg.set(r.orgCode, { open: 0, overdue: 0, decided: 0, histogram: {}, name: r.orgName ?? r.orgCode });
+    }
+    add(byOrg.get(r.orgCode)!, r);
+  }
+  const stageOrder = Object.keys(STAGE_LABELS) as Stage[];
+  return {
+    generatedAt: now.toISOString(),
+    byStage: [...byStage.entries()]
+      .sort(([a], [b]) => stageOrder.indexOf(a) - stageOrder.indexOf(b))
+      .map(([stage, a]) => ({ stage, ...measures(a) })),
+    byOrg: [...byOrg.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([code, a]) => ({ org: { code, name: a.name }, ...measures(a) })),
+  };
+}
+
+/** Open and overdue stages per stage, for gauges (/metrics): one small aggregate over the roll-up. */
+export async function openCaseGauges(prisma: PrismaClient): Promise<{ stage: Stage; open: number; overdue: number }[]> {
+  return prisma.$queryRaw`
+    select stage::text as stage, sum(open)::int as open, sum(overdue)::int as overdue
+      from "StageRollup" group by stage order by stage`;
+}
+
+const HEADERS = ['在办', '超期', '中位用时(分钟)', 'P90用时(分钟)', '中位用时(小时)', 'P90用时(小时)', '已办结'];
 
 /** The same figures as a workbook: one sheet per breakdown, headers and stage names in Chinese. */
 export async function statsWorkbook(stats: Stats): Promise<Buffer> {
@@ -91,7 +119,15 @@ export async function statsWorkbook(stats: Stats): Promise<Buffer> {
     ws.columns.forEach((c, i) => (c.width = i < first.length ? 24 : 16));
     ws.views = [{ state: 'frozen', ySplit: 1 }];
   };
-  const cells = (m: Measures) => [m.open, m.overdue, m.medianHours, m.p90Hours, m.decided];
+  const cells = (m: Measures) => [
+    m.open,
+    m.overdue,
+    m.medianMinutes,
+    m.p90Minutes,
+    m.medianHours,
+    m.p90Hours,
+    m.decided,
+  ];
   sheet(
     '按环节',
     ['环节'],

@@ -1,20 +1,15 @@
-import { optionalTsToMs } from '@temporalio/common/lib/time';
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { PrismaClient } from '../../infra/db';
 import { OPEN_STATUSES } from '../../domain/types';
-import { TO_ADMINS } from '../../activities/deadlines';
+import { TO_ADMINS } from '../../activities/outbox';
 import type { OrgDirectory } from './applications';
 
 const HOUR = 3_600_000;
-/** How many running workflows one stuck-view request describes at most, and how many at a time. */
-const MAX_DESCRIBED = 300;
-const DESCRIBE_CONCURRENCY = 8;
 /** A case whose workflow has not started this long after filing is stuck (the reconciler runs every few seconds). */
 const NOT_STARTED_AFTER_MS = 60_000;
 
 export type StuckKind = 'all' | 'overdue' | 'technical';
 
-/** An activity that keeps failing, from Temporal's pending-activity information. */
+/** An activity (or a mail) that keeps failing, as the worker recorded it. */
 export interface FailingActivity {
   activityType: string;
   /** The attempt under way or next: 2 means it failed once. */
@@ -24,97 +19,99 @@ export interface FailingActivity {
   nextAttemptAt: string | null;
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /**
- * Failing activities of the running workflows on the task queue, by workflow id: Temporal's visibility lists the
- * running ones, and each is described (bounded in number and concurrency). Throws when Temporal cannot be reached.
+ * The failures the worker recorded (DESIGN §5): failing activities, local ones included (ActivityFailure, written by
+ * activities/failures.ts), and mail the dispatcher could not send (MailOutbox rows with an error), by case.
  */
-async function failingActivities(temporal: TemporalClient, taskQueue: string): Promise<Map<string, FailingActivity[]>> {
-  const ids: string[] = [];
-  const query = `TaskQueue = "${taskQueue.replace(/"/g, '')}" AND ExecutionStatus = "Running"`;
-  for await (const wf of temporal.workflow.list({ query })) {
-    ids.push(wf.workflowId);
-    if (ids.length >= MAX_DESCRIBED) break;
+async function recordedFailures(prisma: PrismaClient): Promise<Map<number, FailingActivity[]>> {
+  const [activities, mails] = await Promise.all([
+    prisma.activityFailure.findMany({
+      where: { applicationId: { not: null } },
+      orderBy: { lastAttemptAt: 'desc' },
+      take: 1000,
+    }),
+    prisma.mailOutbox.findMany({
+      where: { sentAt: null, lastError: { not: null }, applicationId: { not: null } },
+      select: { applicationId: true, attempts: true, lastError: true, nextAttemptAt: true, createdAt: true },
+      orderBy: { id: 'asc' },
+      take: 1000,
+    }),
+  ]);
+  const found = new Map<number, FailingActivity[]>();
+  const add = (id: number, f: FailingActivity) => found.set(id, [...(found.get(id) ?? []), f]);
+  for (const a of activities) {
+    add(a.applicationId!, {
+      activityType: a.activityType,
+      attempt: a.attempt + 1,
+      lastFailure: a.lastError,
+      lastAttemptAt: iso(a.lastAttemptAt),
+      nextAttemptAt: iso(a.nextAttemptAt),
+    });
   }
-  const found = new Map<string, FailingActivity[]>();
-  let next = 0;
-  const describeNext = async (): Promise<void> => {
-    while (next < ids.length) {
-      const id = ids[next++];
-      try {
-        const d = await temporal.workflow.getHandle(id).describe();
-        const failing = (d.raw.pendingActivities ?? [])
-          .filter((a) => (a.attempt ?? 1) > 1 || a.lastFailure)
-          .map((a): FailingActivity => ({
-            activityType: a.activityType?.name ?? '?',
-            attempt: a.attempt ?? 1,
-            lastFailure: a.lastFailure?.message ?? null,
-            lastAttemptAt: iso(optionalTsToMs(a.lastAttemptCompleteTime) ?? optionalTsToMs(a.lastStartedTime)),
-            nextAttemptAt: iso(optionalTsToMs(a.nextAttemptScheduleTime)),
-          }));
-        if (failing.length > 0) found.set(id, failing);
-      } catch {
-        // Completed between the list and the describe: not stuck.
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: DESCRIBE_CONCURRENCY }, describeNext));
+  for (const m of mails) {
+    add(m.applicationId!, {
+      activityType: 'sendMail',
+      attempt: m.attempts + 1,
+      lastFailure: m.lastError,
+      lastAttemptAt: null,
+      nextAttemptAt: iso(m.nextAttemptAt),
+    });
+  }
   return found;
 }
 
 /**
  * The administrator's stuck-case view: open cases with their time limit and what the timers did (overdue,
- * reminders, escalation), and cases whose workflow has an activity that keeps failing (a mail server or database
- * fault) or whose workflow never started. Read from Postgres, plus Temporal for the failing activities; when
- * Temporal cannot be reached the list says so (`technicalUnavailable`) and still shows the overdue cases.
+ * reminders, escalation), and cases with a technical fault — an activity or a mail that keeps failing, as the worker
+ * recorded it, or a workflow that never started. All from Postgres: it needs no call to Temporal (and so still works
+ * when Temporal is down; `technicalUnavailable` stays in the answer for older clients and is always false).
  */
 export async function loadStuck(
-  deps: { prisma: PrismaClient; temporal: TemporalClient; orgs: OrgDirectory; taskQueue: string; timeoutMs: number },
+  deps: { prisma: PrismaClient; orgs: OrgDirectory },
   q: { kind: StuckKind; limit: number },
   nowMs = Date.now(),
 ) {
   const { prisma, orgs } = deps;
-  let failing = new Map<string, FailingActivity[]>();
-  let technicalUnavailable = false;
-  if (q.kind !== 'overdue') {
-    try {
-      // Bounded: with Temporal down the client would otherwise retry for a long time, and the view is needed most then.
-      failing = await deps.temporal.withDeadline(Date.now() + deps.timeoutMs, () =>
-        failingActivities(deps.temporal, deps.taskQueue),
-      );
-    } catch {
-      technicalUnavailable = true;
-    }
-  }
+  const failing = q.kind === 'overdue' ? new Map<number, FailingActivity[]>() : await recordedFailures(prisma);
+  const technicalUnavailable = false;
   const notStartedBefore = new Date(nowMs - NOT_STARTED_AFTER_MS);
   const now = new Date(nowMs);
   const technicalWhere = {
-    OR: [{ workflowId: { in: [...failing.keys()] } }, { workflowStartedAt: null, createdAt: { lt: notStartedBefore } }],
+    OR: [{ id: { in: [...failing.keys()] } }, { workflowStartedAt: null, createdAt: { lt: notStartedBefore } }],
   };
   const overdueWhere = {
     status: 'IN_REVIEW' as const,
     steps: { some: { decision: null, openedAt: { not: null }, dueAt: { lt: now } } },
   };
-  const where =
-    q.kind === 'overdue'
-      ? overdueWhere
-      : q.kind === 'technical'
-        ? technicalWhere
-        : { OR: [{ status: { in: OPEN_STATUSES } }, technicalWhere] };
-  const rows = await prisma.application.findMany({
-    where,
-    include: { steps: true },
-    orderBy: { createdAt: 'asc' },
-    take: q.limit,
-  });
+  const find = (where: object, take: number, exclude: number[] = []) =>
+    take <= 0
+      ? Promise.resolve([])
+      : prisma.application.findMany({
+          where: exclude.length ? { AND: [where, { id: { notIn: exclude } }] } : where,
+          include: { steps: true },
+          orderBy: { createdAt: 'asc' },
+          take,
+        });
+  // Faults first, so a recent fault is never cut off behind thousands of older open cases.
+  const technical = q.kind === 'overdue' ? [] : await find(technicalWhere, q.limit);
+  const rest =
+    q.kind === 'technical'
+      ? []
+      : await find(
+          q.kind === 'overdue' ? overdueWhere : { status: { in: OPEN_STATUSES } },
+          q.limit - technical.length,
+          technical.map((a) => a.id),
+        );
+  const rows = [...technical, ...rest];
 
   const items = await Promise.all(
     rows.map(async (a) => {
       const step = a.steps.find((s) => s.round === a.round && s.stage === a.currentStage && !s.decision);
       const dueAt = a.status === 'IN_REVIEW' ? (step?.dueAt ?? null) : null;
-      const activities = failing.get(a.workflowId) ?? [];
+      const activities = failing.get(a.id) ?? [];
       const notStarted = !a.workflowStartedAt && a.createdAt < notStartedBefore;
       const escalatedTo = step?.escalatedAt ? (step.escalatedTo ?? null) : null;
       return {

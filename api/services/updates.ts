@@ -1,10 +1,11 @@
 import type { UpdateDefinition } from '@temporalio/common';
-import type { Stage } from '../../domain/types';
-import type { Outcome } from '../../workflows/messages';
+import type { Decision, Stage } from '../../domain/types';
+import type { DecideOutcome, Outcome } from '../../workflows/messages';
 import type { AppDeps } from '../app';
+import type { AuthUser } from '../auth';
 import { conflict } from '../errors';
 import { httpErrorFromTemporal } from '../temporal-errors';
-import { startWorkflow, type loadVisibleApplication } from './applications';
+import { loadVisibleApplication, startWorkflow, toApplicationDto } from './applications';
 
 type App = Awaited<ReturnType<typeof loadVisibleApplication>>;
 
@@ -36,4 +37,68 @@ export async function sendUpdate<A, R = Outcome>(
   } catch (e) {
     throw httpErrorFromTemporal(e);
   }
+}
+
+/**
+ * The case as the caller sees it after an Update the workflow accepted, without a second read when it can: a decision's
+ * Update answers with what it wrote (decidedAt, the next stage's due time, the pupil's school), which is applied to
+ * the case as read before the Update. Other Updates re-read the case; if that read fails (the database went away after
+ * the workflow applied the change) the answer is still the case as read before with the Update's outcome — the change
+ * was made either way, and the answer never turns it into an error.
+ */
+export async function caseAfterUpdate(
+  { prisma, orgs, logger }: Pick<AppDeps, 'prisma' | 'orgs' | 'logger'>,
+  u: AuthUser,
+  before: App,
+  outcome: DecideOutcome,
+  decided?: { stage: Stage; decision: Decision; comment: string | null },
+) {
+  const patched = () => toApplicationDto(applyOutcome(before, u, outcome, decided), orgs);
+  if (decided && outcome.written) return patched();
+  try {
+    return await toApplicationDto(await loadVisibleApplication(prisma, u, before.id), orgs);
+  } catch (e) {
+    logger.warn(
+      { applicationId: before.id, err: String(e) },
+      'case not re-read after an accepted update; answering from its result',
+    );
+    return patched();
+  }
+}
+
+/** The case read before an Update, with what the Update's outcome says changed. */
+function applyOutcome(
+  before: App,
+  u: AuthUser,
+  outcome: DecideOutcome,
+  decided?: { stage: Stage; decision: Decision; comment: string | null },
+): App {
+  const w = outcome.written;
+  const at = new Date(w?.decidedAtMs || Date.now());
+  const steps = before.steps.map((s) => {
+    if (s.round !== before.round) return s;
+    if (decided && s.stage === decided.stage && !s.decision) {
+      return { ...s, decision: decided.decision, comment: decided.comment, actorName: u.displayName, decidedAt: at };
+    }
+    if (s.stage === outcome.currentStage && outcome.status === 'IN_REVIEW' && !s.openedAt) {
+      return {
+        ...s,
+        openedAt: at,
+        dueAt: w?.nextDueAtMs ? new Date(w.nextDueAtMs) : s.dueAt,
+        dueProvisional: w?.nextDueProvisional ?? s.dueProvisional,
+      };
+    }
+    return s;
+  });
+  const closed = outcome.status !== 'IN_REVIEW' && outcome.status !== 'RETURNED';
+  return {
+    ...before,
+    status: outcome.status,
+    currentStage: outcome.currentStage,
+    currentOrgCode: outcome.currentOrgCode,
+    updatedAt: at,
+    ...(closed ? { closedAt: at } : {}),
+    student: { ...before.student, ...(w?.schoolCode ? { schoolCode: w.schoolCode } : {}) },
+    steps,
+  };
 }

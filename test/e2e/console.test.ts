@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
+import { forgetCachedSessions } from '../../api/auth';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { DEFAULT_DEADLINE_POLICY } from '../../domain/deadlines';
 import { startStack, WANG, ZHANG, type TestStack } from '../support/stack';
@@ -216,6 +217,8 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
     where: { userId: clerk.id },
     data: { expiresAt: new Date(Date.now() - 1000) },
   });
+  // Time passing is faked in the database: the API's few-second cache of the session is told, as it would be.
+  forgetCachedSessions();
   await njS1.getByLabel('异动日期').fill(new Date().toISOString().slice(0, 10));
   await njS1.getByRole('button', { name: '保存申请' }).click();
   const relogin = njS1.getByRole('dialog', { name: '登录已过期，请重新登录' });

@@ -12,6 +12,7 @@ import type { SecuritySettings } from '../../api/security';
 import { createPrisma, type PrismaClient } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
 import { createMailer, type Mailer } from '../../infra/mailer';
+import { startMailDispatcher, type MailDispatcher } from '../../infra/mail-dispatcher';
 import { createWorker } from '../../worker';
 import { withDatabase } from './global-setup';
 import { DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
@@ -74,9 +75,24 @@ export function testMailer(smtpUrl?: string): Mailer {
   });
 }
 
-/** The real activities on a test database; mail to .eml files unless a mailer is given. */
+/** The real activities on a test database. */
 export function testActivities(prisma: PrismaClient, more: Partial<ActivityDeps> = {}): Activities {
-  return createActivities({ prisma, logger, mailer: testMailer(), ...more });
+  return createActivities({ prisma, logger, ...more });
+}
+
+/** The mail dispatcher on a test database: .eml files unless a mailer is given; quick retries. */
+export function testDispatcher(
+  db: { prisma: PrismaClient; url: string },
+  mailer: Mailer = testMailer(),
+): MailDispatcher {
+  return startMailDispatcher({
+    prisma: db.prisma,
+    databaseUrl: db.url,
+    mailer,
+    logger,
+    pollMs: 500,
+    retryMs: { first: 200, max: 2_000 },
+  });
 }
 
 export interface RunningWorker {
@@ -88,6 +104,9 @@ export async function runWorker(opts: {
   address: string;
   taskQueue: string;
   activities: Activities;
+  /** Records failing activities for the stuck view, as the production worker does. */
+  prisma?: PrismaClient;
+  maxCachedWorkflows?: number;
 }): Promise<RunningWorker> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: opts.address });
@@ -97,6 +116,8 @@ export async function runWorker(opts: {
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    ...(opts.prisma ? { failures: { prisma: opts.prisma, logger } } : {}),
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
   });
   const running = worker.run();
   return {
@@ -115,6 +136,8 @@ export interface TestStack {
   taskQueue: string;
   app: Express;
   worker: RunningWorker | null;
+  /** The mail dispatcher beside the worker (null without a worker). */
+  dispatcher: MailDispatcher | null;
   /** The access-token key and signer of `app`, for tests that forge or inspect tokens. */
   tokenSecret: string;
   tokens: TokenService;
@@ -136,8 +159,10 @@ export async function startStack(
     updateTimeoutMs?: number;
     rules?: Partial<ProvinceRules>;
     security?: Partial<SecuritySettings>;
-    /** More for the worker's activities: a mailer, time limits (e.g. { stageDueMs: 300 }), a calendar. */
+    /** More for the worker's activities: time limits (e.g. { stageDueMs: 300 }), a calendar. */
     activities?: Partial<ActivityDeps>;
+    /** Where the dispatcher sends mail (default .eml files). */
+    mailer?: Mailer;
   } = {},
 ) {
   const db = await createTestDatabase();
@@ -148,7 +173,13 @@ export async function startStack(
   const worker =
     opts.worker === false
       ? null
-      : await runWorker({ address, taskQueue, activities: testActivities(db.prisma, opts.activities) });
+      : await runWorker({
+          address,
+          taskQueue,
+          activities: testActivities(db.prisma, opts.activities),
+          prisma: db.prisma,
+        });
+  const dispatcher = opts.worker === false ? null : testDispatcher(db, opts.mailer);
   const tokenSecret = randomBytes(32).toString('hex');
   // An hour, not the production 15 minutes: a test file's cached tokens must outlive its slowest test.
   const tokens = new TokenService(tokenSecret, '1h');
@@ -177,6 +208,7 @@ export async function startStack(
     taskQueue,
     app,
     worker,
+    dispatcher,
     tokenSecret,
     tokens,
     appWith,
@@ -192,6 +224,7 @@ export async function startStack(
     },
     async close() {
       await stack.worker?.stop();
+      await stack.dispatcher?.stop();
       await connection.close();
       await db.drop();
     },
