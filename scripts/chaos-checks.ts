@@ -30,6 +30,8 @@ export interface CheckInput {
   pupilsBefore: Map<string, Pupil>;
   attempts: Attempt[];
   mail: Received[];
+  /** The faults as they happened (kill time `at`, ISO), to name the one behind a repeated mail. */
+  faults: { n: number; kind: string; variant: string; at: string }[];
 }
 
 const check = (name: string, summary: string, failures: string[]): Check => ({
@@ -185,8 +187,16 @@ export async function runChecks(c: CheckInput): Promise<Check[]> {
     for (const r of rows) {
       const n = deliveries.get(r.key)?.length ?? 0;
       if (n > 1) {
-        const times = deliveries.get(r.key)!.map((m) => new Date(m.at).toISOString().slice(11, 23));
-        twice.push(`${r.key}: delivered ${n} times (at ${times.join(', ')})`);
+        const at = deliveries.get(r.key)!.map((m) => m.at);
+        const times = at.map((t) => new Date(t).toISOString().slice(11, 23));
+        // The fault between the first delivery and the repeat (the first was accepted, its sentAt never committed).
+        const cause = c.faults.filter((f) => Date.parse(f.at) >= at[0] - 2000 && Date.parse(f.at) <= at[n - 1]);
+        const causes = cause.map(
+          (f) => `fault ${f.n} ${f.kind}${f.kind === 'api' || f.kind === 'temporal' ? '' : `/${f.variant}`}`,
+        );
+        twice.push(
+          `${r.key}: delivered ${n} times (at ${times.join(', ')}${causes.length ? `; ${causes.join(', ')} between` : ''})`,
+        );
       }
       if (n === 0 && r.sentAt)
         lost.push(`${r.key}: recorded as sent at ${r.sentAt.toISOString()}, never reached the SMTP sink`);

@@ -13,6 +13,8 @@ export interface CaseRecord {
   anomalies: string[];
   /** What happened, one line per call: `decide RECEIVING_COUNTY APPROVE → 200 (3 attempts)`. */
   trace: string[];
+  /** Writes that took effect although the client got no answer or a 5xx (its retry then found them done). */
+  appliedUnanswered: { call: string; history: (number | 'network')[] }[];
   startedAt: number;
   endedAt: number;
 }
@@ -39,7 +41,7 @@ export async function driveCase(client: ApiClient, plan: CasePlan, rec: CaseReco
   const pause = () => sleep(plan.thinkMs[think++ % plan.thinkMs.length]);
   const note = (what: string, a: Answer<AppDto>) =>
     rec.trace.push(
-      `${new Date().toISOString()} ${what} → ${a.status}${a.attempts > 1 ? ` (${a.attempts} attempts)` : ''}${
+      `${new Date().toISOString()} ${what} → ${a.status}${a.attempts > 1 ? ` (attempts: ${a.history.join(', ')})` : ''}${
         a.status >= 400 && a.body.detail ? ` ${a.body.detail}` : ''
       }`,
     );
@@ -68,6 +70,7 @@ export async function driveCase(client: ApiClient, plan: CasePlan, rec: CaseReco
       rec.createdVia = 'created';
     } else if (filed.status === 409 && filed.uncertain && typeof filed.body.applicationId === 'number') {
       rec.id = filed.body.applicationId;
+      rec.appliedUnanswered.push({ call: 'file', history: filed.history });
       const mine = await read(plan.applicant);
       if (mine.student.studentNo !== plan.pupil.studentNo || mine.type !== plan.type) {
         fail(`filing answered 409 naming case ${rec.id}, which is not this pupil's ${plan.type}`);
@@ -91,7 +94,9 @@ export async function driveCase(client: ApiClient, plan: CasePlan, rec: CaseReco
         note('withdraw', w);
         if (w.status === 200) {
           if (w.body.status !== 'WITHDRAWN') fail(`withdraw answered 200 with status ${w.body.status}`);
-        } else if (!(w.status === 409 && w.uncertain && (await read(plan.applicant)).status === 'WITHDRAWN')) {
+        } else if (w.status === 409 && w.uncertain && (await read(plan.applicant)).status === 'WITHDRAWN') {
+          rec.appliedUnanswered.push({ call: 'withdraw', history: w.history });
+        } else {
           fail(`withdraw answered ${w.status}: ${w.body.detail ?? ''}`);
         }
         return;
@@ -127,6 +132,7 @@ export async function driveCase(client: ApiClient, plan: CasePlan, rec: CaseReco
         if (decisionOf(now, round, step.stage) !== decision) {
           fail(`${step.stage} ${decision} answered 409 and the case does not show it: ${d.body.detail ?? ''}`);
         }
+        rec.appliedUnanswered.push({ call: `decide ${step.stage} ${decision}`, history: d.history });
       } else {
         fail(`${step.stage} ${decision} answered ${d.status}: ${d.body.detail ?? ''}`);
       }
@@ -144,6 +150,7 @@ export async function driveCase(client: ApiClient, plan: CasePlan, rec: CaseReco
         } else if (r.status === 409 && r.uncertain) {
           const now = await read(plan.applicant);
           if (now.round !== round + 1) fail(`resubmit answered 409 and the case is in round ${now.round}`);
+          rec.appliedUnanswered.push({ call: 'resubmit', history: r.history });
         } else {
           fail(`resubmit answered ${r.status}: ${r.body.detail ?? ''}`);
         }
@@ -181,6 +188,7 @@ export async function driveAll(
     done: false,
     anomalies: [],
     trace: [],
+    appliedUnanswered: [],
     startedAt: 0,
     endedAt: 0,
   }));

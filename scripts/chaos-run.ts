@@ -218,6 +218,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       pupilsBefore,
       attempts: client.attempts,
       mail: stack.smtp.received,
+      faults,
     });
     const passed = checks.filter((c) => c.ok).length;
     const failed = checks.length - passed;
@@ -250,6 +251,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
             expected: r.plan.expected,
             createdVia: r.createdVia,
             anomalies: r.anomalies,
+            appliedUnanswered: r.appliedUnanswered,
             trace: r.trace,
           })),
           non503Failures: client.attempts.filter(
@@ -289,6 +291,8 @@ function summarise(s: {
   };
   const downs = s.faults.map((f) => f.downMs).sort((a, b) => a - b);
   const answered = s.attempts.filter((a) => a.status !== 'network').length;
+  const applied = s.records.flatMap((r) => r.appliedUnanswered.map((w) => ({ id: r.id, ...w })));
+  const applied500 = applied.filter((w) => w.history.some((h) => h !== 'network' && h >= 500 && h !== 503));
   const lines = [
     '',
     `chaos run — seed ${s.o.seed}: ${s.o.cases} cases, ${s.faults.length} faults, ${s.o.concurrency} clients`,
@@ -299,6 +303,11 @@ function summarise(s: {
     `crashes:  ${[s.stack.api, ...s.stack.workers].map((p) => `${p.opts.name} ${p.crashes.length}`).join(', ')} (exits nobody caused; restarted)`,
     `requests: ${s.attempts.length} attempts (${answered} answered, ${s.attempts.length - answered} without an answer); by route and status:`,
     ...requestTable(s.attempts),
+    `applied though unanswered: ${applied.length} writes took effect while their client saw no answer or a 5xx (the retry found them done)${
+      applied500.length
+        ? `; ${applied500.length} of them were answered 500, e.g. case id ${applied500[0].id} ${applied500[0].call} (${applied500[0].history.join(', ')})`
+        : ''
+    }`,
     `mail:     ${s.stack.smtp.received.length} messages at the SMTP sink`,
     `time:     setup ${secs(s.times.setupMs)}, traffic and faults ${secs(s.times.trafficMs)}, drain ${secs(s.times.drainMs)}, total ${secs(s.times.totalMs)}`,
     '',

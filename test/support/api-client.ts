@@ -27,6 +27,8 @@ export interface Answer<T = Record<string, unknown>> {
    * that can mean "your own earlier attempt did it": re-read before concluding anything.
    */
   uncertain: boolean;
+  /** The status of every attempt, in order (`network`: no answer). */
+  history: (number | 'network')[];
 }
 
 export interface RetryOptions {
@@ -133,6 +135,7 @@ export class ApiClient {
   private async send<T>(method: string, path: string, body: unknown, user: string | null): Promise<Answer<T>> {
     const until = Date.now() + this.opts.deadlineMs;
     let uncertain = false;
+    const history: (number | 'network')[] = [];
     let n = 0;
     let last: Attempt | undefined;
     let relogins = 0;
@@ -143,13 +146,14 @@ export class ApiClient {
       const { record, body: answer, retryAfterMs } = await this.attempt(method, path, body, token);
       last = record;
       const status = record.status;
+      history.push(status);
       if (status === 401 && user && relogins < 3) {
         relogins += 1;
         if (this.tokens.get(user) === login) this.tokens.delete(user);
         continue;
       }
       if (status !== 'network' && status < 500 && status !== 429) {
-        return { status, body: answer as T, attempts: n, uncertain };
+        return { status, body: answer as T, attempts: n, uncertain, history };
       }
       // No answer, 429, 503 or another 5xx: the same request again, after Retry-After or a back-off.
       if (status === 'network' || status >= 500) uncertain = true;
