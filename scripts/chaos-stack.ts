@@ -108,98 +108,127 @@ export async function startChaosStack(o: {
     );
   };
 
-  // Temporal: the dev server on a SQLite file in the work directory, killed with SIGKILL, started on the same file.
-  const cli = resolveTemporalCli({ log });
-  const temporalPort = await freePort();
-  const temporalDb = path.join(workDir, 'temporal.db');
-  const temporalLog = fs.createWriteStream(path.join(logs, 'temporal.log'), { flags: 'a' });
-  const startDev = () =>
-    startDevServer(cli, { port: temporalPort, dbFile: temporalDb, log: (m) => temporalLog.write(`${m}\n`) });
-  let temporal: DevServer = await startDev();
-  log(`Temporal dev server on ${temporal.address} (${temporalDb})`);
-  const killTemporal = async () => {
-    await temporal.stop('SIGKILL');
-    temporalLog.write(`---- [${new Date().toISOString()}] chaos: Temporal killed\n`);
+  let temporal: DevServer | null = null;
+  const services: Service[] = [];
+  // If this process ends without close() (Ctrl-C, a crash), the servers it started must not outlive it.
+  const emergency = () => {
+    const pid = postmasterPid();
+    try {
+      if (pid) process.kill(pid, 'SIGQUIT');
+      temporal?.process?.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
   };
-  const startTemporal = async () => {
-    temporal = await retrying('temporal', startDev, log);
-  };
+  process.on('exit', emergency);
+  try {
+    return await startTheRest();
+  } catch (e) {
+    // Half started: take down what did start, then report.
+    for (const svc of services) await svc.close().catch(() => undefined);
+    await (temporal as DevServer | null)?.stop().catch(() => undefined);
+    await pg.stop().catch(() => undefined);
+    process.off('exit', emergency);
+    throw e;
+  }
 
-  const smtp = await startSmtp();
-  log(`SMTP sink on ${smtp.url}`);
+  async function startTheRest(): Promise<ChaosStack> {
+    // Temporal: the dev server on a SQLite file in the work directory, killed with SIGKILL, started on the same file.
+    const cli = resolveTemporalCli({ log });
+    const temporalPort = await freePort();
+    const temporalDb = path.join(workDir, 'temporal.db');
+    const temporalLog = fs.createWriteStream(path.join(logs, 'temporal.log'), { flags: 'a' });
+    const startDev = () =>
+      startDevServer(cli, { port: temporalPort, dbFile: temporalDb, log: (m) => temporalLog.write(`${m}\n`) });
+    temporal = await startDev();
+    const temporalAddress = temporal.address;
+    log(`Temporal dev server on ${temporalAddress} (${temporalDb})`);
+    const killTemporal = async () => {
+      await temporal?.stop('SIGKILL');
+      temporalLog.write(`---- [${new Date().toISOString()}] chaos: Temporal killed\n`);
+    };
+    const startTemporal = async () => {
+      temporal = await retrying('temporal', startDev, log);
+    };
 
-  // The API and the workers: the production entry points, configured only through the environment (config.ts).
-  const apiPort = await freePort();
-  const common = {
-    ...baseEnv(),
-    NODE_ENV: 'production',
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-    SMTP_URL: smtp.url,
-    DATA_DIR: path.join(workDir, 'data'),
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'info',
-  };
-  const onEvent = (line: string) => log(line);
-  const workers = [1, 2].map(
-    (n) =>
-      new Service({
-        name: `worker-${n}`,
-        script: 'worker.ts',
-        env: common,
-        ready: /"msg":"worker started"/,
-        readyTimeoutMs: 120_000,
-        logFile: path.join(logs, `worker-${n}.log`),
-        restartOnCrash: { delayMs: 1000 },
-        onEvent,
-      }),
-  );
-  const api = new Service({
-    name: 'api',
-    script: 'api/server.ts',
-    env: {
-      ...common,
-      PORT: String(apiPort),
-      // Every client of the suite comes from 127.0.0.1.
-      LOGIN_IP_LIMIT: '100000',
-      RECONCILE_INTERVAL_MS: '2000',
-      UPDATE_TIMEOUT_MS: '10000',
-    },
-    ready: /"msg":"API listening"/,
-    readyTimeoutMs: 120_000,
-    logFile: path.join(logs, 'api.log'),
-    restartOnCrash: { delayMs: 1000 },
-    onEvent,
-  });
-  await Promise.all([...workers, api].map((s) => s.startUntilReady()));
-  log(`API on http://127.0.0.1:${apiPort}, two workers on task queue ${TASK_QUEUE}`);
+    const smtp = await startSmtp();
+    log(`SMTP sink on ${smtp.url}`);
 
-  closers.push(
-    () => api.close(),
-    () => Promise.all(workers.map((w) => w.close())),
-    () => smtp.close(),
-    () => prisma.$disconnect(),
-    () => temporal.stop(),
-    () => pg.stop(),
-    () => new Promise((r) => temporalLog.end(r)),
-    () => new Promise((r) => pgLog.end(r)),
-  );
-  return {
-    workDir,
-    databaseUrl,
-    temporalAddress: temporal.address,
-    apiUrl: `http://127.0.0.1:${apiPort}`,
-    prisma,
-    smtp,
-    api,
-    workers,
-    killPostgres,
-    startPostgres,
-    killTemporal,
-    startTemporal,
-    close: async () => {
-      for (const c of closers) await c().catch((e: unknown) => log(`close: ${String(e)}`));
-    },
-  };
+    // The API and the workers: the production entry points, configured only through the environment (config.ts).
+    const apiPort = await freePort();
+    const common = {
+      ...baseEnv(),
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      SMTP_URL: smtp.url,
+      DATA_DIR: path.join(workDir, 'data'),
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'info',
+    };
+    const onEvent = (line: string) => log(line);
+    const workers = [1, 2].map(
+      (n) =>
+        new Service({
+          name: `worker-${n}`,
+          script: 'worker.ts',
+          env: common,
+          ready: /"msg":"worker started"/,
+          readyTimeoutMs: 120_000,
+          logFile: path.join(logs, `worker-${n}.log`),
+          restartOnCrash: { delayMs: 1000 },
+          onEvent,
+        }),
+    );
+    const api = new Service({
+      name: 'api',
+      script: 'api/server.ts',
+      env: {
+        ...common,
+        PORT: String(apiPort),
+        // Every client of the suite comes from 127.0.0.1.
+        LOGIN_IP_LIMIT: '100000',
+        RECONCILE_INTERVAL_MS: '2000',
+        UPDATE_TIMEOUT_MS: '10000',
+      },
+      ready: /"msg":"API listening"/,
+      readyTimeoutMs: 120_000,
+      logFile: path.join(logs, 'api.log'),
+      restartOnCrash: { delayMs: 1000 },
+      onEvent,
+    });
+    services.push(api, ...workers);
+    await Promise.all(services.map((svc) => svc.startUntilReady()));
+    log(`API on http://127.0.0.1:${apiPort}, two workers on task queue ${TASK_QUEUE}`);
+
+    closers.push(
+      () => api.close(),
+      () => Promise.all(workers.map((w) => w.close())),
+      () => smtp.close(),
+      () => prisma.$disconnect(),
+      async () => temporal?.stop(),
+      () => pg.stop(),
+      () => new Promise((r) => temporalLog.end(r)),
+      () => new Promise((r) => pgLog.end(r)),
+      async () => process.off('exit', emergency),
+    );
+    return {
+      workDir,
+      databaseUrl,
+      temporalAddress,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      prisma,
+      smtp,
+      api,
+      workers,
+      killPostgres,
+      startPostgres,
+      killTemporal,
+      startTemporal,
+      close: async () => {
+        for (const c of closers) await c().catch((e: unknown) => log(`close: ${String(e)}`));
+      },
+    };
+  }
 }

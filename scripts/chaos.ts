@@ -10,6 +10,10 @@ const range = (text: string, name: string): [number, number] => {
   return [Number(m[1]), Number(m[2] ?? m[1])];
 };
 
+// Ctrl-C: exit, so the exit hooks take down every process the run started.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 async function main() {
   const { values } = parseArgs({
     options: {
