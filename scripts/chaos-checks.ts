@@ -10,7 +10,6 @@ import type { PrismaClient } from '../infra/db';
 import type { Attempt } from '../test/support/api-client';
 import type { Received } from '../test/support/smtp';
 import type { CaseRecord } from './chaos-clients';
-import type { Pupil } from './chaos-plan';
 
 export interface Check {
   name: string;
@@ -25,9 +24,8 @@ export interface CheckInput {
   prisma: PrismaClient;
   temporal: Client;
   taskQueue: string;
+  /** The cases; each plan holds its pupil as the pupil was before the run. */
   records: CaseRecord[];
-  /** The pupils as they were before the run. */
-  pupilsBefore: Map<string, Pupil>;
   attempts: Attempt[];
   mail: Received[];
   /** The faults as they happened (kill time `at`, ISO), to name the one behind a repeated mail. */
@@ -134,7 +132,7 @@ export async function runChecks(c: CheckInput): Promise<Check[]> {
     let approved = 0;
     for (const r of c.records) {
       const a = r.id !== null ? appById.get(r.id) : undefined;
-      const before = c.pupilsBefore.get(r.plan.pupil.studentNo)!;
+      const before = r.plan.pupil;
       const now = pupils.get(r.plan.pupil.studentNo)!;
       const lines = a ? (perApp.get(a.id) ?? 0) : 0;
       const isApproved = a?.status === 'APPROVED';

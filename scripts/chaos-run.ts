@@ -209,13 +209,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(await drain(stack, temporal, o.graceMs, log));
     const drainMs = Date.now() - drainStart;
 
-    const pupilsBefore = new Map(pupils.map((p) => [p.studentNo, p]));
     const checks = await runChecks({
       prisma: stack.prisma,
       temporal,
       taskQueue: TASK_QUEUE,
       records,
-      pupilsBefore,
       attempts: client.attempts,
       mail: stack.smtp.received,
       faults,
