@@ -115,10 +115,10 @@ export async function startChaosStack(o: {
     const pid = postmasterPid();
     try {
       if (pid) process.kill(pid, 'SIGQUIT');
-      temporal?.process?.kill('SIGKILL');
     } catch {
       // already gone
     }
+    temporal?.process?.kill('SIGKILL');
   };
   process.on('exit', emergency);
   try {
