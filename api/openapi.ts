@@ -51,7 +51,7 @@ export function buildOpenApiDocument() {
       400: problem('字段有误'),
       403: problem('非学校学籍管理员'),
       404: problem('学生不存在'),
-      409: problem('该学生已有在办业务'),
+      409: problem('该学生已有在办业务（applicationId 为该业务编号）'),
       422: problem('不符合办理条件'),
     },
   });

@@ -138,6 +138,16 @@ export async function loadVisibleApplication(prisma: PrismaClient, u: AuthUser, 
   return app;
 }
 
+/**
+ * 409 naming the pupil's open case, also as `applicationId`: a client whose filing got no answer (a network error,
+ * a 5xx) sends it again and learns from this which case its first attempt created.
+ */
+function openCaseConflict(id: number) {
+  return Object.assign(conflict(`该学生已有在办业务（编号 ${id}），办结或撤销后才能再申请`), {
+    extensions: { applicationId: id },
+  });
+}
+
 export interface CreateApplicationInput {
   type: ChangeType;
   studentNo: string;
@@ -183,11 +193,13 @@ export async function createApplication(
   const provincial = checkProvinceRules(body.type, pupil, body, rules);
   if (!provincial.legal) throw ruleViolation(provincial.reason);
 
-  const open = await prisma.application.findFirst({
-    where: { studentNo: pupil.studentNo, status: { in: OPEN_STATUSES } },
-    select: { id: true },
-  });
-  if (open) throw conflict(`该学生已有在办业务（编号 ${open.id}），办结或撤销后才能再申请`);
+  const openCase = () =>
+    prisma.application.findFirst({
+      where: { studentNo: pupil.studentNo, status: { in: OPEN_STATUSES } },
+      select: { id: true },
+    });
+  const open = await openCase();
+  if (open) throw openCaseConflict(open.id);
 
   const chain = buildChain(
     body.type,
@@ -255,7 +267,10 @@ export async function createApplication(
       return app;
     });
   } catch (e) {
-    if (isUniqueViolation(e)) throw conflict('该学生已有在办业务，办结或撤销后才能再申请');
+    if (isUniqueViolation(e)) {
+      const other = await openCase();
+      throw other ? openCaseConflict(other.id) : conflict('该学生已有在办业务，办结或撤销后才能再申请');
+    }
     throw e;
   }
 }
