@@ -2,7 +2,7 @@
 // the system's own records (Postgres, Temporal, the SMTP sink) and what the clients saw, and names every case that
 // breaks it.
 import type { Client } from '@temporalio/client';
-import { messageIdFor } from '../activities/mail';
+import { messageIdFor } from '../infra/mailer';
 import { gradeAfter, statusAfter } from '../domain/status-machine';
 import { isOpenStatus } from '../domain/types';
 import { verifyAuditChain } from '../infra/audit';

@@ -1,4 +1,4 @@
-import { messageIdFor } from '../activities/mail';
+import { messageIdFor } from '../infra/mailer';
 import { runChecks, type Check, type CheckInput } from '../scripts/chaos-checks';
 import type { CaseRecord } from '../scripts/chaos-clients';
 import { planFaults, planCases, FAULT_KINDS, type CasePlan, type Pupil } from '../scripts/chaos-plan';
