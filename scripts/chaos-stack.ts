@@ -166,6 +166,9 @@ export async function startChaosStack(o: {
       DATA_DIR: path.join(workDir, 'data'),
       JWT_SECRET: randomBytes(32).toString('hex'),
       LOG_LEVEL: 'info',
+      // Longer than any outage the suite causes (a Postgres restart takes up to ~25 s here), so a mail sent during
+      // one is never sent again; shorter than the grace period, so mail a killed worker had claimed still goes out.
+      MAIL_LEASE: '60s',
     };
     const onEvent = (line: string) => log(line);
     const workers = [1, 2].map(
