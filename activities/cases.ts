@@ -20,6 +20,7 @@ export interface LockedCase {
   effectiveDate: Date;
   reason: string;
   details: unknown;
+  version: number;
 }
 
 /**
@@ -30,7 +31,7 @@ export async function lockCase(tx: Tx, applicationId: number): Promise<LockedCas
   const [app] = await tx.$queryRaw<LockedCase[]>`
     select a.id, a.type::text as type, a.status::text as status, a.round, a."studentNo", s.name as "pupilName",
            a."toSchoolCode", a."applicantOrgCode", a."currentStage"::text as "currentStage", a."currentOrgCode",
-           a."effectiveDate", a.reason, a.details
+           a."effectiveDate", a.reason, a.details, a.version
       from "Application" a join "Student" s on s."studentNo" = a."studentNo"
      where a.id = ${applicationId}
        for update of a`;
@@ -45,4 +46,11 @@ export async function lockCase(tx: Tx, applicationId: number): Promise<LockedCas
 export function assertCleanCase(app: Pick<LockedCase, 'pupilName' | 'reason' | 'details'>): void {
   const hit = findDirtyText({ 'student.name': app.pupilName, reason: app.reason, details: app.details ?? null });
   if (hit) throw new DirtyTextError(hit.path.join('.'), hit.message);
+}
+
+/** Counts one more write of the case (see Application.version) and answers the new count. */
+export async function bumpVersion(tx: Tx, applicationId: number): Promise<number> {
+  const [row] = await tx.$queryRaw<{ version: number }[]>`
+    update "Application" set version = version + 1 where id = ${applicationId} returning version`;
+  return row.version;
 }

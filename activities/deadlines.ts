@@ -13,7 +13,8 @@ import {
 } from '../domain/deadlines';
 import type { Actor, Stage } from '../domain/types';
 import { InvariantViolationError } from './errors';
-import { assertCleanCase, lockCase } from './cases';
+import { assertCleanCase, bumpVersion, lockCase, type LockedCase } from './cases';
+import type { CaseState } from '../workflows/messages';
 import { TO_ADMINS, type Outbox } from './outbox';
 import { applyRollup } from '../infra/rollup';
 
@@ -27,6 +28,8 @@ export interface DeadlineDeps {
   /** The calendar of the moment (published years plus those an administrator loaded), read inside a transaction. */
   calendarIn: (tx: Prisma.TransactionClient) => Promise<WorkingCalendar>;
   outbox: Outbox;
+  /** The case as Postgres holds it after a write (what lean workflows adopt). */
+  stateOf: (tx: Prisma.TransactionClient, app: LockedCase, version?: number) => Promise<CaseState>;
 }
 
 export interface StageRef {
@@ -62,6 +65,8 @@ export interface MarkStageResult {
   nextReminderAtMs: number;
   /** escalation: whom the case went to: a county bureau's code, or 'ADMIN'. */
   escalatedTo: string | null;
+  /** The case afterwards (lean workflows adopt it; older ones ignore it). */
+  state?: CaseState;
 }
 
 type Tx = Prisma.TransactionClient;
@@ -84,7 +89,7 @@ async function lockStep(tx: Tx, ref: StageRef) {
  * calendar was loaded when a case ran never changes its replay. Each is idempotent: a retry finds its own write and
  * returns the same answer without a second audit entry.
  */
-export function createDeadlineActivities({ prisma, logger, now, policy, calendarIn, outbox }: DeadlineDeps) {
+export function createDeadlineActivities({ prisma, logger, now, policy, calendarIn, outbox, stateOf }: DeadlineDeps) {
   /** The deadline of a step that has a due time: what the read model says, with the escalation time from policy. */
   const fromRow = (cal: WorkingCalendar, dueAt: Date, provisional: boolean): StageDeadline =>
     deadlineFor(cal, policy, { dueAtMs: dueAt.getTime(), provisional });
@@ -95,7 +100,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
      * the holder by mail unless it is the applicant itself. A stage whose due time is set already (the decision that
      * opened it wrote it) only has its deadline read back.
      */
-    async openStage(ref: OpenStageInput): Promise<StageDeadline> {
+    async openStage(ref: OpenStageInput): Promise<StageDeadline & { state?: CaseState }> {
       return prisma.$transaction(async (tx) => {
         const { app, step } = await lockStep(tx, ref);
         if (ref.createdAtMs !== undefined) {
@@ -106,7 +111,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
                                   and "createdAt" = ${new Date(ref.createdAtMs)}`;
         }
         const cal = await calendarIn(tx);
-        if (step.dueAt) return fromRow(cal, step.dueAt, step.dueProvisional);
+        if (step.dueAt) return { ...fromRow(cal, step.dueAt, step.dueProvisional), state: await stateOf(tx, app) };
         assertCleanCase(app);
         const openedAtMs = (step.openedAt ?? now()).getTime();
         const d = stageDeadline(cal, policy, { type: app.type, stage: ref.stage, openedAtMs });
@@ -119,7 +124,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
             { kind: 'task', round: ref.round, stage: ref.stage, target: step.orgCode, dueAt: new Date(d.dueAtMs) },
           ]);
         }
-        return d;
+        return { ...d, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
       });
     },
 
@@ -128,7 +133,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
      * provisional due date once its year's holidays are loaded. Either clears the overdue and escalated marks when
      * the new due time lies ahead. Audited as application.extend / application.due_recomputed.
      */
-    async changeDue(input: ChangeDueInput): Promise<StageDeadline> {
+    async changeDue(input: ChangeDueInput): Promise<StageDeadline & { state?: CaseState }> {
       return prisma.$transaction(async (tx) => {
         const { app, step } = await lockStep(tx, input);
         const cal = await calendarIn(tx);
@@ -142,12 +147,12 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
               openedAtMs: (step.openedAt ?? at).getTime(),
             });
         // Recomputing touches only provisional due dates: a final one (or an extension) stays as it is.
-        if (!input.dueDate && current && !current.provisional) return current;
+        if (!input.dueDate && current && !current.provisional) return { ...current, state: await stateOf(tx, app) };
         if (
           step.decision ||
           (current && current.dueAtMs === next.dueAtMs && current.provisional === next.provisional)
         ) {
-          return current ?? next;
+          return { ...(current ?? next), state: await stateOf(tx, app) };
         }
         const ahead = next.dueAtMs > at.getTime();
         await tx.applicationStep.update({
@@ -183,7 +188,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           { applicationId: input.applicationId, stage: input.stage, from: current?.dueDate, to: next.dueDate },
           input.dueDate ? 'due date extended' : 'due date recomputed',
         );
-        return next;
+        return { ...next, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
       });
     },
 
@@ -198,7 +203,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           escalatedTo: null,
         };
         // Decided (or the case closed) meanwhile: a timer that fired just before is a no-op.
-        if (!current) return result;
+        if (!current) return { ...result, state: await stateOf(tx, app) };
         assertCleanCase(app);
         const dueAt = step.dueAt ?? at;
         const audit = (action: string, details: Record<string, unknown>) =>
@@ -218,7 +223,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
         if (input.event === 'escalation') {
           const to = step.org.kind === 'SCHOOL' && step.org.parentCode ? step.org.parentCode : TO_ADMINS;
           result.escalatedTo = step.escalatedTo ?? to;
-          if (step.escalatedAt) return result;
+          if (step.escalatedAt) return { ...result, state: await stateOf(tx, app) };
           await tx.applicationStep.update({ where: { id: step.id }, data: { escalatedAt: at, escalatedTo: to } });
           await outbox.enqueue(tx, app, [
             {
@@ -233,10 +238,10 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           ]);
           await audit('application.escalate', { to, dueAt: step.dueAt?.toISOString() ?? null });
           logger.warn({ applicationId: input.applicationId, stage: input.stage, to }, 'case escalated');
-          return result;
+          return { ...result, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
         }
 
-        if (step.remindersSent >= input.n) return result;
+        if (step.remindersSent >= input.n) return { ...result, state: await stateOf(tx, app) };
         const nowOverdue = input.event === 'overdue' && !step.overdueAt;
         await tx.applicationStep.update({
           where: { id: step.id },
@@ -252,7 +257,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           by: input.actor ? 'admin' : 'timer',
         });
         logger.info({ applicationId: input.applicationId, stage: input.stage, n: input.n }, `stage ${input.event}`);
-        return result;
+        return { ...result, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
       });
     },
   };

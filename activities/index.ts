@@ -6,16 +6,24 @@ import type { ChainStep } from '../domain/chain';
 import type { Actor, ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from '../domain/types';
 import { maskStudentNo } from '../domain/id-number';
 import { gradeAfter, statusAfter } from '../domain/status-machine';
-import type { Corrections, DecisionWritten, Outcome } from '../workflows/messages';
+import type { CaseState, Corrections, DecisionWritten, Outcome, WriteResult } from '../workflows/messages';
 import { InvariantViolationError } from './errors';
 import { loadCalendar } from '../infra/deadlines';
 import type { WorkingCalendar } from '../domain/calendar';
-import { DEFAULT_DEADLINE_POLICY, stageDeadline, type DeadlinePolicy, type StageDeadline } from '../domain/deadlines';
+import {
+  deadlineFor,
+  DEFAULT_DEADLINE_POLICY,
+  nextReminderAt,
+  stageDeadline,
+  type DeadlinePolicy,
+  type StageDeadline,
+} from '../domain/deadlines';
+import { Rejection } from '../workflows/messages';
 import { createDeadlineActivities } from './deadlines';
 import { createNotifyActivities } from './notify';
 import { createOutbox, decisionMails, MailDirectory } from './outbox';
 import { applyRollup, type RollupChange } from '../infra/rollup';
-import { assertCleanCase, lockCase, type LockedCase } from './cases';
+import { assertCleanCase, bumpVersion, lockCase, type LockedCase } from './cases';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -43,8 +51,11 @@ export interface RecordDecisionInput {
   override?: { reason: string };
 }
 
-/** What a write did: the case's state, and the time limit of the stage it opened (null when none opened). */
-export interface DecisionRecord extends Outcome {
+/**
+ * What a write did: the case's state, the time limit of the stage it opened (null when none opened), and for lean
+ * workflows what it refused and the case as Postgres holds it afterwards (WriteResult).
+ */
+export interface DecisionRecord extends Outcome, WriteResult {
   deadline: StageDeadline | null;
   /** A decision's own facts, for its Update's answer; absent when the write found nothing to do. */
   written?: DecisionWritten;
@@ -154,6 +165,47 @@ export function createActivities({
   const deadlineOf = (cal: WorkingCalendar, type: ChangeType, stage: Stage, at: Date) =>
     stageDeadline(cal, deadlines, { type, stage, openedAtMs: at.getTime() });
 
+  /** The case as Postgres holds it now, with its current stage's time limit and timers (for lean workflows). */
+  const stateOf = async (tx: Tx, app: LockedCase, version = app.version): Promise<CaseState> => {
+    const base = { ...outcomeOf(app), round: app.round, version };
+    if (app.status !== 'IN_REVIEW' || !app.currentStage) return { ...base, stage: null };
+    const [step] = await tx.$queryRaw<
+      {
+        dueAt: Date | null;
+        dueProvisional: boolean;
+        overdueAt: Date | null;
+        remindersSent: number;
+        lastRemindedAt: Date | null;
+        escalatedAt: Date | null;
+      }[]
+    >`select "dueAt", "dueProvisional", "overdueAt", "remindersSent", "lastRemindedAt", "escalatedAt"
+        from "ApplicationStep"
+       where "applicationId" = ${app.id} and round = ${app.round} and stage = ${app.currentStage}::"Stage"`;
+    const cal = step?.dueAt ? await calendarIn(tx) : null;
+    return {
+      ...base,
+      stage: {
+        deadline: step?.dueAt
+          ? deadlineFor(cal!, deadlines, { dueAtMs: step.dueAt.getTime(), provisional: step.dueProvisional })
+          : null,
+        overdue: !!step?.overdueAt,
+        remindersSent: step?.remindersSent ?? 0,
+        escalated: !!step?.escalatedAt,
+        nextReminderAtMs:
+          step?.overdueAt && step.lastRemindedAt
+            ? nextReminderAt(cal!, deadlines, step.lastRemindedAt.getTime())
+            : null,
+      },
+    };
+  };
+  const freshStage = (deadline: StageDeadline | null) => ({
+    deadline,
+    overdue: false,
+    remindersSent: 0,
+    escalated: false,
+    nextReminderAtMs: null,
+  });
+
   const audit = (
     tx: Tx,
     applicationId: number,
@@ -165,8 +217,29 @@ export function createActivities({
     appendAudit(tx, { actor, action, entityType: 'application', entityId: applicationId, applicationId, details }, at);
 
   return {
-    ...createDeadlineActivities({ prisma, logger, now, policy: deadlines, calendarIn, outbox }),
+    ...createDeadlineActivities({ prisma, logger, now, policy: deadlines, calendarIn, outbox, stateOf }),
     ...createNotifyActivities({ prisma, outbox }),
+
+    /** The case as Postgres holds it (a lean workflow's sync). Reads only. */
+    async readCase(input: { applicationId: number }): Promise<CaseState> {
+      return prisma.$transaction(async (tx) => stateOf(tx, await lockCase(tx, input.applicationId)));
+    },
+
+    /**
+     * Records that a case's workflow has seen it closed and is ending: the reconciler then knows not to bring it in
+     * step (a closed case whose workflow never learnt it — its closing write landed, its workflow task was lost — is
+     * found by this mark missing). Only on the row the workflow was started for.
+     */
+    async confirmClosed(input: { applicationId: number; createdAtMs?: number }): Promise<void> {
+      if (input.createdAtMs === undefined) {
+        await prisma.$executeRaw`update "Application" set "workflowClosedAt" = now() at time zone 'UTC'
+                                  where id = ${input.applicationId} and "workflowClosedAt" is null`;
+        return;
+      }
+      await prisma.$executeRaw`update "Application" set "workflowClosedAt" = now() at time zone 'UTC'
+                                where id = ${input.applicationId} and "workflowClosedAt" is null
+                                  and "createdAt" = ${new Date(input.createdAtMs)}`;
+    },
 
     /**
      * Writes one decision in one transaction: the step, the next stage (opened now, with its due time), the case's
@@ -178,15 +251,26 @@ export function createActivities({
     async recordDecision(input: RecordDecisionInput): Promise<DecisionRecord> {
       return prisma.$transaction(async (tx) => {
         const app = await lockCase(tx, input.applicationId);
-        const none = { ...outcomeOf(app), deadline: null };
-        if (app.status !== 'IN_REVIEW' || app.round !== input.round) return none;
         const steps = await tx.$queryRaw<StepRow[]>`
           select id, seq, stage::text as stage, "orgCode", "openedAt", "overdueAt", decision::text as decision
             from "ApplicationStep" where "applicationId" = ${input.applicationId} and round = ${input.round}
            order by seq`;
         const step = steps.find((s) => s.stage === input.stage);
         if (!step) throw new InvariantViolationError(`no step ${input.stage} in round ${input.round}`);
-        if (step.decision) return none;
+        // Written before (this activity retried, or the workflow replayed without the task that wrote it): done.
+        if (step.decision === input.decision)
+          return { ...outcomeOf(app), deadline: null, state: await stateOf(tx, app) };
+        // The case has moved on (another decision, a withdrawal, a new round): refused, nothing written.
+        if (
+          app.status !== 'IN_REVIEW' ||
+          app.round !== input.round ||
+          app.currentStage !== input.stage ||
+          step.decision
+        ) {
+          const refused =
+            app.status === 'IN_REVIEW' || app.status === 'RETURNED' ? Rejection.StaleStage : Rejection.CaseClosed;
+          return { ...outcomeOf(app), deadline: null, refused, state: await stateOf(tx, app) };
+        }
         assertCleanCase(app);
 
         const at = now();
@@ -330,11 +414,20 @@ export function createActivities({
           },
           'decision recorded',
         );
+        const state: CaseState = {
+          status,
+          currentStage,
+          currentOrgCode,
+          round: input.round,
+          version: await bumpVersion(tx, app.id),
+          stage: currentStage ? freshStage(deadline) : null,
+        };
         return {
           status,
           currentStage,
           currentOrgCode,
           deadline,
+          state,
           written: {
             decidedAtMs: at.getTime(),
             nextDueAtMs: deadline?.dueAtMs ?? null,
@@ -353,7 +446,11 @@ export function createActivities({
     async startRound(input: StartRoundInput): Promise<DecisionRecord> {
       return prisma.$transaction(async (tx) => {
         const app = await lockCase(tx, input.applicationId);
-        if (app.round >= input.round || app.status !== 'RETURNED') return { ...outcomeOf(app), deadline: null };
+        if (app.round >= input.round) return { ...outcomeOf(app), deadline: null, state: await stateOf(tx, app) };
+        if (app.status !== 'RETURNED' || app.round !== input.round - 1) {
+          const refused = app.status === 'IN_REVIEW' ? Rejection.NotReturned : Rejection.CaseClosed;
+          return { ...outcomeOf(app), deadline: null, refused, state: await stateOf(tx, app) };
+        }
         assertCleanCase(app);
         const at = now();
         const first = input.chain[0];
@@ -402,15 +499,26 @@ export function createActivities({
         // What the applicant corrected (reason, date, type-specific fields): never ID numbers.
         await audit(tx, app.id, input.actor, 'application.resubmit', { round: input.round, corrections: c }, at);
         logger.debug({ applicationId: app.id, round: input.round }, 'case resubmitted');
-        return { ...outcomeOf(updated), deadline };
+        const state: CaseState = {
+          ...outcomeOf(updated),
+          round: input.round,
+          version: await bumpVersion(tx, app.id),
+          stage: freshStage(deadline),
+        };
+        return { ...outcomeOf(updated), deadline, state };
       });
     },
 
     /** Ends an open case as WITHDRAWN or CANCELLED. Idempotent: a closed case is left as it is. */
-    async closeApplication(input: CloseApplicationInput): Promise<Outcome> {
+    async closeApplication(input: CloseApplicationInput): Promise<Outcome & WriteResult> {
       return prisma.$transaction(async (tx) => {
         const app = await lockCase(tx, input.applicationId);
-        if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') return outcomeOf(app);
+        if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') {
+          const state = await stateOf(tx, app);
+          return app.status === input.status
+            ? { ...outcomeOf(app), state }
+            : { ...outcomeOf(app), refused: Rejection.CaseClosed, state };
+        }
         assertCleanCase(app);
         const at = now();
         const updated = await tx.application.update({
@@ -452,7 +560,8 @@ export function createActivities({
           at,
         );
         logger.debug({ applicationId: app.id, status: input.status }, 'case closed');
-        return outcomeOf(updated);
+        const version = await bumpVersion(tx, app.id);
+        return { ...outcomeOf(updated), state: { ...outcomeOf(updated), round: app.round, version, stage: null } };
       });
     },
   };

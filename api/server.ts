@@ -10,7 +10,7 @@ import { loadRules } from '../infra/rules';
 import { buildApp } from './app';
 import { TokenService } from './auth';
 import { securitySettings } from './security';
-import { reconcileWorkflows } from './services/applications';
+import { reconcileClosedCases, reconcileWorkflows } from './services/applications';
 
 export interface RunningApi {
   server: Server;
@@ -56,6 +56,7 @@ export async function startApi(opts: {
     reconciling = true;
     try {
       await reconcileWorkflows(prisma, temporal, config.TEMPORAL_TASK_QUEUE, logger);
+      await reconcileClosedCases(prisma, temporal, logger);
     } catch (e) {
       logger.warn({ err: String(e) }, 'reconciler tick failed');
     } finally {

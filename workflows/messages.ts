@@ -3,6 +3,7 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ChainStep } from '../domain/chain';
+import type { StageDeadline } from '../domain/deadlines';
 import type { Actor, ApplicationStatus, ChangeType, Decision, Stage } from '../domain/types';
 
 export const DEFAULT_TASK_QUEUE = 'xueji-applications';
@@ -31,6 +32,8 @@ export interface ApplicationWorkflowResult {
 
 export interface DecideInput {
   stage: Stage;
+  /** The round the decision is for (the API's reading of the case); lean workflows check it against Postgres. */
+  round?: number;
   decision: Decision;
   comment: string | null;
   actor: Actor;
@@ -59,6 +62,8 @@ export interface Corrections {
 export interface ResubmitInput {
   corrections: Corrections;
   actor: Actor;
+  /** The round being resubmitted (the API's reading of the case); lean workflows start the next one. */
+  round?: number;
 }
 
 /** What the read model says after a message was handled. */
@@ -83,6 +88,33 @@ export interface DecisionWritten {
 }
 
 export type DecideOutcome = Outcome & { written?: DecisionWritten };
+
+/**
+ * A case as Postgres holds it, as every write of a lean workflow reports it back. The workflow adopts it: Postgres is
+ * the authority on where a case stands, the workflow on time. (A write can land while the workflow task that made it
+ * is lost — a crash of the worker or of Temporal just after — and the workflow then replays without it; adopting
+ * what the next write reports brings it back in step instead of leaving the two to disagree.)
+ */
+export interface CaseState extends Outcome {
+  round: number;
+  /** The case's write count (Application.version): a state older than one already adopted is ignored. */
+  version: number;
+  /** The current stage's time limit and what its timers did, as recorded; null when no stage is current. */
+  stage: {
+    deadline: StageDeadline | null;
+    overdue: boolean;
+    remindersSent: number;
+    escalated: boolean;
+    /** When the next reminder is due (epoch ms), once the stage is overdue. */
+    nextReminderAtMs: number | null;
+  } | null;
+}
+
+/** A write of a lean workflow: what it refused (a rejection type, the case having moved on) and the case after it. */
+export interface WriteResult {
+  refused?: RejectionType;
+  state: CaseState;
+}
 
 /** An administrator's "remind now" (催办): one more reminder mail to the holder organisation. */
 export interface RemindInput {
@@ -132,6 +164,11 @@ export const resubmitUpdate = defineUpdate<Outcome, [ResubmitInput]>('resubmit')
 export const remindUpdate = defineUpdate<RemindOutcome, [RemindInput]>('remind');
 export const changeDueUpdate = defineUpdate<DueOutcome, [ChangeDueInput]>('changeDue');
 export const stateQuery = defineQuery<ApplicationState>('state');
+/**
+ * Brings a lean workflow in step with its case in Postgres (the reconciler sends it for a case Postgres shows closed
+ * while its workflow still runs). Changes nothing in Postgres.
+ */
+export const syncUpdate = defineUpdate<Outcome, []>('sync');
 
 /** Failure types thrown by the validators; the API maps them to HTTP statuses. */
 export const Rejection = {

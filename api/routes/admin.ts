@@ -217,7 +217,7 @@ export function adminRoutes(deps: AppDeps): Router {
       deps,
       app,
       decideUpdate,
-      { ...decided, actor: actorOf(u), override: { reason: body.reason } },
+      { ...decided, round: app.round, actor: actorOf(u), override: { reason: body.reason } },
       `override:${app.id}:${app.round}:${body.stage}:${body.decision}`,
     );
     res.json(await caseAfterUpdate(deps, u, app, outcome, decided));

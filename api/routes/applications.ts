@@ -107,7 +107,7 @@ export function applicationRoutes(deps: AppDeps): Router {
       deps,
       app,
       decideUpdate,
-      { ...decided, actor: actorOf(u) },
+      { ...decided, round: app.round, actor: actorOf(u) },
       `decide:${app.id}:${app.round}:${body.stage}:${body.decision}`,
     );
     res.json(await caseAfterUpdate(deps, u, app, outcome, decided));
@@ -157,7 +157,7 @@ export function applicationRoutes(deps: AppDeps): Router {
       deps,
       app,
       resubmitUpdate,
-      { corrections: body, actor: actorOf(u) },
+      { corrections: body, actor: actorOf(u), round: app.round },
       `resubmit:${app.id}:${app.round}`,
     );
     res.json(await caseAfterUpdate(deps, u, app, outcome));

@@ -2,7 +2,9 @@
 DROP INDEX "Application_currentOrgCode_status_idx";
 
 -- AlterTable
-ALTER TABLE "Application" ADD COLUMN     "waitingSince" TIMESTAMP(3);
+ALTER TABLE "Application" ADD COLUMN     "version" INTEGER NOT NULL DEFAULT 0,
+ADD COLUMN     "waitingSince" TIMESTAMP(3),
+ADD COLUMN     "workflowClosedAt" TIMESTAMP(3);
 
 -- AlterTable
 ALTER TABLE "MailOutbox" ADD COLUMN     "leaseUntil" TIMESTAMP(3),
@@ -58,8 +60,14 @@ UPDATE "Application" a SET "waitingSince" = (
 -- The mail dispatcher's queue: unsent rows by when they may be tried.
 CREATE INDEX "MailOutbox_pending" ON "MailOutbox"("nextAttemptAt", "id") WHERE "sentAt" IS NULL;
 
--- The reconciler's question ("which cases have no workflow yet?") without reading every case.
+-- The reconciler's questions without reading every case: which cases have no workflow yet, and which closed cases
+-- have a workflow that has not seen it.
 CREATE INDEX "Application_workflow_not_started" ON "Application"("id") WHERE "workflowStartedAt" IS NULL;
+CREATE INDEX "Application_workflow_not_closed" ON "Application"("closedAt")
+  WHERE "workflowClosedAt" IS NULL AND status IN ('APPROVED', 'REJECTED', 'WITHDRAWN', 'CANCELLED');
+-- Cases closed before this version: their workflows end by themselves.
+UPDATE "Application" SET "workflowClosedAt" = "closedAt"
+ WHERE status IN ('APPROVED', 'REJECTED', 'WITHDRAWN', 'CANCELLED');
 
 -- domain/histogram.ts minuteBucket, in SQL (a test keeps the two equal).
 CREATE OR REPLACE FUNCTION xueji_minute_bucket(m integer) RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $$
