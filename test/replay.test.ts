@@ -149,7 +149,8 @@ if (process.env.RECORD_HISTORIES) {
 describe('replaying recorded histories', () => {
   test('every recorded history replays on the current workflow code without a determinism error', () => {
     const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
-    for (const v of ['v1-', 'v4-', 'v5-']) expect(files.filter((f) => f.startsWith(v)).length).toBeGreaterThanOrEqual(4);
+    for (const v of ['v1-', 'v4-', 'v5-'])
+      expect(files.filter((f) => f.startsWith(v)).length).toBeGreaterThanOrEqual(4);
     // In a plain Node process: the SDK's protobuf types do not survive jest's module registry.
     const out = execFileSync(process.execPath, [TSX, path.resolve(__dirname, '..', 'scripts', 'replay-histories.ts')], {
       env: process.env,

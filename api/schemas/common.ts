@@ -90,13 +90,9 @@ export const ProblemSchema = z
     detail: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     requestId: z.string().optional(),
-    applicationId: z
-      .number()
-      .int()
-      .optional()
-      .meta({
-        description: "409 on filing: the pupil's open case (after a retried filing, probably the caller's own)",
-      }),
+    applicationId: z.number().int().optional().meta({
+      description: "409 on filing: the pupil's open case (after a retried filing, probably the caller's own)",
+    }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details; messages Chinese first' });
 
