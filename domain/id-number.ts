@@ -77,3 +77,17 @@ export function maskIdNumber(idNumber: string | null | undefined): string | null
 export function maskStudentNo(studentNo: string): string {
   return `${studentNo[0]}${maskIdNumber(studentNo.slice(1))}`;
 }
+
+/**
+ * Masks all but the 6-digit region of an ID number (520302************): what a caller outside the pupil's reach
+ * may see (DESIGN §5 "Reach"). With the birth date and the last four hidden, nothing rebuilds the number.
+ */
+export function maskIdNumberToRegion(idNumber: string | null | undefined): string | null {
+  if (!idNumber) return null;
+  return `${idNumber.slice(0, 6)}${'*'.repeat(Math.max(0, idNumber.length - 6))}`;
+}
+
+/** The same for a 学籍号, keeping its prefix letter: G520302************. */
+export function maskStudentNoToRegion(studentNo: string): string {
+  return `${studentNo[0]}${maskIdNumberToRegion(studentNo.slice(1))}`;
+}

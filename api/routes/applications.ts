@@ -19,7 +19,8 @@ import {
   loadVisibleApplication,
   readableOrgs,
   startWorkflow,
-  toApplicationDto,
+  toApplicationDtoFor,
+  toApplicationDtos,
   visibleTo,
 } from '../services/applications';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
@@ -46,7 +47,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     res
       .status(201)
       .location(`/api/applications/${app.id}`)
-      .json(await toApplicationDto(app, orgs));
+      .json(await toApplicationDtoFor(prisma, u, app, orgs));
   });
 
   /** Cases the caller may read, newest first, with cursor paging. */
@@ -78,16 +79,17 @@ export function applicationRoutes(deps: AppDeps): Router {
     });
     const page = rows.slice(0, q.limit);
     res.json({
-      items: await Promise.all(page.map((a) => toApplicationDto(a, orgs, 'list'))),
+      items: await toApplicationDtos(prisma, u, page, orgs),
       nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
     });
   });
 
   /** 200 the case; 404 when it does not exist or the caller may not see it. */
   r.get('/:id', async (req, res) => {
+    const u = currentUser(req);
     const { id } = parse(ApplicationIdParamsSchema, req.params);
-    const app = await loadVisibleApplication(prisma, currentUser(req), id);
-    res.json(await toApplicationDto(app, orgs));
+    const app = await loadVisibleApplication(prisma, u, id);
+    res.json(await toApplicationDtoFor(prisma, u, app, orgs));
   });
 
   /**
@@ -109,7 +111,7 @@ export function applicationRoutes(deps: AppDeps): Router {
       { stage: body.stage, decision: body.decision, comment: body.comment ?? null, actor: actorOf(u) },
       `decide:${app.id}:${app.round}:${body.stage}:${body.decision}`,
     );
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await toApplicationDtoFor(prisma, u, await loadVisibleApplication(prisma, u, id), orgs));
   });
 
   /** Withdraw by the applicant school: 200; 403 another organisation; 409 already closed. */
@@ -121,7 +123,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以撤销该业务');
     if (!isOpenStatus(app.status)) throw conflict('该业务已办结，不能撤销');
     await sendUpdate(deps, app, withdrawUpdate, { reason: body.reason, actor: actorOf(u) }, `withdraw:${app.id}`);
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await toApplicationDtoFor(prisma, u, await loadVisibleApplication(prisma, u, id), orgs));
   });
 
   /** The applicant corrects a returned case and sends it round again: 200; 403; 409 when not returned. */
@@ -153,7 +155,7 @@ export function applicationRoutes(deps: AppDeps): Router {
       { corrections: body, actor: actorOf(u) },
       `resubmit:${app.id}:${app.round}`,
     );
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await toApplicationDtoFor(prisma, u, await loadVisibleApplication(prisma, u, id), orgs));
   });
 
   /** An administrator cancels an open case with a reason: 200; 403 not an administrator; 409 closed. */
@@ -164,7 +166,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     const app = await loadVisibleApplication(prisma, u, id);
     if (!isOpenStatus(app.status)) throw conflict('该业务已办结，不能取消');
     await sendUpdate(deps, app, cancelUpdate, { reason: body.reason, actor: actorOf(u) }, `cancel:${app.id}`);
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await toApplicationDtoFor(prisma, u, await loadVisibleApplication(prisma, u, id), orgs));
   });
 
   return r;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AppDeps } from '../app';
 import { currentUser, requireRole } from '../auth';
-import { applicationInclude, toApplicationDto } from '../services/applications';
+import { applicationInclude, toApplicationDtos } from '../services/applications';
 
 export function taskRoutes({ prisma, orgs }: AppDeps): Router {
   const r = Router();
@@ -19,7 +19,7 @@ export function taskRoutes({ prisma, orgs }: AppDeps): Router {
         ? Math.max(...a.steps.filter((s) => s.round === a.round).map((s) => s.decidedAt?.getTime() ?? 0))
         : (a.steps.find((s) => s.round === a.round && s.stage === a.currentStage)?.openedAt?.getTime() ?? 0);
     rows.sort((a, b) => since(a) - since(b) || a.id - b.id);
-    res.json({ items: await Promise.all(rows.map((a) => toApplicationDto(a, orgs, 'list'))), total });
+    res.json({ items: await toApplicationDtos(prisma, u, rows, orgs), total });
   });
   return r;
 }

@@ -4,7 +4,8 @@ import type { Prisma } from '../../generated/prisma/client';
 import { appendAudit } from '../../infra/audit';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
-import { maskStudentNo } from '../../domain/id-number';
+import { maskStudentNoToRegion } from '../../domain/id-number';
+import { studentNoAsSeen } from '../../domain/reach';
 import { isoDay } from '../schemas/common';
 import { CHANGE_TYPE_LABELS } from '../../domain/labels';
 import { checkChangeLegal } from '../../domain/status-machine';
@@ -14,6 +15,7 @@ import type { applicationWorkflow } from '../../workflows/application';
 import { workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
 import type { AuthUser } from '../auth';
 import { conflict, forbidden, notFound, ruleViolation } from '../errors';
+import { guardedMatch, reachOf, type Reach } from './reach';
 
 export const applicationInclude = {
   student: { select: { studentNo: true, name: true, schoolCode: true } },
@@ -42,11 +44,12 @@ export class OrgDirectory {
 }
 
 /**
- * The Application JSON of the API contract. Only the current round's steps are listed. In lists the
- * 学籍号 is masked: it is 'G' + the pupil's ID number, which never appears whole in a list.
+ * The Application JSON of the API contract. Only the current round's steps are listed. The 学籍号 ('G' + the pupil's
+ * ID number) is shown as the caller's reach allows (domain/reach.ts): whole in a single case within reach, masked to
+ * region + last four in lists, and to the region alone outside reach (e.g. to the applicant after a withdrawal).
  */
-export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, view: 'detail' | 'list' = 'detail') {
-  const studentNo = view === 'list' ? maskStudentNo(a.student.studentNo) : a.student.studentNo;
+export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, view: 'detail' | 'list', reach: Reach) {
+  const studentNo = studentNoAsSeen(a.student.studentNo, reach.has(a.student.studentNo), view);
   const stepDto = (s: ApplicationRow['steps'][number]) => ({
     stage: s.stage,
     org: { code: s.org.code, name: s.org.name },
@@ -86,6 +89,27 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
   };
+}
+
+/** Cases as the caller sees them, with the caller's reach computed once for all of them. */
+export async function toApplicationDtos(
+  prisma: PrismaClient,
+  u: AuthUser,
+  rows: ApplicationRow[],
+  orgs: OrgDirectory,
+  view: 'detail' | 'list' = 'list',
+) {
+  const reach = await reachOf(
+    prisma,
+    u,
+    rows.map((a) => a.student.studentNo),
+  );
+  return Promise.all(rows.map((a) => toApplicationDto(a, orgs, view, reach)));
+}
+
+/** One case as the caller sees it. */
+export async function toApplicationDtoFor(prisma: PrismaClient, u: AuthUser, a: ApplicationRow, orgs: OrgDirectory) {
+  return (await toApplicationDtos(prisma, u, [a], orgs, 'detail'))[0];
 }
 
 /**
@@ -141,12 +165,17 @@ export async function createApplication(
   rules: ProvinceRules = DEFAULT_RULES,
 ) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
-  const pupil = await prisma.student.findUnique({
-    where: { studentNo: body.studentNo },
-    include: { school: true },
-  });
-  if (!pupil) throw notFound(`没有找到学籍号为 ${maskStudentNo(body.studentNo)} 的学生，请核对学籍号`);
   const label = CHANGE_TYPE_LABELS[body.type];
+  // The typed 学籍号 is a guess until it names a pupil the clerk may file for: a transfer may name a pupil of any
+  // school (the receiving school files it), other changes only a pupil within the clerk's reach. Anything else is a
+  // failed match — the same 404 whether the pupil exists elsewhere or not, counted and audited (services/reach.ts).
+  const { pupil } = await guardedMatch(prisma, u, { via: 'application', studentNo: body.studentNo }, async (tx) => {
+    const found = await tx.student.findUnique({ where: { studentNo: body.studentNo }, include: { school: true } });
+    const fileable =
+      found && (body.type === 'TRANSFER' || (await reachOf(tx, u, [found.studentNo])).has(found.studentNo));
+    return { ok: !!fileable, pupil: fileable ? found : null };
+  });
+  if (!pupil) throw notFound(`没有找到学籍号为 ${maskStudentNoToRegion(body.studentNo)} 的学生，请核对学籍号`);
 
   let toSchool: { code: string; countyCode: string } | null = null;
   if (body.type === 'TRANSFER') {
