@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from 'pino';
 import { recordAudit } from '../infra/audit';
-import { isDatabaseUnavailable, type PrismaClient } from '../infra/db';
+import { describeDbError, isDatabaseUnavailable, type PrismaClient } from '../infra/db';
 import { redactIdNumbers } from '../infra/logger';
 
 export interface FieldError {
@@ -170,7 +170,7 @@ export function errorHandler(logger: Logger, prisma?: PrismaClient): ErrorReques
     if (err instanceof HttpError) e = err;
     else if (err instanceof ZodError) e = zodToHttpError(err);
     else if (isDatabaseUnavailable(err)) {
-      logger.warn({ requestId, err: String((err as Error)?.message ?? err).slice(0, 300) }, 'database unavailable');
+      logger.warn({ requestId, err: describeDbError(err) }, 'database unavailable');
       e = databaseUnavailable();
     } else {
       const client = expressClientError(err);

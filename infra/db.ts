@@ -61,6 +61,19 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
   return isDatabaseUnavailable(x.cause, depth + 1) || isDatabaseUnavailable(x.meta?.driverAdapterError, depth + 1);
 }
 
+/** "PrismaClientKnownRequestError P1001 ← DriverAdapterError DatabaseNotReachable": what an error is, for logs. */
+export function describeDbError(e: unknown): string {
+  const parts: string[] = [];
+  for (let x = e as Record<string, unknown> | undefined, i = 0; x && typeof x === 'object' && i < 6; i++) {
+    const kind = (x.cause as { kind?: unknown } | undefined)?.kind ?? x.kind;
+    const what = [x.name, x.code, typeof kind === 'string' ? kind : undefined].filter(Boolean).join(' ');
+    if (what && parts[parts.length - 1] !== what) parts.push(what);
+    x = (x.cause ?? (x.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError) as typeof x;
+  }
+  const first = String((e as { message?: unknown })?.message ?? e).split('\n').filter((l) => l.trim()).at(-1) ?? '';
+  return `${parts.join(' ← ') || 'error'}: ${first.trim().slice(0, 160)}`;
+}
+
 /**
  * One Prisma client per process, on the pg driver adapter (no Rust query engine). A connection that cannot be made
  * within 5 s fails (node-postgres waits forever by default): a request then answers 503 instead of hanging.
