@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { unsupportedMediaType } from './errors';
 
@@ -20,3 +22,29 @@ export const apiHygiene: RequestHandler = (req, res, next) => {
   }
   next();
 };
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them (a header block over 16 kB — a very long URL or token
+ * —, a malformed request line, a bad header) are answered as problem+json too, instead of Node's bare text.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex) => {
+    if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+    const body = JSON.stringify({
+      type: `/problems/${tooLarge ? 'headers-too-large' : 'bad-request'}`,
+      title: tooLarge ? '请求头过大 (request header fields too large)' : '请求格式有误 (bad request)',
+      status,
+      detail: tooLarge ? '请求地址或请求头过长' : 'HTTP 请求格式有误',
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        'Content-Type: application/problem+json; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  });
+}
