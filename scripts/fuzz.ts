@@ -14,6 +14,8 @@
 // password (--admin-password, default demo-password): it creates its own users, disables and locks accounts, and
 // imports data — run it against a throwaway stack only. Login requests carry a random X-Forwarded-For, so the
 // per-address login limit of an API behind one trusted proxy hop on loopback does not stop the run.
+// FUZZ_DEBUG='POST /api/students' prints the answers of that operation that did not reach its handler (with
+// FUZZ_TRACE=1: all its answers).
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -244,6 +246,10 @@ interface World {
   ownUserIds: Set<number>;
   ownUsernames: Set<string>;
   caseIds: number[];
+  /** The stage each case was last seen at, so decisions often name the right one and reach the workflow. */
+  caseStage: Map<number, string>;
+  /** The case the request being built is about. */
+  current?: number;
   attachmentIds: number[];
   userIds: number[];
   studentNos: string[];
@@ -264,6 +270,10 @@ function validId(rng: Rng): string {
 function hint(name: string, rng: Rng, w: World, op: Operation): unknown {
   const now = Date.now();
   switch (name) {
+    case 'stage': {
+      const stage = w.current !== undefined ? w.caseStage.get(w.current) : undefined;
+      return stage && rng.chance(0.7) ? stage : undefined;
+    }
     case 'studentNo':
       return rng.pick(w.studentNos);
     case 'schoolCode':
@@ -363,10 +373,10 @@ function valid(
     return valid(doc, rng.pick(nonNull.length ? nonNull : alternatives), name, rng, w, op, depth);
   }
   if (s.allOf?.length) return valid(doc, s.allOf[0], name, rng, w, op, depth);
-  if (s.enum) return rng.pick(s.enum);
-  if (s.const !== undefined) return s.const;
   const hinted = hint(name, rng, w, op);
   if (hinted !== undefined) return hinted;
+  if (s.enum) return rng.pick(s.enum);
+  if (s.const !== undefined) return s.const;
   const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
   switch (type) {
     case 'object': {
@@ -493,7 +503,12 @@ function pathParam(name: string, op: Operation, rng: Rng, w: World): string {
     const ids = w.userIds.filter((i) => !w.ownUserIds.has(i));
     return String(rng.pick(ids.length ? ids : [999_999]));
   }
-  if (name === 'id') return String(rng.pick(w.caseIds));
+  if (name === 'id') {
+    // Mostly the newest cases: the older ones are closed by now.
+    const recent = w.caseIds.slice(-6);
+    w.current = rng.chance(0.7) ? rng.pick(recent) : rng.pick(w.caseIds);
+    return String(w.current);
+  }
   if (name === 'attachmentId') return String(rng.pick(w.attachmentIds));
   if (name === 'studentNo') return rng.pick(w.studentNos);
   if (name === 'year') return String(rng.pick([2027, 2028, 2026]));
@@ -587,6 +602,7 @@ function build(
   w: World,
 ): Built {
   const notes: string[] = [];
+  w.current = undefined;
   // A mutation per request at most in one place, so a failure points at it.
   const where = aimed
     ? rng.pick(['none', 'none', 'body', 'body', 'query', 'path'])
@@ -868,7 +884,34 @@ async function setUp(base: URL, o: FuzzOptions, rng: Rng): Promise<World> {
   // A zip bomb for the imports: 100 MB of zeros in about 100 kB, claiming 1 kB.
   const bomb = zipBomb(100 * 1024 * 1024);
   void rng;
-  return { tokens, ownUserIds, ownUsernames, caseIds, attachmentIds, userIds, studentNos, bomb };
+  return { tokens, ownUserIds, ownUsernames, caseIds, caseStage: new Map(), attachmentIds, userIds, studentNos, bomb };
+}
+
+/**
+ * New open cases now and then (fuzzed decisions, withdrawals and cancellations close them): transfers into the
+ * fuzzer's school, and a resumption for the suspended pupil at its second school.
+ */
+async function replenish(base: URL, w: World, rng: Rng) {
+  const soon = iso(Date.now() + 7 * DAY);
+  const filings: [Role, unknown][] = [
+    [
+      'clerk',
+      {
+        type: 'TRANSFER',
+        studentNo: rng.pick(DEMO_STUDENT_NOS.filter((n) => !n.startsWith('G5119'))),
+        reason: '模糊测试：随父母工作调动',
+        effectiveDate: soon,
+      },
+    ],
+    ['clerk2', { type: 'RESUME', studentNo: DEMO_STUDENT_NOS[3], reason: '模糊测试：病愈复学', effectiveDate: soon }],
+  ];
+  for (const [role, body] of filings) {
+    const a = await json(base, 'POST', '/api/applications', body, w.tokens[role]).catch(() => null);
+    if (a?.status === 201 && typeof a.json?.id === 'number') {
+      w.caseIds.push(a.json.id);
+      w.caseStage.set(a.json.id, String(a.json.currentStage));
+    }
+  }
 }
 
 function zipBomb(size: number): Buffer {
@@ -974,12 +1017,25 @@ export async function runFuzz(o: FuzzOptions & { baseUrl: string }): Promise<Fuz
       }
       const cls = `${Math.floor(a.status / 100)}xx`;
       s.byClass[cls] = (s.byClass[cls] ?? 0) + 1;
-      if (reachedHandler(b, a)) s.reached += 1;
+      const reached = reachedHandler(b, a);
+      if (reached) s.reached += 1;
       else if (b.aimed && b.role !== 'anonymous' && b.role !== 'forged' && a.status === 403) {
+        // This role may not call the operation at all: aim other roles at it from now on.
         const set = refusedRoles.get(b.op.key) ?? new Set<Role>();
         set.add(b.role);
         refusedRoles.set(b.op.key, set);
       }
+      if ((!reached || process.env.FUZZ_TRACE) && process.env.FUZZ_DEBUG === b.op.key) {
+        o.log(`[not reached] ${b.role} ${b.note} → ${a.status} ${a.body.slice(0, 160)}`);
+      }
+      // Cases the answers show: new ones to act on, and the stage each is at.
+      for (const item of [a.json, ...(((a.json?.items as unknown[]) ?? []) as (typeof a.json)[])]) {
+        const c = item as { id?: unknown; currentStage?: unknown; type?: unknown } | undefined;
+        if (typeof c?.id !== 'number' || typeof c.type !== 'string' || a.status >= 300) continue;
+        if (!w.caseIds.includes(c.id)) w.caseIds.push(c.id);
+        if (typeof c.currentStage === 'string') w.caseStage.set(c.id, c.currentStage);
+      }
+      if (s.sent % 50 === 0) await replenish(base, w, rng);
       const problem = /^application\/problem\+json/.test(a.type);
       if (a.status >= 500 || (a.status >= 400 && !problem)) {
         failed += 1;
