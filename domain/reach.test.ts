@@ -1,4 +1,4 @@
-import { idNumberAsSeen, studentNoAsSeen, withinReach, type CaseFacts } from './reach';
+import { idNumberAsSeen, studentNoAsSeen, textAsSeen, withinReach, type CaseFacts } from './reach';
 
 const NOW = new Date('2026-12-01T08:00:00Z');
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000);
@@ -71,4 +71,13 @@ test('what is shown: whole or region + last four within reach, the region alone 
   expect(idNumberAsSeen(no.slice(1), true)).toBe('520302********0014');
   expect(idNumberAsSeen(no.slice(1), false)).toBe('520302************');
   expect(idNumberAsSeen(null, false)).toBeNull();
+});
+
+test('free text outside reach: ID numbers in it masked to the region, however they were typed', () => {
+  const fullWidth = '５２０３０２２０１５０５０５００１４';
+  expect(textAsSeen(`学生身份证号 520302201505050014，另 ${fullWidth}`, false)).toBe(
+    '学生身份证号 520302************，另 520302************',
+  );
+  expect(textAsSeen('学生身份证号 520302201505050014', true)).toBe('学生身份证号 520302201505050014');
+  expect(textAsSeen(null, false)).toBeNull();
 });

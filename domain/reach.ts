@@ -2,7 +2,13 @@
 // sequence). Pure, so the rule is one function the API asks for every pupil it shows; api/services/reach.ts loads the
 // facts it needs.
 
-import { maskIdNumber, maskIdNumberToRegion, maskStudentNo, maskStudentNoToRegion } from './id-number';
+import {
+  maskIdNumber,
+  maskIdNumberToRegion,
+  maskStudentNo,
+  maskStudentNoToRegion,
+  replaceIdNumbers,
+} from './id-number';
 import { isOpenStatus, type ApplicationStatus, type ChangeType, type Role } from './types';
 
 /** How long the sending school and its bureau still reach a pupil after an approved transfer. */
@@ -69,4 +75,12 @@ export function studentNoAsSeen(studentNo: string, within: boolean, view: 'detai
 /** An ID number as the caller may see it: region + last four within reach, region only outside. */
 export function idNumberAsSeen(idNumber: string | null, within: boolean): string | null {
   return within ? maskIdNumber(idNumber) : maskIdNumberToRegion(idNumber);
+}
+
+/**
+ * Free text as a caller outside reach may see it: any ID number a clerk typed into a reason or comment, masked to its
+ * region (within reach it is shown as written).
+ */
+export function textAsSeen<T extends string | null>(text: T, within: boolean): T {
+  return within || text === null ? text : (replaceIdNumbers(text, (id) => maskIdNumberToRegion(id)!) as T);
 }

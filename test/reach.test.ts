@@ -63,10 +63,13 @@ test('outside reach: the lookup shows the region only and no birth date; the rec
 });
 
 test('a party to an open case reaches the pupil; withdrawing ends it, in the record, the case and the lists', async () => {
-  const filed = await fileTransfer(stack, 'nj.s1', ZHANG);
+  // A clerk typed the ID number into the reason too: within reach it is shown as written, outside masked.
+  const reason = `随父母工作调动（身份证号 ${ZHANG.slice(1)}）`;
+  const filed = await fileTransfer(stack, 'nj.s1', ZHANG, { reason });
   expect(filed.status).toBe(201);
   const id = filed.body.id as number;
   expect(filed.body.student.studentNo).toBe(ZHANG); // the applicant, a party: whole in the case
+  expect(filed.body.reason).toBe(reason);
   expect((await record('nj.s1', ZHANG)).status).toBe(200);
   expect((await lookup('nj.s1', '张小明')).body.items[0]).toMatchObject({ birthDate: '2015-05-05' });
 
@@ -91,6 +94,7 @@ test('a party to an open case reaches the pupil; withdrawing ends it, in the rec
     const again = await as(stack, user).get(`/api/applications/${id}`);
     expect(again.status).toBe(200); // the case stays theirs to read …
     expect(again.body.student.studentNo).toBe('G520302************'); // … the pupil's identity does not
+    expect(again.body.reason).toBe('随父母工作调动（身份证号 520302************）');
     const mine = await as(stack, user).get('/api/applications');
     expect(mine.body.items.find((a: { id: number }) => a.id === id).student.studentNo).toBe('G520302************');
     expect((await lookup(user, '张小明')).body.items[0]).toMatchObject({ birthDate: null });

@@ -5,7 +5,7 @@ import { appendAudit } from '../../infra/audit';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
 import { maskStudentNoToRegion } from '../../domain/id-number';
-import { studentNoAsSeen } from '../../domain/reach';
+import { studentNoAsSeen, textAsSeen } from '../../domain/reach';
 import { isoDay } from '../schemas/common';
 import { CHANGE_TYPE_LABELS } from '../../domain/labels';
 import { checkChangeLegal } from '../../domain/status-machine';
@@ -49,13 +49,14 @@ export class OrgDirectory {
  * region + last four in lists, and to the region alone outside reach (e.g. to the applicant after a withdrawal).
  */
 export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, view: 'detail' | 'list', reach: Reach) {
-  const studentNo = studentNoAsSeen(a.student.studentNo, reach.has(a.student.studentNo), view);
+  const within = reach.has(a.student.studentNo);
+  const studentNo = studentNoAsSeen(a.student.studentNo, within, view);
   const stepDto = (s: ApplicationRow['steps'][number]) => ({
     stage: s.stage,
     org: { code: s.org.code, name: s.org.name },
     decision: s.decision,
     actor: s.actorName,
-    comment: s.comment,
+    comment: textAsSeen(s.comment, within),
     openedAt: iso(s.openedAt),
     decidedAt: iso(s.decidedAt),
     dueAt: iso(s.dueAt),
@@ -75,10 +76,10 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     toSchool: await orgs.ref(a.toSchoolCode),
     currentStage: a.currentStage,
     currentOrg: await orgs.ref(a.currentOrgCode),
-    reason: a.reason,
+    reason: textAsSeen(a.reason, within),
     effectiveDate: isoDay(a.effectiveDate),
-    details: (a.details as Record<string, unknown> | null) ?? null,
-    closeReason: a.closeReason,
+    details: detailsAsSeen((a.details as Record<string, unknown> | null) ?? null, within),
+    closeReason: textAsSeen(a.closeReason, within),
     round: a.round,
     // The current stage is past its due time, and whether it has been escalated.
     overdue: !!open?.dueAt && open.dueAt.getTime() < now,
@@ -90,6 +91,11 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     updatedAt: a.updatedAt.toISOString(),
   };
 }
+
+const detailsAsSeen = (details: Record<string, unknown> | null, within: boolean) =>
+  details && !within
+    ? Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? textAsSeen(v, false) : v]))
+    : details;
 
 /** Cases as the caller sees them, with the caller's reach computed once for all of them. */
 export async function toApplicationDtos(
