@@ -34,7 +34,7 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const status = tooLarge ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+    const status = tooLarge ? 431 : 400;
     const body = JSON.stringify({
       type: `/problems/${tooLarge ? 'headers-too-large' : 'bad-request'}`,
       title: tooLarge ? '请求头过大 (request header fields too large)' : '请求格式有误 (bad request)',
