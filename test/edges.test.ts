@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import request from 'supertest';
 import { idCheckChar } from '../domain/id-number';
+import { answerClientErrors } from '../api/hygiene';
 import { as, SOON, startStack, WANG, ZHANG, type TestStack } from './support/stack';
 
 // The door: every string a person types passes the one free-text rule, every id and date is checked before it
@@ -692,6 +693,29 @@ async function rawPost(path: string, token: string, bytes: Buffer, encoding: str
     server.close();
   }
 }
+
+test("what Node's HTTP parser refuses (a 20 kB URL) is problem+json too", async () => {
+  const server = stack.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  answerClientErrors(server);
+  try {
+    const { port } = server.address() as AddressInfo;
+    const answer = await new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: `/api/applications/${'9'.repeat(20_000)}` }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(431);
+    expect(answer.type).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(answer.body).title).toMatch(/[\u4e00-\u9fff]/);
+  } finally {
+    server.close();
+  }
+});
 
 describe('Cache-Control: no-store', () => {
   test('on authenticated answers, errors included, and on login and refresh', async () => {
