@@ -61,13 +61,13 @@ export const notFound = (detail: string, errors?: FieldError[]) =>
 export const conflict = (detail: string) => new HttpError(409, '操作冲突 (conflict)', detail);
 export const ruleViolation = (detail: string, errors?: FieldError[]) =>
   new HttpError(422, '不符合办理条件 (rule violation)', detail, errors);
-export const unavailable = (detail: string) => new HttpError(503, '服务暂不可用 (unavailable)', detail);
+/** 503, with a Retry-After (seconds) on every one: the client may retry, and when. */
+export const unavailable = (detail: string, retryAfterSeconds = 5) =>
+  Object.assign(new HttpError(503, '服务暂不可用 (unavailable)', detail), { retryAfter: retryAfterSeconds });
 /** Seconds a client should wait before retrying while the database is unreachable. */
 export const DATABASE_RETRY_AFTER_SECONDS = 10;
 export const databaseUnavailable = () =>
-  Object.assign(unavailable('数据库暂时无法连接，请稍后重试；已提交的内容不会丢失，重试是安全的'), {
-    retryAfter: DATABASE_RETRY_AFTER_SECONDS,
-  });
+  unavailable('数据库暂时无法连接，请稍后重试；已提交的内容不会丢失，重试是安全的', DATABASE_RETRY_AFTER_SECONDS);
 export const payloadTooLarge = (detail: string, errors?: FieldError[]) =>
   new HttpError(413, '内容过大 (payload too large)', detail, errors);
 export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
