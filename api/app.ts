@@ -10,6 +10,7 @@ import type { ProvinceRules } from '../domain/rules';
 import type { PrismaClient } from '../infra/db';
 import { authenticate, TokenService } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
+import { apiHygiene } from './hygiene';
 import { buildOpenApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { consoleRoutes, DEFAULT_CONSOLE, serveConsole, type ConsoleSettings } from './routes/console';
@@ -93,7 +94,9 @@ export function buildApp(
     pinoHttp({
       logger: deps.logger,
       genReqId: (req, res) => {
-        const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+        // A caller's own id is kept when it is a plain token; anything else (spaces, quotes, 1 kB) gets ours.
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;
       },
@@ -108,6 +111,7 @@ export function buildApp(
       },
     }),
   );
+  app.use('/api', apiHygiene);
   app.use(express.json({ limit: '100kb' }));
 
   const openapi = buildOpenApiDocument();

@@ -8,6 +8,7 @@ import { createLogger } from '../infra/logger';
 import { tokenSecret } from '../infra/secrets';
 import { loadRules } from '../infra/rules';
 import { buildApp } from './app';
+import { answerClientErrors } from './hygiene';
 import { TokenService } from './auth';
 import { securitySettings } from './security';
 import { reconcileClosedCases, reconcileWorkflows } from './services/applications';
@@ -69,6 +70,7 @@ export async function startApi(opts: {
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.PORT, () => resolve(s));
   });
+  answerClientErrors(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   return {

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
@@ -24,18 +25,27 @@ export interface Sheet {
 
 const ZIP = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 const OLE = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]); // .xls, .doc (Office 97–2003)
-/** What an .xlsx may unpack to at most: far beyond 20 000 rows, far below a zip bomb. */
-const MAX_XLSX_UNPACKED = 200 * 1024 * 1024;
+/**
+ * What an .xlsx may unpack to at most: 64 MB, or 2 kB a row when more rows are allowed — far beyond any real sheet of
+ * that many rows (a 20 000-row pupil list unpacks to about 10 MB), far below a zip bomb.
+ */
+export const unpackLimit = (maxRows: number) => Math.max(64 * 1024 * 1024, maxRows * 2048);
 
 const SAVE_AS = '请在 Excel 中“另存为” .xlsx 或“CSV UTF-8（逗号分隔）”后重新上传';
 
+export type UnpackedSize =
+  { ok: true; bytes: number } | { ok: false; reason: 'too-large' | 'unreadable'; bytes: number };
+
 /**
- * The sizes the ZIP's central directory declares, summed, or null when it cannot be read. exceljs
- * unpacks everything in memory; this keeps a small file that inflates to gigabytes from being opened.
+ * The bytes an .xlsx (a ZIP) really unpacks to, counted while inflating each entry and stopping as soon as `limit` is
+ * passed — never trusting the sizes the archive declares (a 300 kB file may claim 1 kB and inflate to 300 MB).
+ * Reads the entries as JSZip (inside exceljs) will: from the central directory, the data after each local header, of
+ * the declared compressed length. Nothing inflated is kept.
  */
-function declaredUnpackedSize(buf: Buffer): number | null {
+export async function unpackedSize(buf: Buffer, limit: number): Promise<UnpackedSize> {
   const EOCD = 0x06054b50;
   const CDH = 0x02014b50;
+  const LFH = 0x04034b50;
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
     if (buf.readUInt32LE(i) === EOCD) {
@@ -43,18 +53,55 @@ function declaredUnpackedSize(buf: Buffer): number | null {
       break;
     }
   }
-  if (eocd < 0) return null;
+  if (eocd < 0) return { ok: false, reason: 'unreadable', bytes: 0 };
   const entries = buf.readUInt16LE(eocd + 10);
   let at = buf.readUInt32LE(eocd + 16);
   let total = 0;
   for (let n = 0; n < entries; n++) {
-    if (at + 46 > buf.length || buf.readUInt32LE(at) !== CDH) return null;
-    const size = buf.readUInt32LE(at + 24);
-    if (size === 0xffffffff) return Infinity; // ZIP64: no spreadsheet of ours needs it
-    total += size;
+    if (at + 46 > buf.length || buf.readUInt32LE(at) !== CDH) return { ok: false, reason: 'unreadable', bytes: total };
+    const method = buf.readUInt16LE(at + 10);
+    const compressed = buf.readUInt32LE(at + 20);
+    const local = buf.readUInt32LE(at + 42);
     at += 46 + buf.readUInt16LE(at + 28) + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
+    if (compressed === 0xffffffff || local === 0xffffffff) return { ok: false, reason: 'too-large', bytes: total }; // ZIP64
+    if (local + 30 > buf.length || buf.readUInt32LE(local) !== LFH)
+      return { ok: false, reason: 'unreadable', bytes: total };
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const data = buf.subarray(start, Math.min(buf.length, start + compressed));
+    if (method === 0) total += data.length;
+    else if (method === 8) {
+      const inflated = await inflatedBytes(data, limit - total);
+      total += inflated.bytes;
+      if (!inflated.ok) return { ok: false, reason: inflated.reason, bytes: total };
+    } else return { ok: false, reason: 'unreadable', bytes: total };
+    if (total > limit) return { ok: false, reason: 'too-large', bytes: total };
   }
-  return total;
+  return { ok: true, bytes: total };
+}
+
+/** Inflates raw DEFLATE data, counting and dropping the output; stops (destroying the stream) past `limit`. */
+function inflatedBytes(
+  data: Buffer,
+  limit: number,
+): Promise<{ ok: true; bytes: number } | { ok: false; reason: 'too-large' | 'unreadable'; bytes: number }> {
+  return new Promise((resolve) => {
+    const inflate = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
+    let bytes = 0;
+    let done = false;
+    const finish = (r: Awaited<ReturnType<typeof inflatedBytes>>) => {
+      if (done) return;
+      done = true;
+      inflate.destroy();
+      resolve(r);
+    };
+    inflate.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > limit) finish({ ok: false, reason: 'too-large', bytes });
+    });
+    inflate.on('error', () => finish({ ok: false, reason: 'unreadable', bytes }));
+    inflate.on('end', () => finish({ ok: true, bytes }));
+    inflate.end(data);
+  });
 }
 
 function cellOf(v: ExcelJS.CellValue): Cell {
@@ -71,10 +118,17 @@ function cellOf(v: ExcelJS.CellValue): Cell {
 
 const isBlank = (cells: Cell[]) => cells.every((c) => c === '' || (typeof c === 'string' && !c.trim()));
 
-async function readXlsx(buf: Buffer): Promise<SheetRow[]> {
-  const unpacked = declaredUnpackedSize(buf);
-  if (unpacked === null) throw badRequest(`无法读取该 Excel 文件（文件已损坏？）。${SAVE_AS}`);
-  if (unpacked > MAX_XLSX_UNPACKED) throw payloadTooLarge('Excel 文件解压后过大，请分批导入或另存为 CSV');
+async function readXlsx(buf: Buffer, maxRows: number, fileName: string): Promise<SheetRow[]> {
+  const limit = unpackLimit(maxRows);
+  const unpacked = await unpackedSize(buf, limit);
+  if (!unpacked.ok && unpacked.reason === 'unreadable') {
+    throw badRequest(`无法读取该 Excel 文件（文件已损坏？）。${SAVE_AS}`, [{ path: 'file', message: '文件已损坏' }]);
+  }
+  if (!unpacked.ok) {
+    const mb = Math.floor(limit / 1024 / 1024);
+    const message = `“${fileName}”解压后超过 ${mb} MB，不像是正常的学籍表格，未读取`;
+    throw payloadTooLarge(`${message}；请分批导入或另存为 CSV`, [{ path: 'file', message }]);
+  }
   const wb = new ExcelJS.Workbook();
   try {
     await wb.xlsx.load(buf as unknown as Parameters<typeof wb.xlsx.load>[0]);
@@ -133,11 +187,11 @@ function readCsv(buf: Buffer): { rows: SheetRow[]; encoding: 'utf-8' | 'gb18030'
  * The non-empty rows of an uploaded .xlsx (first sheet with data) or CSV. 400 when it cannot be read,
  * 413 over `maxRows` data rows, 415 for another kind of file (an old .xls, a PDF, an image …).
  */
-export async function readSheet(buf: Buffer, maxRows: number): Promise<Sheet> {
+export async function readSheet(buf: Buffer, maxRows: number, fileName = '上传的文件'): Promise<Sheet> {
   if (buf.length === 0) throw badRequest('上传的文件是空的', [{ path: 'file', message: '文件是空的' }]);
   let sheet: Sheet;
   if (buf.subarray(0, 4).equals(ZIP)) {
-    sheet = { format: 'xlsx', rows: await readXlsx(buf) };
+    sheet = { format: 'xlsx', rows: await readXlsx(buf, maxRows, fileName) };
   } else if (buf.subarray(0, 8).equals(OLE)) {
     throw unsupportedMediaType(`不支持旧版 Excel（.xls）文件。${SAVE_AS}`, [{ path: 'file', message: '旧版 .xls' }]);
   } else if (buf.includes(0)) {
@@ -157,11 +211,13 @@ export async function readSheet(buf: Buffer, maxRows: number): Promise<Sheet> {
   return sheet;
 }
 
-/** A column the importer knows: its Chinese label (for messages) and the headers that name it. */
+/** A column the importer knows: its Chinese label (for messages), the headers that name it, its longest cell. */
 export interface ColumnSpec {
   label: string;
   headers: string[];
   required: boolean;
+  /** Characters; a longer cell is refused in the row's report. */
+  max: number;
 }
 
 /** Headers compared without case, spaces, '*' marks or parenthesised notes: "身份证号（必填）" is 身份证号. */
@@ -207,4 +263,18 @@ export function locateColumns<F extends string>(
     );
   }
   return { columns, data: rows.slice(headerAt + 1) };
+}
+
+/**
+ * A value as every spreadsheet export writes it: text that a spreadsheet program would read as a formula (starting
+ * with =, +, -, @, a tab or a carriage return — "CSV injection", also when an .xlsx is later saved as CSV) gets a
+ * leading apostrophe, so it is shown and stays as text. Numbers, dates and empty cells are unchanged.
+ */
+export function exportCell<T>(value: T): T | string {
+  return typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/** One row of an export: every cell through exportCell. The one way exports add rows. */
+export function addExportRow(ws: ExcelJS.Worksheet, values: readonly unknown[]): ExcelJS.Row {
+  return ws.addRow(values.map(exportCell));
 }

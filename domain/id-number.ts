@@ -77,3 +77,48 @@ export function maskIdNumber(idNumber: string | null | undefined): string | null
 export function maskStudentNo(studentNo: string): string {
   return `${studentNo[0]}${maskIdNumber(studentNo.slice(1))}`;
 }
+
+/**
+ * Masks all but the 6-digit region of an ID number (520302************): what a caller outside the pupil's reach
+ * may see (DESIGN §5 "Reach"). With the birth date and the last four hidden, nothing rebuilds the number.
+ */
+export function maskIdNumberToRegion(idNumber: string | null | undefined): string | null {
+  if (!idNumber) return null;
+  return `${idNumber.slice(0, 6)}${'*'.repeat(Math.max(0, idNumber.length - 6))}`;
+}
+
+/** The same for a 学籍号, keeping its prefix letter: G520302************. */
+export function maskStudentNoToRegion(studentNo: string): string {
+  return `${studentNo[0]}${maskIdNumberToRegion(studentNo.slice(1))}`;
+}
+
+// An ID number (18 characters, ending in a digit or X), alone or inside a 学籍号 like G520302201505050014, however it
+// is written: plain, %-encoded in a URL (%47520302…, %35%32%30…), \u-escaped (\u0035\u0032…, with one backslash in
+// text or two inside a JSON line), or in full-width digits from a Chinese input method (５２０３０２…), mixed or not.
+// Not a run of digits inside a hex hash (a sha256 often holds 18 digits in a row): a plain run must not follow a hex
+// character, unless that character ends a %XX or \uXXXX escape.
+const FULL_DIGIT = '[\\uFF10-\\uFF19]';
+const DIGIT = `(?:\\d|%3\\d|\\\\{1,2}u003\\d|${FULL_DIGIT})`;
+const CHECK = `(?:\\d|[Xx]|%3\\d|%[57]8|\\\\{1,2}u003\\d|\\\\{1,2}u00[57]8|${FULL_DIGIT}|[\\uFF38\\uFF58])`;
+const BEFORE = '(?:(?<![0-9A-Fa-f])|(?<=%[0-9A-Fa-f]{2})|(?<=\\\\u[0-9A-Fa-f]{4})|(?=%|\\\\|[\\uFF10-\\uFF19]))';
+const AFTER = `(?![0-9A-Za-z\\uFF10-\\uFF19\\uFF21-\\uFF3A\\uFF41-\\uFF5A]|%3\\d|%[4-7][0-9A-Fa-f]|\\\\{1,2}u00[3-7][0-9A-Fa-f])`;
+const ID_IN_TEXT = new RegExp(`${BEFORE}${DIGIT}{17}${CHECK}${AFTER}`, 'g');
+const ID_TOKEN = new RegExp(CHECK, 'g');
+
+/** One character of an ID number as written (5, %35, \u0035, \\u0035, ５, %58, Ｘ …) as plain ASCII. */
+function plainIdChar(token: string): string {
+  if (token.length === 1) {
+    const c = token.charCodeAt(0);
+    return c >= 0xff10 ? String.fromCharCode(c - 0xfee0).toUpperCase() : token.toUpperCase();
+  }
+  const hex = token.startsWith('%') ? token.slice(1) : token.slice(-2);
+  return String.fromCharCode(parseInt(hex, 16)).toUpperCase();
+}
+
+/**
+ * `text` with every ID number in it, however encoded, replaced by what `replace` makes of its plain 18 characters —
+ * masks for logs and audit rows (infra/logger.ts), and for free text shown outside a pupil's reach.
+ */
+export function replaceIdNumbers(text: string, replace: (idNumber: string) => string): string {
+  return text.replace(ID_IN_TEXT, (found) => replace((found.match(ID_TOKEN) ?? []).map(plainIdChar).join('')));
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client';
 import type { PrismaClient } from './db';
-import { redactIdNumbers } from './logger';
+import { redactDeep, redactIdNumbers } from './logger';
 
 /** Anyone or anything that acts: a user, or the system itself (null). */
 export interface AuditActor {
@@ -78,18 +78,18 @@ export async function appendAudit(tx: Tx, e: AuditInput, at: Date = new Date()):
   await tx.$executeRaw`select pg_advisory_xact_lock(${CHAIN_LOCK})`;
   const [head] = await tx.$queryRaw<{ hash: string }[]>`select hash from "AuditEvent" order by seq desc limit 1`;
   const prevHash = head?.hash ?? GENESIS_HASH;
-  const details = e.details
-    ? (JSON.parse(redactIdNumbers(JSON.stringify(e.details))) as Record<string, unknown>)
-    : null;
+  // Masked when written (never by rewriting stored rows: that would break the chain), however the number is encoded.
+  // Through JSON and back first: what is hashed is exactly what Postgres will give back (no undefined, Dates as text).
+  const details = e.details ? redactDeep(JSON.parse(JSON.stringify(e.details)) as Record<string, unknown>) : null;
   const row: HashedFields = {
     // Postgres keeps microseconds at most and Prisma milliseconds: hash what will be read back.
     at: new Date(Math.floor(at.getTime())),
     actorId: e.actor?.userId ?? null,
-    actorName: e.actor?.displayName ?? null,
+    actorName: e.actor?.displayName ? redactIdNumbers(e.actor.displayName) : null,
     orgCode: e.actor?.orgCode ?? null,
     action: e.action,
     entityType: e.entityType ?? null,
-    entityId: e.entityId === undefined ? null : String(e.entityId),
+    entityId: e.entityId === undefined ? null : redactIdNumbers(String(e.entityId)),
     applicationId: e.applicationId ?? null,
     details,
   };

@@ -1,11 +1,27 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { replaceIdNumbers } from '../domain/id-number';
 
-// An ID number (18 characters, ending in a digit or X), alone or inside a 学籍号 like G520302201505050014 —
-// but not a run of digits inside a hex hash (a sha256 often holds 18 digits in a row).
-const ID_NUMBER = /(?<![0-9A-Fa-f])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])/g;
-
+/** Masks every ID number in `text` to region + last four (520302********0014), whatever its encoding. */
 export function redactIdNumbers(text: string): string {
-  return text.replace(ID_NUMBER, '$1********$2');
+  return replaceIdNumbers(text, (id) => `${id.slice(0, 6)}********${id.slice(14)}`);
+}
+
+/**
+ * The same over a value about to be stored (an audit row's details): every string, key and number inside it,
+ * without going through JSON text (so no escape can be split). Returns a copy.
+ */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redactIdNumbers(value) as T;
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const text = String(value);
+    const masked = redactIdNumbers(text);
+    return (masked === text ? value : masked) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
+  if (value instanceof Date || value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [redactIdNumbers(k), redactDeep(v)]),
+  ) as T;
 }
 
 /**

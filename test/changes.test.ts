@@ -105,8 +105,12 @@ describe('every change type through its chain: the pupil’s school, then its co
       expect(res.status).toBe(422);
       expect(res.body.detail).toMatch(/已注销/);
     }
+    // A pupil outside the school's reach: the same 404 as a number that does not exist (filing is no way to learn
+    // whether a 学籍号 exists), counted as a failed match.
     const other = await pupil(stack);
-    expect((await file(stack, 'SUSPEND', other.studentNo, { expectedReturnDate: day(30) }, 'nj.s1')).status).toBe(403);
+    const refused = await file(stack, 'SUSPEND', other.studentNo, { expectedReturnDate: day(30) }, 'nj.s1');
+    expect(refused.status).toBe(404);
+    expect(refused.body.detail).not.toContain(other.studentNo.slice(7));
   });
 });
 

@@ -55,7 +55,9 @@ describe('Temporal down when a clerk submits', () => {
     expect(stuck.body.technicalUnavailable).toBe(false);
     expect(stuck.body.items.find((c: { id: number }) => c.id === id)).toMatchObject({ workflowStarted: false });
     // A decision cannot be taken while Temporal is down: 503, and nothing changes.
-    expect((await decide(stack, 'nj.s1', id, 'RECEIVING_SCHOOL')).status).toBe(503);
+    const refused = await decide(stack, 'nj.s1', id, 'RECEIVING_SCHOOL');
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/); // every 503 says when to retry
     expect((await as(stack, 'admin').get('/healthz')).status).toBe(503);
     // The reconciler retries harmlessly while Temporal is still down.
     expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger, 0)).toBe(0);

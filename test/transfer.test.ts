@@ -351,19 +351,31 @@ describe('filing', () => {
 });
 
 describe('lists and lookups', () => {
-  test('pupil lookup is by exact name at one school and masks ID numbers', async () => {
+  test('pupil lookup is by exact name at one school and masks ID numbers (to the region outside reach)', async () => {
     const res = await as(stack, 'nj.s1').get(`/api/students?schoolCode=${S.hhg2}&name=${encodeURIComponent('赵磊')}`);
     expect(res.status).toBe(200);
+    // Another county's school: no digit past the region, no birth date.
     expect(res.body.items).toEqual([
       expect.objectContaining({
-        studentNo: 'G520302********0047',
+        studentNo: 'G520302************',
         name: '赵磊',
+        birthDate: null,
         schoolName: '遵义市红花岗区第二小学',
         status: 'SUSPENDED',
+        idNumberMasked: '520302************',
+      }),
+    ]);
+    expect(JSON.stringify(res.body)).not.toMatch(/0047|2016-01-01/);
+    // The pupil's own school: region and last four, with the birth date, as in every list.
+    const own = await as(stack, 'hhg.s2').get(`/api/students?schoolCode=${S.hhg2}&name=${encodeURIComponent('赵磊')}`);
+    expect(own.body.items).toEqual([
+      expect.objectContaining({
+        studentNo: 'G520302********0047',
+        birthDate: '2016-01-01',
         idNumberMasked: '520302********0047',
       }),
     ]);
-    expect(JSON.stringify(res.body)).not.toContain('520302201601010047');
+    expect(JSON.stringify(own.body)).not.toContain('520302201601010047');
     const missing = await as(stack, 'nj.s1').get('/api/students?name=x');
     expect(missing.status).toBe(400);
     expect(missing.body.errors[0].path).toBe('schoolCode');

@@ -11,6 +11,7 @@ import {
   CalendarOverviewSchema,
   CalendarYearParamsSchema,
   CalendarYearBodySchema,
+  calendarYearSchema,
   OverrideBodySchema,
   RepairBodySchema,
   RepairResultSchema,
@@ -25,14 +26,13 @@ import {
   StuckQuerySchema,
 } from '../schemas/applications';
 import { parse } from '../schemas/common';
-import { loadVisibleApplication, toApplicationDto } from '../services/applications';
+import { loadVisibleApplication, toApplicationDtoFor } from '../services/applications';
 import { loadStats, statsWorkbook } from '../services/stats';
 import { calendarOverview, recomputeProvisional } from '../services/calendar';
 import { loadStuck } from '../services/stuck';
 import { repairCaseText } from '../services/repair';
 import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
-import { conflict } from '../errors';
-import { yearArrangementSchema } from '../../domain/calendar-schema';
+import { badRequest, conflict } from '../errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { appendAudit } from '../../infra/audit';
 import { changeDueUpdate, decideUpdate, remindUpdate } from '../../workflows/messages';
@@ -64,6 +64,11 @@ export function adminRoutes(deps: AppDeps): Router {
   r.post('/applications/:id/remind', async (req, res) => {
     const u = currentUser(req);
     const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const key = req.get('Idempotency-Key');
+    if (key !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(key)) {
+      const message = 'Idempotency-Key 应为 1–100 个字母、数字或 . _ : -';
+      throw badRequest(message, [{ path: 'Idempotency-Key', message }]);
+    }
     const app = await loadVisibleApplication(prisma, u, id);
     if (app.status !== 'IN_REVIEW' || !app.currentStage) throw conflict('该业务不在审核中，无需催办');
     const result = await sendUpdate(
@@ -72,7 +77,7 @@ export function adminRoutes(deps: AppDeps): Router {
       remindUpdate,
       { actor: actorOf(u) },
       // Each click is its own reminder; a retried request (same Idempotency-Key) is not.
-      `remind:${app.id}:${req.get('Idempotency-Key') ?? randomUUID()}`,
+      `remind:${app.id}:${key ?? randomUUID()}`,
     );
     res.json(result);
   });
@@ -91,7 +96,7 @@ export function adminRoutes(deps: AppDeps): Router {
       { stage: body.stage, dueDate: body.dueDate, reason: body.reason, actor: actorOf(u) },
       `extend:${app.id}:${app.round}:${body.stage}:${body.dueDate}`,
     );
-    res.json(await toApplicationDto(await loadVisibleApplication(prisma, u, id), orgs));
+    res.json(await toApplicationDtoFor(prisma, u, await loadVisibleApplication(prisma, u, id), orgs));
   });
 
   /** The working calendar: which years' holiday arrangements are known, from the code or loaded here. */
@@ -107,7 +112,7 @@ export function adminRoutes(deps: AppDeps): Router {
   r.put('/calendar/:year', async (req, res) => {
     const u = currentUser(req);
     const { year } = parse(CalendarYearParamsSchema, req.params);
-    const arrangement = parse(yearArrangementSchema(year), req.body);
+    const arrangement = parse(calendarYearSchema(year), req.body);
     await prisma.$transaction(async (tx) => {
       await tx.calendarYear.upsert({
         where: { year },

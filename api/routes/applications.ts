@@ -19,7 +19,8 @@ import {
   loadVisibleApplication,
   readableOrgs,
   startWorkflow,
-  toApplicationDto,
+  toApplicationDtoFor,
+  toApplicationDtos,
   visibleTo,
 } from '../services/applications';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
@@ -46,7 +47,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     res
       .status(201)
       .location(`/api/applications/${app.id}`)
-      .json(await toApplicationDto(app, orgs));
+      .json(await toApplicationDtoFor(prisma, u, app, orgs));
   });
 
   /** Cases the caller may read, newest first, with cursor paging. */
@@ -78,16 +79,17 @@ export function applicationRoutes(deps: AppDeps): Router {
     });
     const page = rows.slice(0, q.limit);
     res.json({
-      items: await Promise.all(page.map((a) => toApplicationDto(a, orgs, 'list'))),
+      items: await toApplicationDtos(prisma, u, page, orgs),
       nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
     });
   });
 
   /** 200 the case; 404 when it does not exist or the caller may not see it. */
   r.get('/:id', async (req, res) => {
+    const u = currentUser(req);
     const { id } = parse(ApplicationIdParamsSchema, req.params);
-    const app = await loadVisibleApplication(prisma, currentUser(req), id);
-    res.json(await toApplicationDto(app, orgs));
+    const app = await loadVisibleApplication(prisma, u, id);
+    res.json(await toApplicationDtoFor(prisma, u, app, orgs));
   });
 
   /**

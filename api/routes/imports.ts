@@ -67,7 +67,7 @@ export function importRoutes({ prisma, security }: AppDeps): Router {
       const admin: AuthUser = currentUser(req);
       const { dryRun } = parse(ImportQuerySchema, req.query);
       if (!req.file) throw badRequest('请上传文件（表单字段名 file）', [{ path: FIELD, message: '缺少文件' }]);
-      const sheet = await readSheet(req.file.buffer, security.importMaxRows);
+      const sheet = await readSheet(req.file.buffer, security.importMaxRows, req.file.originalname || '上传的文件');
       const { refused, records, total } = await check(sheet);
       if (refused.length > 0) throw refusedReport(refused, total, dryRun);
       if (total === 0) throw badRequest('文件中只有表头，没有数据行');

@@ -9,10 +9,19 @@ import {
   StudentDetailSchema,
   StudentLookupQuerySchema,
   StudentLookupResultSchema,
+  StudentMatchBodySchema,
+  StudentMatchSchema,
   type RegisterStudentBody,
 } from '../schemas/students';
 import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
-import { maskIdNumber, maskStudentNo, parseIdNumber, studentNoFromIdNumber } from '../../domain/id-number';
+import {
+  maskIdNumber,
+  maskStudentNo,
+  maskStudentNoToRegion,
+  parseIdNumber,
+  studentNoFromIdNumber,
+} from '../../domain/id-number';
+import { idNumberAsSeen, studentNoAsSeen } from '../../domain/reach';
 import {
   CONFUSION_KIND_LABELS,
   isNearMatch,
@@ -23,20 +32,23 @@ import {
 import { appendAudit } from '../../infra/audit';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import type { Student, StudentHistory } from '../../generated/prisma/client';
-import { readableOrgs } from '../services/applications';
+import { guardedMatch, isWithinReach, reachOf, type Reach } from '../services/reach';
 
-/** A pupil as every list shows it. */
-const summaryOf = (p: Student, schoolName: string) => ({
-  // Masked like the ID number it contains; the clerk files with the number on the family's papers.
-  studentNo: maskStudentNo(p.studentNo),
+/**
+ * A pupil as every list shows it. Within the caller's reach the 学籍号 and ID number keep region and last four, with
+ * the birth date; outside it only the region, and no birth date (with both, the number could be rebuilt). The clerk
+ * files with the number on the family's papers, checked by POST /api/students/match.
+ */
+const summaryOf = (p: Student, schoolName: string, within: boolean) => ({
+  studentNo: studentNoAsSeen(p.studentNo, within, 'list'),
   name: p.name,
   gender: p.gender,
-  birthDate: isoDay(p.birthDate),
+  birthDate: within ? isoDay(p.birthDate) : null,
   schoolCode: p.schoolCode,
   schoolName,
   grade: p.grade,
   status: p.status,
-  idNumberMasked: maskIdNumber(p.idNumber),
+  idNumberMasked: idNumberAsSeen(p.idNumber, within),
 });
 
 /** The record with its change history (studentNo whole: only parties to the pupil get here). */
@@ -54,7 +66,7 @@ async function detailOf(
   );
   const ref = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
   return {
-    ...summaryOf(pupil, pupil.school.name),
+    ...summaryOf(pupil, pupil.school.name, true),
     studentNo: pupil.studentNo,
     className: pupil.className,
     problemFlag: pupil.problemFlag,
@@ -171,6 +183,7 @@ type Warning = { code: 'POSSIBLE_DUPLICATE'; message: string; studentNo: string;
  */
 async function duplicateWarnings(
   prisma: PrismaClient,
+  u: { role: 'SCHOOL_CLERK' | 'COUNTY_OFFICER' | 'ADMIN'; orgCode: string | null },
   schoolCode: string,
   body: RegisterStudentBody,
 ): Promise<Warning[]> {
@@ -200,14 +213,20 @@ async function duplicateWarnings(
       include: { school: true },
       orderBy: { studentNo: 'asc' },
     });
+    const reach = await reachOf(
+      prisma,
+      u,
+      siblings.map((p) => p.studentNo),
+    );
     for (const p of siblings) {
+      const seen = studentNoAsSeen(p.studentNo, reach.has(p.studentNo), 'list');
       warnings.push({
         code: 'POSSIBLE_DUPLICATE',
-        studentNo: maskStudentNo(p.studentNo),
+        studentNo: seen,
         name: p.name,
         message:
           `${p.school.name}已有同一父母或监护人、出生日期相同的学生“${p.name}”` +
-          `（学籍号 ${maskStudentNo(p.studentNo)}），请确认不是重复登记`,
+          `（学籍号 ${seen}），请确认不是重复登记`,
       });
     }
   }
@@ -227,20 +246,71 @@ export function studentRoutes({ prisma }: AppDeps): Router {
     const q = parse(StudentLookupQuerySchema, req.query);
     const school = await prisma.organisation.findUnique({ where: { code: q.schoolCode } });
     if (!school || school.kind !== 'SCHOOL') throw notFound(`没有代码为 ${q.schoolCode} 的学校，请核对学校代码`);
+    const u = currentUser(req);
     const pupils = await prisma.student.findMany({
       where: { schoolCode: q.schoolCode, name: q.name },
       orderBy: { studentNo: 'asc' },
       take: 50,
     });
+    const shown = (list: Student[], reach: Reach) => list.map((p) => summaryOf(p, school.name, reach.has(p.studentNo)));
     if (pupils.length > 0) {
-      res.json({ items: pupils.map((p) => summaryOf(p, school.name)) });
+      res.json({
+        items: shown(
+          pupils,
+          await reachOf(
+            prisma,
+            u,
+            pupils.map((p) => p.studentNo),
+          ),
+        ),
+      });
       return;
     }
     const suggestions = await nearMatches(prisma, school.code, q.name);
     res.json({
       items: [],
-      suggestions: suggestions.map((p) => summaryOf(p, school.name)),
+      suggestions: shown(
+        suggestions,
+        await reachOf(
+          prisma,
+          u,
+          suggestions.map((p) => p.studentNo),
+        ),
+      ),
       hint: lookupHint(q.name, school.name, suggestions),
+    });
+  });
+
+  /**
+   * The 学籍号 a clerk typed from the family's papers, checked against the pupil she found by school and name: 200
+   * with the pupil and that number (what filing needs), or one 404 for every wrong guess — no pupil, another pupil's
+   * number, a number that does not exist. Failed matches are limited per user and hour (429 with Retry-After beyond,
+   * even for a right one) and audited with the number masked; the counter is in Postgres (services/reach.ts).
+   */
+  r.post('/match', async (req, res) => {
+    const u = currentUser(req);
+    const body = parse(StudentMatchBodySchema, req.body);
+    const { pupil } = await guardedMatch(
+      prisma,
+      u,
+      { via: 'match', studentNo: body.studentNo, schoolCode: body.schoolCode, name: body.name },
+      async (tx) => {
+        const found = await tx.student.findFirst({
+          where: { studentNo: body.studentNo, schoolCode: body.schoolCode, name: body.name },
+          include: { school: true },
+        });
+        return { ok: found !== null, pupil: found };
+      },
+    );
+    if (!pupil) {
+      throw notFound('学籍号与所选学生不符：请按家长提供的证件核对学籍号、学校和姓名', [
+        { path: 'studentNo', message: '学籍号与所选学生不符' },
+      ]);
+    }
+    res.json({
+      ...summaryOf(pupil, pupil.school.name, true),
+      studentNo: pupil.studentNo,
+      birthDate: isoDay(pupil.birthDate),
     });
   });
 
@@ -273,17 +343,28 @@ export function studentRoutes({ prisma }: AppDeps): Router {
     const alreadyRegistered = async () => {
       if (!idNumber) return null;
       const other = await prisma.student.findUnique({ where: { idNumber }, include: { school: true } });
-      return other
-        ? conflict(
-            `该身份证号已登记学籍：${other.school.name}（身份证号 ${maskIdNumber(idNumber)}）。` +
-              '同一身份证号只能有一个学籍；学生如在外校就读，请办理转学',
-          )
-        : null;
+      if (!other) return null;
+      const seen = (await isWithinReach(prisma, u, other.studentNo))
+        ? maskIdNumber(idNumber)
+        : maskStudentNoToRegion(`G${idNumber}`).slice(1);
+      return conflict(
+        `该身份证号已登记学籍：${other.school.name}（身份证号 ${seen}）。` +
+          '同一身份证号只能有一个学籍；学生如在外校就读，请办理转学',
+      );
     };
+    if (idNumber) {
+      // "Already registered elsewhere" tells whether a number exists: for a pupil outside the clerk's reach it counts
+      // as a failed match, so registering cannot be used to guess ID numbers past the limit.
+      const number = idNumber;
+      await guardedMatch(prisma, u, { via: 'register', studentNo: studentNoFromIdNumber(number) }, async (tx) => {
+        const other = await tx.student.findUnique({ where: { idNumber: number }, select: { studentNo: true } });
+        return { ok: !other || (await reachOf(tx, u, [other.studentNo])).has(other.studentNo) };
+      });
+    }
     const taken = await alreadyRegistered();
     if (taken) throw taken;
 
-    const warnings = await duplicateWarnings(prisma, schoolCode, body);
+    const warnings = await duplicateWarnings(prisma, u, schoolCode, body);
     const data = {
       idNumber,
       name: body.name,
@@ -338,8 +419,9 @@ export function studentRoutes({ prisma }: AppDeps): Router {
   });
 
   /**
-   * The record with its change history: for the pupil's school and its county bureau, the
-   * organisations a case of this pupil has reached, and administrators. Others get 404.
+   * The record with its change history, for callers whose reach includes the pupil (domain/reach.ts): the pupil's
+   * school and its county bureau, parties to an open case about the pupil, the sending school and bureau for 30 days
+   * after an approved transfer, administrators. Others — a school that withdrew its case, too — get 404.
    */
   r.get('/:studentNo', async (req, res) => {
     const u = currentUser(req);
@@ -348,15 +430,10 @@ export function studentRoutes({ prisma }: AppDeps): Router {
       where: { studentNo },
       include: { school: true, history: { orderBy: { createdAt: 'asc' } } },
     });
-    const orgs = await readableOrgs(prisma, u);
-    const allowed =
-      pupil &&
-      (orgs === null ||
-        orgs.includes(pupil.schoolCode) ||
-        (await prisma.application.count({
-          where: { studentNo, steps: { some: { orgCode: { in: orgs }, openedAt: { not: null } } } },
-        })) > 0);
-    if (!pupil || !allowed) throw notFound(`没有找到学籍号为 ${maskStudentNo(studentNo)} 的学生，或您无权查看`);
+    // Outside reach the same 404 as for a number that does not exist: nothing tells them apart.
+    if (!pupil || !(await isWithinReach(prisma, u, studentNo))) {
+      throw notFound(`没有找到学籍号为 ${maskStudentNoToRegion(studentNo)} 的学生，或您无权查看`);
+    }
     res.json(await detailOf(prisma, pupil));
   });
   return r;
@@ -391,11 +468,29 @@ export function registerStudentPaths(reg: OpenAPIRegistry) {
     },
   });
   reg.registerPath({
+    method: 'post',
+    path: '/api/students/match',
+    summary: '核对学籍号：按家长提供的证件填写的完整学籍号是否为按学校和姓名找到的学生',
+    description:
+      '每个用户每小时最多核对失败 10 次，超过后（即使号码正确）返回 429 和 Retry-After；每次失败均记入审计（学籍号脱敏）。',
+    security: secured,
+    request: requestBody(StudentMatchBodySchema),
+    responses: {
+      200: json(StudentMatchSchema, '相符：学生信息和完整学籍号，可用于提交申请'),
+      400: problem('字段有误'),
+      404: problem('不相符（学生不存在、学籍号不是该生的或不存在，一律如此）'),
+      429: problem('一小时内核对失败过多'),
+    },
+  });
+  reg.registerPath({
     method: 'get',
     path: '/api/students/{studentNo}',
     summary: '学生学籍及异动记录',
     security: secured,
     request: { params: z.object({ studentNo: z.string() }) },
-    responses: { 200: json(StudentDetailSchema, '学籍'), 404: problem('不存在或无权查看') },
+    responses: {
+      200: json(StudentDetailSchema, '学籍'),
+      404: problem('不存在，或学生不在您的办理范围内（本校及本县学生、您参与的在办业务、转出后 30 天内）'),
+    },
   });
 }

@@ -3,7 +3,7 @@ import type { AppDeps } from '../app';
 import { currentUser, requireRole } from '../auth';
 import { parse } from '../schemas/common';
 import { TasksQuerySchema } from '../schemas/applications';
-import { applicationInclude, toApplicationDto } from '../services/applications';
+import { applicationInclude, toApplicationDtos } from '../services/applications';
 import type { Prisma } from '../../generated/prisma/client';
 
 export function taskRoutes({ prisma, orgs }: AppDeps): Router {
@@ -38,7 +38,7 @@ export function taskRoutes({ prisma, orgs }: AppDeps): Router {
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     res.json({
-      items: await Promise.all(page.map((a) => toApplicationDto(a, orgs, 'list'))),
+      items: await toApplicationDtos(prisma, u, page, orgs),
       total,
       nextCursor: rows.length > q.limit && last ? `${last.waitingSince?.getTime() ?? 0}.${last.id}` : null,
     });

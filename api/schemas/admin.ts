@@ -1,44 +1,33 @@
-import { z, DecisionSchema, freeText, OrgRefSchema, StageSchema } from './common';
-import { arrangementShape } from '../../domain/calendar-schema';
+import { z, DecisionSchema, OrgRefSchema, StageSchema, freeText, isoDate, orgCode, serialId } from './common';
+import { arrangementProblems } from '../../domain/calendar';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A real calendar day: '2026-02-30' and '2026-13-45' are not (Date would throw on the second). */
+const isDay = (s: string) => {
+  if (!DAY.test(s)) return false;
+  const t = Date.parse(`${s}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
+};
+
 /** A moment as ISO 8601 with an offset, or a bare date (a whole day, UTC). */
 const moment = (field: string) =>
-  z
-    .string()
-    .trim()
-    .refine(
-      (s) =>
-        DAY.test(s)
-          ? new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s
-          : z.iso.datetime({ offset: true }).safeParse(s).success && !Number.isNaN(Date.parse(s)),
-      `${field}应为日期（YYYY-MM-DD）或带时区的时间（如 2026-09-01T08:00:00+08:00）`,
-    );
+  freeText(field, { min: 1, max: 40 }).refine(
+    (s) => (DAY.test(s) ? isDay(s) : z.iso.datetime({ offset: true }).safeParse(s).success && isDay(s.slice(0, 10))),
+    `${field}应为日期（YYYY-MM-DD）或带时区的时间（如 2026-09-01T08:00:00+08:00）`,
+  );
 
 const endOfDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000 - 1);
 
 /** The filters of GET /api/admin/audit as documented (the parser below adds the cross-field checks). */
 export const AuditQueryFieldsSchema = z.object({
-  actor: z
-    .string()
-    .trim()
-    .min(1, '操作人不能为空')
-    .max(64)
-    .optional()
-    .meta({ description: '操作人：用户编号或用户名' }),
-  org: z.string().trim().min(1, '单位代码不能为空').max(20).optional().meta({ description: '操作人所在单位的代码' }),
-  applicationId: z.coerce
-    .number({ error: '业务编号应为数字' })
-    .int('业务编号应为正整数')
-    .positive('业务编号应为正整数')
-    .max(2_147_483_647, '业务编号过大')
-    .optional(),
-  action: z
-    .string()
-    .trim()
-    .max(64)
-    .regex(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$/, '操作类型形如 application.decide，或 application.* 表示一类')
+  actor: freeText('操作人', { min: 1, max: 64 }).optional().meta({ description: '操作人：用户编号或用户名' }),
+  org: orgCode('单位代码').optional().meta({ description: '操作人所在单位的代码' }),
+  applicationId: serialId('业务编号').optional(),
+  action: freeText('操作类型', { min: 1, max: 64 })
+    .pipe(
+      z.string().regex(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$/, '操作类型形如 application.decide，或 application.* 表示一类'),
+    )
     .optional()
     .meta({ description: '操作类型，如 application.decide；以 .* 结尾表示该类全部，如 auth.*' }),
   from: moment('起始时间').optional().meta({ description: '起始（含），如 2026-09-01 或 2026-09-01T08:00:00+08:00' }),
@@ -110,15 +99,8 @@ export const OverrideBodySchema = z
   .object({
     stage: StageSchema,
     decision: DecisionSchema,
-    reason: z
-      .string({ error: '请填写代为审核的原因' })
-      .trim()
-      .min(5, '代为审核的原因至少 5 个字')
-      .max(500, '代为审核的原因最多 500 字'),
-    comment: z
-      .string()
-      .trim()
-      .max(500, '审核意见最多 500 字')
+    reason: freeText('代为审核的原因', { min: 5, max: 500, multiline: true }),
+    comment: freeText('审核意见', { max: 500, multiline: true })
       .optional()
       .meta({ description: '写入该环节的审核意见；不填时为代为审核的原因' }),
   })
@@ -159,24 +141,46 @@ export const StatsSchema = z
   .meta({ id: 'Stats', description: '按环节、按单位的在办、超期与办理用时' });
 
 export const CalendarYearParamsSchema = z.object({
-  year: z.coerce
-    .number({ error: '年份应为数字' })
-    .int('年份应为四位数字')
-    .min(2000, '年份应在 2000 到 2100 之间')
-    .max(2100, '年份应在 2000 到 2100 之间'),
+  year: z
+    .string()
+    .regex(/^\d{4}$/, '年份应为四位数字')
+    .transform(Number)
+    .pipe(z.number().int().min(2000, '年份应在 2000 到 2100 之间').max(2100, '年份应在 2000 到 2100 之间')),
 });
 
-/** For the OpenAPI document; requests are checked by domain/calendar-schema.ts's yearArrangementSchema(year). */
-export const CalendarYearBodySchema = arrangementShape.meta({
-  id: 'YearArrangement',
-  description:
-    '国务院办公厅公布的全年安排：holidays 为每个节日放假的全部日期（含周末），workdays 为调休上班的周六、周日',
-  example: {
-    source: '国务院办公厅关于2027年部分节假日安排的通知',
-    holidays: [{ name: '元旦', dates: ['2027-01-01', '2027-01-02', '2027-01-03'] }],
-    workdays: [],
-  },
-});
+/**
+ * One year's arrangement as an administrator sends it: names and source by the free-text rule, real dates,
+ * bounded lists. The contradictions (a holiday on a make-up working day …) are checked by `calendarYearSchema`.
+ */
+export const CalendarYearBodySchema = z
+  .object({
+    source: freeText('来源', { min: 1, max: 200 }).optional(),
+    holidays: z
+      .array(
+        z.object({
+          name: freeText('节假日名称', { min: 1, max: 20 }),
+          dates: z.array(isoDate('放假日期')).min(1, '每个节日至少一天').max(31, '一个节日最多 31 天'),
+        }),
+      )
+      .max(30, '一年最多 30 个节日'),
+    workdays: z.array(isoDate('调休上班日期')).max(30, '一年最多 30 个调休上班日'),
+  })
+  .meta({
+    id: 'YearArrangement',
+    description:
+      '国务院办公厅公布的全年安排：holidays 为每个节日放假的全部日期（含周末），workdays 为调休上班的周六、周日',
+    example: {
+      source: '国务院办公厅关于2027年部分节假日安排的通知',
+      holidays: [{ name: '元旦', dates: ['2027-01-01', '2027-01-02', '2027-01-03'] }],
+      workdays: [],
+    },
+  });
+
+/** The body of PUT /api/admin/calendar/:year: its shape, then the contradictions of that year's arrangement. */
+export const calendarYearSchema = (year: number) =>
+  CalendarYearBodySchema.superRefine((arrangement, ctx) => {
+    for (const message of arrangementProblems(year, arrangement)) ctx.addIssue({ code: 'custom', message });
+  });
 
 export const CalendarOverviewSchema = z
   .object({

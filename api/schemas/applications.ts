@@ -6,8 +6,11 @@ import {
   OrgRefSchema,
   StageSchema,
   StudentNoSchema,
+  freeText,
   isoDate,
+  orgCode,
   orNull,
+  serialId,
   todayIso,
 } from './common';
 
@@ -22,11 +25,7 @@ const effectiveDate = isoDate('异动日期').refine(
   '异动日期应在今天前后一年之内',
 );
 
-const reasonField = z
-  .string({ error: '请填写异动原因' })
-  .trim()
-  .min(1, '请填写异动原因')
-  .max(500, '异动原因最多 500 字');
+const reasonField = freeText('异动原因', { min: 1, max: 500, multiline: true });
 const none = z.object({}).strict();
 
 /** The fields each change type needs beyond reason and date. */
@@ -39,11 +38,7 @@ export const DETAILS_BY_TYPE = {
   DROP_OUT: z.object({ lastAttendanceDate: isoDate('最后到校日期').optional() }).strict(),
   STUDY_ABROAD: z
     .object({
-      destination: z
-        .string({ error: '请填写前往国家或地区' })
-        .trim()
-        .min(1, '请填写前往国家或地区')
-        .max(50, '前往国家或地区最多 50 字'),
+      destination: freeText('前往国家或地区', { min: 1, max: 50 }),
       expectedReturnDate: isoDate('预计回国日期').optional(),
     })
     .strict(),
@@ -82,7 +77,7 @@ export const CreateApplicationBodySchema = z
     studentNo: StudentNoSchema,
     reason: reasonField,
     effectiveDate,
-    toSchoolCode: z.string().trim().min(1).max(20).optional(),
+    toSchoolCode: orgCode('转入学校代码').optional(),
     details: z.record(z.string(), z.unknown()).optional().meta({
       description:
         '按类型：SUSPEND {expectedReturnDate}；STUDY_ABROAD {destination, expectedReturnDate?}；DECEASED {deathDate}；DROP_OUT {lastAttendanceDate?}',
@@ -106,7 +101,7 @@ export const ResubmitBodySchema = z
 
 export const CancelBodySchema = z
   .object({
-    reason: z.string({ error: '请填写取消原因' }).trim().min(1, '请填写取消原因').max(500, '取消原因最多 500 字'),
+    reason: freeText('取消原因', { min: 1, max: 500, multiline: true }),
   })
   .meta({ id: 'CancelBody' });
 
@@ -114,7 +109,7 @@ export const DecisionBodySchema = z
   .object({
     stage: StageSchema,
     decision: DecisionSchema,
-    comment: z.string().trim().max(500, '审核意见最多 500 字').optional(),
+    comment: freeText('审核意见', { max: 500, multiline: true }).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.decision !== 'APPROVE' && !v.comment) {
@@ -125,7 +120,7 @@ export const DecisionBodySchema = z
 
 export const WithdrawBodySchema = z
   .object({
-    reason: z.string({ error: '请填写撤销原因' }).trim().min(1, '请填写撤销原因').max(500, '撤销原因最多 500 字'),
+    reason: freeText('撤销原因', { min: 1, max: 500, multiline: true }),
   })
   .meta({ id: 'WithdrawBody' });
 
@@ -137,11 +132,11 @@ export const ListApplicationsQuerySchema = z.object({
   stage: StageSchema.optional(),
   overdue: booleanQuery.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.coerce.number().int().positive().optional(),
+  cursor: serialId('游标').optional().meta({ description: '上一页的 nextCursor' }),
 });
 
 export const ApplicationIdParamsSchema = z.object({
-  id: z.coerce.number({ error: '业务编号应为数字' }).int().positive('业务编号应为正整数'),
+  id: serialId('业务编号'),
 });
 
 export const StepSchema = z
@@ -270,6 +265,6 @@ export const ExtendBodySchema = z
   .object({
     stage: StageSchema,
     dueDate: isoDate('新的办理期限').refine((d) => d >= shanghaiDate(Date.now()), '新的办理期限不能早于今天'),
-    reason: z.string({ error: '请填写延期原因' }).trim().min(5, '延期原因至少 5 个字').max(500, '延期原因最多 500 字'),
+    reason: freeText('延期原因', { min: 5, max: 500, multiline: true }),
   })
   .meta({ id: 'ExtendBody', description: '延长（或调整）当前环节的办理期限：到该日 24 时（北京时间）' });

@@ -1,4 +1,4 @@
-import { z } from './common';
+import { z, serialId } from './common';
 import { ApplicationIdParamsSchema } from './applications';
 
 /** What a proof document may be; the type is sniffed from the bytes, never taken from the client. */
@@ -9,7 +9,7 @@ export type AttachmentContentType = (typeof ATTACHMENT_CONTENT_TYPES)[number];
 export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
 
 export const AttachmentParamsSchema = ApplicationIdParamsSchema.extend({
-  attachmentId: z.coerce.number({ error: '附件编号应为数字' }).int().positive('附件编号应为正整数'),
+  attachmentId: serialId('附件编号'),
 });
 
 export const AttachmentUploadBodySchema = z

@@ -1,8 +1,8 @@
-import { z, RoleSchema } from './common';
+import { z, RoleSchema, freeText, newPassword } from './common';
 
 export const LoginBodySchema = z
   .object({
-    username: z.string({ error: '请填写用户名' }).trim().min(1, '请填写用户名').max(64),
+    username: freeText('用户名', { min: 1, max: 64 }),
     password: z.string({ error: '请填写密码' }).min(1, '请填写密码').max(256),
   })
   .meta({ id: 'LoginBody' });
@@ -40,6 +40,6 @@ export const LogoutBodySchema = z
 export const ChangePasswordBodySchema = z
   .object({
     currentPassword: z.string({ error: '请填写当前密码' }).min(1, '请填写当前密码').max(256),
-    newPassword: z.string({ error: '请填写新密码' }).min(1, '请填写新密码').max(256, '新密码最多 256 个字符'),
+    newPassword: newPassword('新密码'),
   })
   .meta({ id: 'ChangePasswordBody' });

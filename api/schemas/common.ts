@@ -58,8 +58,54 @@ export function freeText(label: string, opts: { max: number; min?: number; multi
     );
 }
 
-export const StudentNoSchema = z
-  .string({ error: '请填写学籍号' })
+/**
+ * A new password: not trimmed (spaces may be part of it) and not otherwise restricted, but no control, direction
+ * or broken characters — nobody could type it again. (Login compares whatever is sent: old passwords keep working.)
+ */
+export const newPassword = (label: string) =>
+  z
+    .string({ error: `请填写${label}` })
+    .min(1, `请填写${label}`)
+    .max(256, `${label}最多 256 个字符`)
+    .superRefine((s, ctx) => {
+      const message = textError(s);
+      if (message) ctx.addIssue({ code: 'custom', message: `${label}${message}` });
+    });
+
+/** The largest id Postgres's `integer` holds: larger ids cannot exist, and would fail in the query. */
+export const MAX_SERIAL = 2_147_483_647;
+
+/**
+ * A database id in a path or query (cases, attachments, users, cursors): digits only — no sign, no leading zero,
+ * no 1e3 or 1.0 — at most 2³¹−1. Documented as an integer; a number in a JSON body passes the same bounds.
+ */
+export const serialId = (label: string) =>
+  z.preprocess(
+    (v, ctx) => {
+      if (typeof v === 'string' && !/^[1-9]\d{0,9}$/.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `${label}应为正整数（只含数字，不以 0 开头）`, input: v });
+        return z.NEVER;
+      }
+      return v;
+    },
+    z.coerce
+      .number({ error: `${label}应为正整数` })
+      .int(`${label}应为正整数`)
+      .positive(`${label}应为正整数`)
+      .max(MAX_SERIAL, `${label}过大`),
+  );
+
+/** An organisation's code (学校标识码, 行政区划代码): the free-text rule, then letters and digits only. */
+export const orgCode = (label: string) =>
+  freeText(label, { min: 1, max: 20 }).refine((s) => /^[0-9A-Za-z]+$/.test(s), `${label}只能由数字和字母组成`);
+
+/**
+ * An ID number as typed (学生、父母、监护人的身份证号): full-width digits and a lowercase x are accepted (Chinese
+ * input methods produce them), control and direction characters are refused by the free-text rule first.
+ */
+export const idNumberInput = (label: string) => freeText(label, { max: 40 }).transform(normaliseIdInput);
+
+export const StudentNoSchema = freeText('学籍号', { min: 1, max: 40 })
   .transform(normaliseIdInput)
   .refine(isValidStudentNo, '学籍号格式不正确：应为 G 加 18 位身份证号，或 L 开头的临时学籍号')
   .meta({ description: '全国学籍号', example: 'G520302201505050014' });

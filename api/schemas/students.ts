@@ -1,38 +1,53 @@
-import { z, ChangeTypeSchema, GenderSchema, StudentStatusSchema, todayIso } from './common';
+import {
+  z,
+  ChangeTypeSchema,
+  GenderSchema,
+  StudentNoSchema,
+  StudentStatusSchema,
+  freeText,
+  orgCode,
+  todayIso,
+} from './common';
 import { parseIdNumber } from '../../domain/id-number';
+import { normaliseIdInput, textError } from '../../domain/text';
 import { GENDERS } from '../../domain/types';
 
-// Control characters (NUL above all) cannot be stored in Postgres text: refused here, not a 500 there.
-const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
-
 export const StudentLookupQuerySchema = z.object({
-  schoolCode: z
-    .string({ error: '请填写学校代码' })
-    .trim()
-    .min(1, '请填写学校代码')
-    .max(20)
-    .refine(noControlChars, '学校代码含有不可见字符'),
-  name: z
-    .string({ error: '请填写学生姓名' })
-    .trim()
-    .min(1, '请填写学生姓名')
-    .max(50)
-    .refine(noControlChars, '姓名含有不可见字符'),
+  schoolCode: orgCode('学校代码'),
+  name: freeText('学生姓名', { min: 1, max: 50 }),
 });
+
+/** POST /api/students/match: the 学籍号 from the family's papers, checked against the pupil found by name. */
+export const StudentMatchBodySchema = z
+  .object({
+    schoolCode: orgCode('学校代码'),
+    name: freeText('学生姓名', { min: 1, max: 50 }),
+    studentNo: StudentNoSchema,
+  })
+  .meta({ id: 'StudentMatchBody' });
 
 export const StudentSummarySchema = z
   .object({
-    studentNo: z.string().meta({ description: '学籍号（证件部分已脱敏）' }),
+    studentNo: z.string().meta({
+      description:
+        '学籍号，已脱敏：学生在调用单位办理范围内时留前 6 位和后 4 位（G520302********0014），否则只留前 6 位（G520302************）',
+    }),
     name: z.string(),
     gender: GenderSchema,
-    birthDate: z.string(),
+    birthDate: z.string().nullable().meta({ description: '出生日期；学生不在调用单位办理范围内时为 null' }),
     schoolCode: z.string(),
     schoolName: z.string(),
     grade: z.number().int(),
     status: StudentStatusSchema,
-    idNumberMasked: z.string().nullable(),
+    idNumberMasked: z.string().nullable().meta({ description: '身份证号，脱敏方式同 studentNo' }),
   })
   .meta({ id: 'StudentSummary' });
+
+/** The answer of a successful match: the pupil with the full 学籍号 the clerk typed, ready for filing. */
+export const StudentMatchSchema = StudentSummarySchema.extend({
+  studentNo: z.string().meta({ description: '完整学籍号（即核对时填写的号码）' }),
+  birthDate: z.string(),
+}).meta({ id: 'StudentMatch' });
 
 export const StudentHistoryLineSchema = z
   .object({
@@ -90,9 +105,7 @@ function nameProblem(name: string): string | null {
   return null;
 }
 
-const NameSchema = z
-  .string({ error: '请填写学生姓名' })
-  .trim()
+const NameSchema = freeText('学生姓名', { max: 50 })
   .overwrite((s) => s.replace(OTHER_DOTS, '·'))
   .superRefine((name, ctx) => {
     const problem = nameProblem(name);
@@ -131,8 +144,13 @@ const BirthDateSchema = z
 const idNumberField = (whose: string, description: string) =>
   z
     .string({ error: `${whose}身份证号应为文本` })
-    .trim()
-    .toUpperCase()
+    .superRefine((v, ctx) => {
+      const bad = textError(v);
+      if (bad) ctx.addIssue({ code: 'custom', message: `${whose}身份证号${bad}`, abort: true });
+      else if (v.length > 40) ctx.addIssue({ code: 'custom', message: `${whose}身份证号应为 18 位`, abort: true });
+    })
+    // Full-width digits and a lowercase x, as Chinese input methods type them, are the same number.
+    .transform(normaliseIdInput)
     .superRefine((v, ctx) => {
       const parsed = v ? parseIdNumber(v) : null;
       if (parsed && !parsed.ok) ctx.addIssue({ code: 'custom', message: `${whose}${parsed.message}` });
@@ -185,12 +203,7 @@ export const RegisterStudentBodySchema = z
       .int('年级应为整数')
       .min(1, '年级应在 1 至 12 之间')
       .max(12, '年级应在 1 至 12 之间'),
-    className: z
-      .string({ error: '请填写班级' })
-      .trim()
-      .min(1, '请填写班级')
-      .max(20, '班级名称最多 20 字')
-      .refine(noControlChars, '班级名称不能包含不可见字符'),
+    className: freeText('班级', { min: 1, max: 20 }),
     noHouseholdRegistration: z
       .boolean({ error: '“无户籍”应为 true 或 false' })
       .optional()
@@ -198,7 +211,7 @@ export const RegisterStudentBodySchema = z
     fatherIdNumber: idNumberField('父亲', '父亲身份证号（无户籍学生：父母双方或监护人必填）'),
     motherIdNumber: idNumberField('母亲', '母亲身份证号'),
     guardianIdNumber: idNumberField('监护人', '监护人身份证号'),
-    schoolCode: z.string().trim().max(20).optional().meta({ description: '可省略；只能是您所在的学校' }),
+    schoolCode: orgCode('学校代码').optional().meta({ description: '可省略；只能是您所在的学校' }),
   })
   .superRefine((v, ctx) => checkIdNumbersPresent(v, ctx), {
     when: (p) => typeof p.value === 'object' && p.value !== null && !Array.isArray(p.value),

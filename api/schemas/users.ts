@@ -1,6 +1,4 @@
-import { z, RoleSchema } from './common';
-
-const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
+import { z, RoleSchema, freeText, newPassword, orgCode, serialId } from './common';
 
 export const UserSchema = z
   .object({
@@ -22,36 +20,24 @@ export const UserSchema = z
 export const UserListSchema = z.object({ items: z.array(UserSchema) }).meta({ id: 'UserList' });
 
 export const UserIdParamsSchema = z.object({
-  id: z.coerce
-    .number({ error: '用户编号应为数字' })
-    .int('用户编号应为正整数')
-    .positive('用户编号应为正整数')
-    .max(2_147_483_647),
+  id: serialId('用户编号'),
 });
 
-const PasswordSchema = z.string({ error: '请填写密码' }).min(1, '请填写密码').max(256, '密码最多 256 个字符');
+const PasswordSchema = newPassword('密码');
 
 export const CreateUserBodySchema = z
   .object({
-    username: z
-      .string({ error: '请填写用户名' })
-      .trim()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$/, '用户名为 2–64 个字母、数字、点、下划线或连字符，以字母或数字开头'),
-    displayName: z
-      .string({ error: '请填写姓名或称呼' })
-      .trim()
-      .min(1, '请填写姓名或称呼')
-      .max(50, '姓名或称呼最多 50 字')
-      .refine(noControlChars, '姓名或称呼不能包含不可见字符'),
+    username: freeText('用户名', { min: 1, max: 64 }).pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$/, '用户名为 2–64 个字母、数字、点、下划线或连字符，以字母或数字开头'),
+    ),
+    displayName: freeText('姓名或称呼', { min: 1, max: 50 }),
     role: RoleSchema,
-    orgCode: z
-      .string()
-      .trim()
-      .min(1)
-      .max(20)
+    orgCode: orgCode('单位代码')
       .optional()
       .meta({ description: '学校管理员填学校代码，教育局填区县代码，系统管理员不填' }),
-    email: z.email('邮箱格式不正确').max(200).optional(),
+    email: freeText('邮箱', { min: 1, max: 200 }).pipe(z.email('邮箱格式不正确')).optional(),
     password: PasswordSchema.meta({ description: '初始密码，至少 10 个字符，不能与用户名相同' }),
   })
   .superRefine((v, ctx) => {

@@ -6,16 +6,18 @@ import { applyRollup } from '../../infra/rollup';
 import { TtlCache } from '../../infra/ttl-cache';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
-import { maskStudentNo } from '../../domain/id-number';
+import { maskStudentNoToRegion } from '../../domain/id-number';
+import { studentNoAsSeen, textAsSeen } from '../../domain/reach';
 import { isoDay } from '../schemas/common';
 import { CHANGE_TYPE_LABELS } from '../../domain/labels';
 import { checkChangeLegal } from '../../domain/status-machine';
 import { checkProvinceRules, DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
-import { OPEN_STATUSES, type ChangeType, type Stage } from '../../domain/types';
+import { isOpenStatus, OPEN_STATUSES, type ChangeType, type Stage } from '../../domain/types';
 import type { applicationWorkflow } from '../../workflows/application';
 import { syncUpdate, workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
 import type { AuthUser } from '../auth';
 import { conflict, forbidden, notFound, ruleViolation } from '../errors';
+import { guardedMatch, Reach, reachOf } from './reach';
 
 export const applicationInclude = {
   student: { select: { studentNo: true, name: true, schoolCode: true } },
@@ -44,21 +46,24 @@ export class OrgDirectory {
 }
 
 /**
- * The Application JSON of the API contract. Only the current round's steps are listed. In lists the
- * 学籍号 is masked: it is 'G' + the pupil's ID number, which never appears whole in a list.
+ * The Application JSON of the API contract. Only the current round's steps are listed. The 学籍号 ('G' + the pupil's
+ * ID number) is shown as the caller's reach allows (domain/reach.ts): whole in a single case within reach, masked to
+ * region + last four in lists, and to the region alone outside reach (e.g. to the applicant after a withdrawal).
  */
 export async function toApplicationDto(
   a: ApplicationRow,
   orgs: Pick<OrgDirectory, 'ref'>,
-  view: 'detail' | 'list' = 'detail',
+  view: 'detail' | 'list',
+  reach: Reach,
 ) {
-  const studentNo = view === 'list' ? maskStudentNo(a.student.studentNo) : a.student.studentNo;
+  const within = reach.has(a.student.studentNo);
+  const studentNo = studentNoAsSeen(a.student.studentNo, within, view);
   const stepDto = (s: ApplicationRow['steps'][number]) => ({
     stage: s.stage,
     org: { code: s.org.code, name: s.org.name },
     decision: s.decision,
     actor: s.actorName,
-    comment: s.comment,
+    comment: textAsSeen(s.comment, within),
     openedAt: iso(s.openedAt),
     decidedAt: iso(s.decidedAt),
     dueAt: iso(s.dueAt),
@@ -83,10 +88,10 @@ export async function toApplicationDto(
     toSchool: await ref(a.toSchoolCode),
     currentStage: a.currentStage,
     currentOrg: await ref(a.currentOrgCode),
-    reason: a.reason,
+    reason: textAsSeen(a.reason, within),
     effectiveDate: isoDay(a.effectiveDate),
-    details: (a.details as Record<string, unknown> | null) ?? null,
-    closeReason: a.closeReason,
+    details: detailsAsSeen((a.details as Record<string, unknown> | null) ?? null, within),
+    closeReason: textAsSeen(a.closeReason, within),
     round: a.round,
     // The current stage is past its due time, and whether it has been escalated.
     overdue: !!open?.dueAt && open.dueAt.getTime() < now,
@@ -97,6 +102,44 @@ export async function toApplicationDto(
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
   };
+}
+
+const detailsAsSeen = (details: Record<string, unknown> | null, within: boolean) =>
+  details && !within
+    ? Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? textAsSeen(v, false) : v]))
+    : details;
+
+/**
+ * Cases as the caller sees them, with the caller's reach computed once for all of them. A party to an open case — its
+ * applicant, or an organisation whose stage it has reached (every case of 待办, the case a decision was just made on)
+ * — is within the pupil's reach by the rule itself: only the other pupils cost a query.
+ */
+export async function toApplicationDtos(
+  prisma: PrismaClient,
+  u: AuthUser,
+  rows: ApplicationRow[],
+  orgs: Pick<OrgDirectory, 'ref'>,
+  view: 'detail' | 'list' = 'list',
+) {
+  const party = (a: ApplicationRow) =>
+    u.orgCode !== null &&
+    isOpenStatus(a.status) &&
+    (a.applicantOrgCode === u.orgCode || a.steps.some((s) => s.org.code === u.orgCode && s.openedAt !== null));
+  const others = rows.filter((a) => !party(a)).map((a) => a.student.studentNo);
+  const reached = others.length ? await reachOf(prisma, u, others) : Reach.none;
+  const reach = new Reach(new Set(rows.filter(party).map((a) => a.student.studentNo)));
+  const seen = { has: (studentNo: string) => reach.has(studentNo) || reached.has(studentNo) } as Reach;
+  return Promise.all(rows.map((a) => toApplicationDto(a, orgs, view, seen)));
+}
+
+/** One case as the caller sees it. */
+export async function toApplicationDtoFor(
+  prisma: PrismaClient,
+  u: AuthUser,
+  a: ApplicationRow,
+  orgs: Pick<OrgDirectory, 'ref'>,
+) {
+  return (await toApplicationDtos(prisma, u, [a], orgs, 'detail'))[0];
 }
 
 /**
@@ -168,12 +211,17 @@ export async function createApplication(
   rules: ProvinceRules = DEFAULT_RULES,
 ) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
-  const pupil = await prisma.student.findUnique({
-    where: { studentNo: body.studentNo },
-    include: { school: true },
-  });
-  if (!pupil) throw notFound(`没有找到学籍号为 ${maskStudentNo(body.studentNo)} 的学生，请核对学籍号`);
   const label = CHANGE_TYPE_LABELS[body.type];
+  // The typed 学籍号 is a guess until it names a pupil the clerk may file for: a transfer may name a pupil of any
+  // school (the receiving school files it), other changes only a pupil within the clerk's reach. Anything else is a
+  // failed match — the same 404 whether the pupil exists elsewhere or not, counted and audited (services/reach.ts).
+  const { pupil } = await guardedMatch(prisma, u, { via: 'application', studentNo: body.studentNo }, async (tx) => {
+    const found = await tx.student.findUnique({ where: { studentNo: body.studentNo }, include: { school: true } });
+    const fileable =
+      found && (body.type === 'TRANSFER' || (await reachOf(tx, u, [found.studentNo])).has(found.studentNo));
+    return { ok: !!fileable, pupil: fileable ? found : null };
+  });
+  if (!pupil) throw notFound(`没有找到学籍号为 ${maskStudentNoToRegion(body.studentNo)} 的学生，请核对学籍号`);
 
   let toSchool: { code: string; countyCode: string } | null = null;
   if (body.type === 'TRANSFER') {

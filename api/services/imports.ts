@@ -1,4 +1,5 @@
 import { maskStudentNo, parseIdNumber, studentNoFromIdNumber } from '../../domain/id-number';
+import { normaliseIdInput, textError } from '../../domain/text';
 import type { Gender } from '../../domain/types';
 import type { PrismaClient } from '../../infra/db';
 import type { z } from '../schemas/common';
@@ -20,8 +21,6 @@ const LOOKUP_CHUNK = 1000;
 const chunks = <T>(xs: T[], n = LOOKUP_CHUNK) =>
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 const text = (c: Cell | undefined) => (c === undefined ? '' : String(c).trim());
-const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
-
 function cellReader<F extends string>(columns: Partial<Record<F, number>>) {
   return (r: SheetRow, f: F): Cell | undefined => {
     const i = columns[f];
@@ -29,22 +28,48 @@ function cellReader<F extends string>(columns: Partial<Record<F, number>>) {
   };
 }
 
+/**
+ * The free-text rule (domain/text.ts) and the column's length limit over every known cell of a row: each cell that
+ * breaks them is one entry of the report, and the row's other checks are skipped (they would only repeat it). A cell
+ * with NUL or a stray control character — an .xlsx can carry them as _x0000_ escapes — never reaches the database.
+ */
+function textRefusals<F extends string>(
+  r: SheetRow,
+  columns: Partial<Record<F, number>>,
+  spec: Record<F, ColumnSpec>,
+  refuse: (row: number, field: F, message: string) => void,
+): boolean {
+  let refused = false;
+  for (const f of Object.keys(spec) as F[]) {
+    const i = columns[f];
+    const v = i === undefined ? undefined : r.cells[i];
+    if (typeof v !== 'string') continue;
+    const problem = textError(v);
+    if (problem) refuse(r.row, f, `${spec[f].label}${problem}`);
+    else if (Array.from(v.trim()).length > spec[f].max) refuse(r.row, f, `${spec[f].label}最多 ${spec[f].max} 个字`);
+    else continue;
+    refused = true;
+  }
+  return refused;
+}
+
 // ── Pupils ──────────────────────────────────────────────────────────────────────────────────────
 
 type StudentField = 'name' | 'idNumber' | 'gender' | 'birthDate' | 'schoolCode' | 'grade' | 'className';
 
 export const STUDENT_COLUMNS: Record<StudentField, ColumnSpec> = {
-  name: { label: '姓名', headers: ['姓名', '学生姓名'], required: true },
+  name: { label: '姓名', headers: ['姓名', '学生姓名'], required: true, max: 50 },
   idNumber: {
     label: '身份证号',
     headers: ['身份证号', '身份证号码', '身份证件号', '公民身份号码', '证件号码'],
     required: true,
+    max: 40,
   },
-  gender: { label: '性别', headers: ['性别', 'sex'], required: false },
-  birthDate: { label: '出生日期', headers: ['出生日期', '出生年月日', 'dateofbirth'], required: false },
-  schoolCode: { label: '学校代码', headers: ['学校代码', '学校标识码'], required: true },
-  grade: { label: '年级', headers: ['年级'], required: true },
-  className: { label: '班级', headers: ['班级', '班级名称', 'class'], required: true },
+  gender: { label: '性别', headers: ['性别', 'sex'], required: false, max: 10 },
+  birthDate: { label: '出生日期', headers: ['出生日期', '出生年月日', 'dateofbirth'], required: false, max: 30 },
+  schoolCode: { label: '学校代码', headers: ['学校代码', '学校标识码'], required: true, max: 20 },
+  grade: { label: '年级', headers: ['年级'], required: true, max: 10 },
+  className: { label: '班级', headers: ['班级', '班级名称', 'class'], required: true, max: 20 },
 };
 
 export interface StudentRecord {
@@ -128,6 +153,7 @@ export async function checkStudents(
 
   for (const r of data) {
     const before = refused.length;
+    if (textRefusals(r, columns, STUDENT_COLUMNS, refuse)) continue;
     const idCell = cell(r, 'idNumber');
     let id: ReturnType<typeof parseIdNumber> | null = null;
     if (typeof idCell === 'number') {
@@ -135,7 +161,8 @@ export async function checkStudents(
     } else if (!text(idCell)) {
       refuse(r.row, 'idNumber', '请填写身份证号');
     } else {
-      id = parseIdNumber(text(idCell));
+      // Full-width digits and a lowercase x, as typed with a Chinese input method, are the same number.
+      id = parseIdNumber(normaliseIdInput(text(idCell)));
       if (!id.ok) refuse(r.row, 'idNumber', id.message);
     }
     const parsedId = id?.ok ? id : null;
@@ -245,11 +272,11 @@ export async function checkStudents(
 type OrgField = 'code' | 'name' | 'kind' | 'parentCode' | 'email';
 
 export const ORGANISATION_COLUMNS: Record<OrgField, ColumnSpec> = {
-  code: { label: '代码', headers: ['代码', '单位代码', '机构代码', '学校标识码'], required: true },
-  name: { label: '名称', headers: ['名称', '单位名称', '机构名称'], required: true },
-  kind: { label: '类型', headers: ['类型', '单位类型', 'type'], required: true },
-  parentCode: { label: '上级代码', headers: ['上级代码', '上级单位代码', '主管单位代码'], required: false },
-  email: { label: '邮箱', headers: ['邮箱', '电子邮箱', 'e-mail'], required: false },
+  code: { label: '代码', headers: ['代码', '单位代码', '机构代码', '学校标识码'], required: true, max: 20 },
+  name: { label: '名称', headers: ['名称', '单位名称', '机构名称'], required: true, max: 100 },
+  kind: { label: '类型', headers: ['类型', '单位类型', 'type'], required: true, max: 20 },
+  parentCode: { label: '上级代码', headers: ['上级代码', '上级单位代码', '主管单位代码'], required: false, max: 20 },
+  email: { label: '邮箱', headers: ['邮箱', '电子邮箱', 'e-mail'], required: false, max: 200 },
 };
 
 const KIND_WORDS: Record<string, 'SCHOOL' | 'COUNTY'> = {
@@ -291,6 +318,7 @@ export async function checkOrganisations(
 
   for (const r of data) {
     const before = refused.length;
+    if (textRefusals(r, columns, ORGANISATION_COLUMNS, refuse)) continue;
     const kindText = text(cell(r, 'kind'));
     const kind = KIND_WORDS[kindText.toLowerCase()];
     if (!kind) refuse(r.row, 'kind', kindText ? '类型应为“学校”或“教育局”' : '请填写类型（学校 或 教育局）');
@@ -309,8 +337,6 @@ export async function checkOrganisations(
 
     const name = text(cell(r, 'name'));
     if (!name) refuse(r.row, 'name', '请填写名称');
-    else if (Array.from(name).length > 100) refuse(r.row, 'name', '名称最多 100 字');
-    else if (!noControlChars(name)) refuse(r.row, 'name', '名称不能包含不可见字符');
 
     const parentCode = text(cell(r, 'parentCode'));
     if (kind === 'SCHOOL' && !parentCode) refuse(r.row, 'parentCode', '请填写学校所属区县教育局的代码');

@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import type { PrismaClient } from '../../infra/db';
+import { addExportRow } from '../spreadsheet';
 import { STAGE_LABELS } from '../../domain/labels';
 import { mergeHistograms, quantileMinutes, type Histogram } from '../../domain/histogram';
 import type { Stage } from '../../domain/types';
@@ -114,8 +115,8 @@ export async function statsWorkbook(stats: Stats): Promise<Buffer> {
   wb.created = new Date(stats.generatedAt);
   const sheet = (name: string, first: string[], rows: (string | number | null)[][]) => {
     const ws = wb.addWorksheet(name);
-    ws.addRow([...first, ...HEADERS]).font = { bold: true };
-    for (const r of rows) ws.addRow(r);
+    addExportRow(ws, [...first, ...HEADERS]).font = { bold: true };
+    for (const r of rows) addExportRow(ws, r);
     ws.columns.forEach((c, i) => (c.width = i < first.length ? 24 : 16));
     ws.views = [{ state: 'frozen', ySplit: 1 }];
   };

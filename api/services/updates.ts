@@ -5,7 +5,7 @@ import type { AppDeps } from '../app';
 import type { AuthUser } from '../auth';
 import { conflict } from '../errors';
 import { httpErrorFromTemporal } from '../temporal-errors';
-import { loadVisibleApplication, startWorkflow, toApplicationDto } from './applications';
+import { loadVisibleApplication, startWorkflow, toApplicationDtoFor } from './applications';
 
 type App = Awaited<ReturnType<typeof loadVisibleApplication>>;
 
@@ -53,10 +53,10 @@ export async function caseAfterUpdate(
   outcome: DecideOutcome,
   decided?: { stage: Stage; decision: Decision; comment: string | null },
 ) {
-  const patched = () => toApplicationDto(applyOutcome(before, u, outcome, decided), orgs);
+  const patched = () => toApplicationDtoFor(prisma, u, applyOutcome(before, u, outcome, decided), orgs);
   if (decided && outcome.written) return patched();
   try {
-    return await toApplicationDto(await loadVisibleApplication(prisma, u, before.id), orgs);
+    return await toApplicationDtoFor(prisma, u, await loadVisibleApplication(prisma, u, before.id), orgs);
   } catch (e) {
     logger.warn(
       { applicationId: before.id, err: String(e) },

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { forgetCachedSessions } from '../../api/auth';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { DEFAULT_DEADLINE_POLICY } from '../../domain/deadlines';
+import { idCheckChar } from '../../domain/id-number';
 import { startStack, WANG, ZHANG, type TestStack } from '../support/stack';
 import { ensureConsoleBuilt, launchBrowser, ROOT, screenshot, type Browser } from './support/browser';
 
@@ -118,12 +119,14 @@ test('a transfer through every stage by five users: filed with a look-alike name
   await screenshot(njS1, '02-clerk-lookup-suggestion');
   await suggestion.click();
   await njS1.locator('.picked', { hasText: '张小明' }).waitFor();
-  // The full 学籍号 comes from the family's papers; a wrong one is caught next to the field.
-  await njS1.getByLabel('全国学籍号').fill('G520302201505050099');
-  await njS1.getByRole('button', { name: '保存申请' }).click();
-  await njS1.locator('.field-error', { hasText: '与所选学生的学籍号' }).waitFor();
-  await njS1.getByLabel('全国学籍号').fill(ZHANG);
+  // The full 学籍号 comes from the family's papers; a wrong one (it fits the masked G520302************) is caught
+  // by the API's match check, next to the field.
   await njS1.getByLabel('异动原因').fill('随父母工作调动');
+  // (A real, valid number of another child: only the API knows it is not 张小明's.)
+  await njS1.getByLabel('全国学籍号').fill(`G52030220150505009${idCheckChar('52030220150505009')}`);
+  await njS1.getByRole('button', { name: '保存申请' }).click();
+  await njS1.locator('.field-error', { hasText: '学籍号与所选学生不符' }).waitFor();
+  await njS1.getByLabel('全国学籍号').fill(ZHANG);
   await njS1.getByLabel(/证明材料/).setInputFiles({ name: '转学证明.png', mimeType: 'image/png', buffer: PNG });
   await screenshot(njS1, '03-clerk-new-application');
   await njS1.getByRole('button', { name: '保存申请' }).click();

@@ -32,8 +32,9 @@ export function fitsMask(typed: string, masked: string): boolean {
   return t.length === masked.length && [...masked].every((c, i) => c === '*' || c === t[i]);
 }
 
+// Outside the school's reach (another school's pupil) the API gives no birth date.
 const pupilLabel = (p: Pupil) =>
-  `${p.name}（${GENDER_LABELS[p.gender]}，${p.birthDate} 生，${p.grade} 年级，${STUDENT_STATUS_LABELS[p.status]}）· ${p.schoolName}`;
+  `${p.name}（${GENDER_LABELS[p.gender]}，${p.birthDate ? `${p.birthDate} 生，` : ''}${p.grade} 年级，${STUDENT_STATUS_LABELS[p.status]}）· ${p.schoolName}`;
 
 /**
  * Filing a case: find the pupil by school and name — with the near-match suggestions when a look-alike
@@ -125,13 +126,26 @@ export function NewApplicationPage() {
       form.setError('name', { message: '请先查找并选定学生' }, { shouldFocus: true });
       return;
     }
+    // The typed 学籍号 is checked against the pupil picked (a wrong one is counted: 10 an hour per user).
+    let studentNo: string;
+    try {
+      const matched = await ok(
+        api.POST('/api/students/match', {
+          body: { schoolCode: v.schoolCode, name: v.name.trim(), studentNo: v.studentNo.trim().toUpperCase() },
+        }),
+      );
+      studentNo = matched.studentNo;
+    } catch (e) {
+      setSummary(applyProblem(e, form, ['studentNo', 'schoolCode', 'name'], { 404: 'studentNo', 429: 'studentNo' }));
+      return;
+    }
     let id: number;
     try {
       const created = await ok(
         api.POST('/api/applications', {
           body: {
             type: v.type,
-            studentNo: v.studentNo.trim().toUpperCase(),
+            studentNo,
             reason: v.reason.trim(),
             effectiveDate: v.effectiveDate,
             details: detailsFor(v.type, v.details),

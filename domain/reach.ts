@@ -1,0 +1,86 @@
+// DESIGN §5 "Reach": which organisations may see a pupil's identity (the full 学籍号, the ID number's birth date and
+// sequence). Pure, so the rule is one function the API asks for every pupil it shows; api/services/reach.ts loads the
+// facts it needs.
+
+import {
+  maskIdNumber,
+  maskIdNumberToRegion,
+  maskStudentNo,
+  maskStudentNoToRegion,
+  replaceIdNumbers,
+} from './id-number';
+import { isOpenStatus, type ApplicationStatus, type ChangeType, type Role } from './types';
+
+/** How long the sending school and its bureau still reach a pupil after an approved transfer. */
+export const TRANSFER_AFTERCARE_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+export interface ReachCaller {
+  role: Role;
+  orgCode: string | null;
+}
+
+/** Where the pupil is now. */
+export interface PupilPlace {
+  schoolCode: string;
+  /** The county bureau of the pupil's school. */
+  countyCode: string | null;
+}
+
+/** What the rule needs of one case about the pupil. */
+export interface CaseFacts {
+  type: ChangeType;
+  status: ApplicationStatus;
+  applicantOrgCode: string;
+  /** Organisations whose stage of the case has been reached (any round). */
+  reachedOrgCodes: readonly string[];
+  fromSchoolCode: string;
+  fromCountyCode: string | null;
+  /** When the case ended (for an approved transfer: when the pupil moved). */
+  closedAt: Date | null;
+}
+
+/**
+ * Is the pupil within the caller's reach? Administrators reach everyone. Others: the pupil's current school and that
+ * school's county bureau; a party to an open case about the pupil — its applicant, or an organisation whose stage was
+ * reached (a withdrawn, rejected or cancelled case no longer counts); and for TRANSFER_AFTERCARE_DAYS after an
+ * approved transfer, the sending school and its bureau.
+ */
+export function withinReach(caller: ReachCaller, pupil: PupilPlace, cases: readonly CaseFacts[], now: Date): boolean {
+  if (caller.role === 'ADMIN') return true;
+  const org = caller.orgCode;
+  if (!org) return false;
+  if (pupil.schoolCode === org || pupil.countyCode === org) return true;
+  return cases.some((c) => {
+    if (isOpenStatus(c.status)) return c.applicantOrgCode === org || c.reachedOrgCodes.includes(org);
+    return (
+      c.type === 'TRANSFER' &&
+      c.status === 'APPROVED' &&
+      c.closedAt !== null &&
+      now.getTime() - c.closedAt.getTime() <= TRANSFER_AFTERCARE_DAYS * DAY_MS &&
+      (c.fromSchoolCode === org || c.fromCountyCode === org)
+    );
+  });
+}
+
+/**
+ * A 学籍号 as the caller may see it. Within reach: whole in a single record, masked to region + last four in a list
+ * (as every list always did). Outside reach: region only, in every view.
+ */
+export function studentNoAsSeen(studentNo: string, within: boolean, view: 'detail' | 'list'): string {
+  if (!within) return maskStudentNoToRegion(studentNo);
+  return view === 'detail' ? studentNo : maskStudentNo(studentNo);
+}
+
+/** An ID number as the caller may see it: region + last four within reach, region only outside. */
+export function idNumberAsSeen(idNumber: string | null, within: boolean): string | null {
+  return within ? maskIdNumber(idNumber) : maskIdNumberToRegion(idNumber);
+}
+
+/**
+ * Free text as a caller outside reach may see it: any ID number a clerk typed into a reason or comment, masked to its
+ * region (within reach it is shown as written).
+ */
+export function textAsSeen<T extends string | null>(text: T, within: boolean): T {
+  return within || text === null ? text : (replaceIdNumbers(text, (id) => maskIdNumberToRegion(id)!) as T);
+}
