@@ -26,7 +26,15 @@ const UNAVAILABLE_KINDS = new Set([
   'TlsConnectionError',
 ]);
 /** Socket errors of node-postgres itself. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 /**
  * SQLSTATEs of a server going away or refusing for now: class 08 (connection exception), 57P01–57P03 (admin
  * shutdown, crash shutdown, cannot connect now: starting up or shutting down), 53300 too many connections.
@@ -70,7 +78,11 @@ export function describeDbError(e: unknown): string {
     if (what && parts[parts.length - 1] !== what) parts.push(what);
     x = (x.cause ?? (x.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError) as typeof x;
   }
-  const first = String((e as { message?: unknown })?.message ?? e).split('\n').filter((l) => l.trim()).at(-1) ?? '';
+  const first =
+    String((e as { message?: unknown })?.message ?? e)
+      .split('\n')
+      .filter((l) => l.trim())
+      .at(-1) ?? '';
   return `${parts.join(' ← ') || 'error'}: ${first.trim().slice(0, 160)}`;
 }
 
