@@ -52,14 +52,8 @@ export function activitiesFromConfig(config: Config, prisma: PrismaClient, logge
 }
 
 /** The mail dispatcher beside a worker: the outbox sent through SMTP_URL (or as .eml files), MAIL_LEASE per claim. */
-export function dispatcherFromConfig(
-  config: Config,
-  prisma: PrismaClient,
-  databaseUrl: string,
-  logger: Logger,
-): MailDispatcher {
+export function dispatcherFromConfig(config: Config, databaseUrl: string, logger: Logger): MailDispatcher {
   return startMailDispatcher({
-    prisma,
     databaseUrl,
     mailer: createMailer(config),
     logger,
@@ -105,7 +99,7 @@ async function main() {
     failures: { prisma, logger },
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
-  const dispatcher = dispatcherFromConfig(config, prisma, config.DATABASE_URL, logger);
+  const dispatcher = dispatcherFromConfig(config, config.DATABASE_URL, logger);
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
   try {
     await worker.run(); // returns after SIGINT/SIGTERM (the SDK installs the signal handlers)

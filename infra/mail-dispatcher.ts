@@ -8,18 +8,21 @@
 // The one window left is a crash of this process between the server's "250 OK" and the record: then the row is
 // sent again once the lease runs out, with the same Message-ID (a function of the key), which receiving servers use
 // to recognise the repeat.
-import { Client as PgClient } from 'pg';
+import { Client as PgClient, Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { PrismaClient } from './db';
 import { messageIdFor, type Mailer } from './mailer';
 
 /** The channel a transaction that writes outbox rows notifies (delivered when it commits). */
 export const MAIL_CHANNEL = 'xueji_mail';
 
 export interface MailDispatcherOptions {
-  prisma: PrismaClient;
-  /** For LISTEN: a connection of its own, outside Prisma's pool. */
+  /**
+   * The dispatcher's own connections (a small pool for its claims and records, one for LISTEN), apart from the
+   * worker's: recording that a mail went out never waits behind the worker's transactions.
+   */
   databaseUrl: string;
+  /** Tests put a pool of their own in front (to make a record fail). */
+  pool?: Pick<Pool, 'query'>;
   mailer: Mailer;
   logger: Logger;
   /** How long a claim holds a row (ms). */
@@ -55,7 +58,10 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
   const batch = o.batch ?? 8;
   const pollMs = o.pollMs ?? 5_000;
   const retry = o.retryMs ?? { first: 2_000, max: 10 * 60_000 };
-  const { prisma, mailer, logger } = o;
+  const { mailer, logger } = o;
+  const ownPool = o.pool ? null : new Pool({ connectionString: o.databaseUrl, max: 2 });
+  ownPool?.on('error', () => undefined); // a connection lost while idle: the next query opens another
+  const db = o.pool ?? ownPool!;
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   let pending = false;
@@ -76,25 +82,31 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
     });
 
   /** Claims up to `batch` due rows in one statement (one commit): free, or whose lease ran out. */
-  const claim = () =>
-    prisma.$queryRaw<Claimed[]>`
-      update "MailOutbox" m
-         set "leaseUntil" = (now() at time zone 'UTC') + make_interval(secs => ${leaseMs / 1000}), attempts = m.attempts + 1
-       where m.id in (select id from "MailOutbox"
-                       where "sentAt" is null and "nextAttemptAt" <= (now() at time zone 'UTC')
-                         and ("leaseUntil" is null or "leaseUntil" < (now() at time zone 'UTC'))
-                       order by "nextAttemptAt", id
-                       limit ${batch}
-                       for update skip locked)
-      returning m.id, m.key, m."toAddresses", m.subject, m.text, m.html, m.attempts`;
+  const claim = async () =>
+    (
+      await db.query<Claimed>(
+        `update "MailOutbox" m
+            set "leaseUntil" = (now() at time zone 'UTC') + make_interval(secs => $1), attempts = m.attempts + 1
+          where m.id in (select id from "MailOutbox"
+                          where "sentAt" is null and "nextAttemptAt" <= (now() at time zone 'UTC')
+                            and ("leaseUntil" is null or "leaseUntil" < (now() at time zone 'UTC'))
+                          order by "nextAttemptAt", id
+                          limit $2
+                          for update skip locked)
+         returning m.id, m.key, m."toAddresses", m.subject, m.text, m.html, m.attempts`,
+        [leaseMs / 1000, batch],
+      )
+    ).rows;
 
   /** Records the send, retrying the record alone (never the send) until it lands or the process stops. */
   async function recordSent(row: Claimed, note: string | null) {
     for (let attempt = 1; ; attempt++) {
       try {
-        await prisma.$executeRaw`
-          update "MailOutbox" set "sentAt" = (now() at time zone 'UTC'), "leaseUntil" = null, "lastError" = ${note}
-           where id = ${row.id}`;
+        await db.query(
+          `update "MailOutbox" set "sentAt" = (now() at time zone 'UTC'), "leaseUntil" = null, "lastError" = $2
+            where id = $1`,
+          [row.id, note],
+        );
         return;
       } catch (err) {
         if (stopped && attempt > 3) {
@@ -125,13 +137,15 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
       const backoffMs = Math.min(retry.first * 2 ** Math.max(0, row.attempts - 1), retry.max);
       logger.warn({ key: row.key, attempt: row.attempts, err: message }, 'mail not sent; will retry');
       // Best effort: if this fails too, the row is retried once its lease runs out.
-      await prisma.$executeRaw`
-        update "MailOutbox"
-           set "lastError" = ${message}, "leaseUntil" = null,
-               "nextAttemptAt" = (now() at time zone 'UTC') + make_interval(secs => ${backoffMs / 1000})
-         where id = ${row.id}`.catch((e: unknown) =>
-        logger.warn({ key: row.key, err: String(e) }, 'mail failure not recorded'),
-      );
+      await db
+        .query(
+          `update "MailOutbox"
+              set "lastError" = $2, "leaseUntil" = null,
+                  "nextAttemptAt" = (now() at time zone 'UTC') + make_interval(secs => $3)
+            where id = $1`,
+          [row.id, message, backoffMs / 1000],
+        )
+        .catch((e: unknown) => logger.warn({ key: row.key, err: String(e) }, 'mail failure not recorded'));
       return;
     }
     // Some recipients refused is still "sent": sending again would repeat the mail to those who accepted it.
@@ -198,6 +212,7 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
       wakeUp?.();
       await listener?.end().catch(() => undefined);
       await Promise.all([running, listening]);
+      await ownPool?.end().catch(() => undefined);
     },
   };
 }

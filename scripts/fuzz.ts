@@ -1139,7 +1139,6 @@ export async function startThrowawayStack(
     });
     const running = worker.run();
     const dispatcher = startMailDispatcher({
-      prisma,
       databaseUrl: pg.adminUrl,
       mailer: createMailer({ DATA_DIR: work, MAIL_FROM: '学籍异动系统 <noreply@xueji.local>', SMTP_URL: undefined }),
       logger,

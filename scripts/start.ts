@@ -91,7 +91,7 @@ async function main() {
       await nativeConnection.close();
     });
 
-    const dispatcher = dispatcherFromConfig(config, prisma, db.url, logger);
+    const dispatcher = dispatcherFromConfig(config, db.url, logger);
     stops.push(() => dispatcher.stop());
 
     const api = await startApi({ config, prisma, temporalAddress, logger, temporalUiUrl: uiUrl ?? undefined });

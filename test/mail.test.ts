@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createMailer, type Mailer } from '../infra/mailer';
 import { startMailDispatcher, type MailDispatcher } from '../infra/mail-dispatcher';
-import type { PrismaClient } from '../infra/db';
+import { Pool } from 'pg';
 import {
   decisionMail,
   escalationMail,
@@ -46,9 +46,9 @@ afterEach(async () => {
   for (const d of running.splice(0)) await d.stop();
 });
 
-const dispatcher = (opts: { mailer?: Mailer; prisma?: PrismaClient; leaseMs?: number } = {}) => {
+const dispatcher = (opts: { mailer?: Mailer; pool?: Pick<Pool, 'query'>; leaseMs?: number } = {}) => {
   const d = startMailDispatcher({
-    prisma: opts.prisma ?? db.prisma,
+    ...(opts.pool ? { pool: opts.pool } : {}),
     databaseUrl: db.url,
     mailer: opts.mailer ?? mailer,
     logger,
@@ -145,27 +145,25 @@ test('a server that refuses the recipient leaves the row unsent with the error a
 test('when recording the send fails, the record alone is retried: the mail is not sent a second time', async () => {
   // The database refuses the first two "sent" records (as during an outage) after the server accepted the mail.
   let refused = 0;
-  const flaky = new Proxy(db.prisma, {
-    get(target, prop, receiver) {
-      if (prop === '$executeRaw') {
-        return (strings: TemplateStringsArray, ...values: unknown[]) => {
-          if (strings.join('?').includes('"sentAt" = (now()') && refused < 2) {
-            refused += 1;
-            return Promise.reject(new Error('Connection terminated unexpectedly'));
-          }
-          return target.$executeRaw(strings, ...values);
-        };
+  const real = new Pool({ connectionString: db.url, max: 2 });
+  const flaky = {
+    query: ((sql: string, params?: unknown[]) => {
+      if (sql.includes('"sentAt" = (now()') && refused < 2) {
+        refused += 1;
+        return Promise.reject(new Error('Connection terminated unexpectedly'));
       }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
-  dispatcher({ prisma: flaky });
+      return real.query(sql, params);
+    }) as Pool['query'],
+  };
+  dispatcher({ pool: flaky });
   const { key } = await queueTask();
   const row = await sentRow(key);
   expect(refused).toBe(2);
   expect(row.attempts).toBe(1);
   await new Promise((r) => setTimeout(r, 500));
   expect(receivedFor(key)).toHaveLength(1);
+  for (const d of running.splice(0)) await d.stop();
+  await real.end();
 });
 
 test('a row claimed by a dispatcher that died is left alone while its lease lasts, then sent with the same Message-ID', async () => {

@@ -86,7 +86,6 @@ export function testDispatcher(
   mailer: Mailer = testMailer(),
 ): MailDispatcher {
   return startMailDispatcher({
-    prisma: db.prisma,
     databaseUrl: db.url,
     mailer,
     logger,

@@ -21,7 +21,6 @@ async function main() {
     failures: { prisma, logger },
   });
   startMailDispatcher({
-    prisma,
     databaseUrl: process.env.DATABASE_URL!,
     mailer: createMailer({
       SMTP_URL: undefined,
