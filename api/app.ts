@@ -20,6 +20,7 @@ import { importRoutes } from './routes/imports';
 import { userRoutes } from './routes/users';
 import { DEFAULT_SECURITY, type SecuritySettings } from './security';
 import { studentRoutes } from './routes/students';
+import { pupilRoutes } from './routes/pupils';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
 
@@ -136,6 +137,7 @@ export function buildApp(
   app.use('/api/admin/users', auth, userRoutes(full));
   app.use('/api/admin/imports', auth, importRoutes(full));
   app.use('/api/students', auth, studentRoutes(full));
+  app.use('/api/pupils', auth, pupilRoutes(full));
   app.use('/api/applications', auth, applicationRoutes(full));
   app.use('/api/applications', auth, attachmentRoutes(full));
   app.use('/api/tasks', auth, taskRoutes(full));

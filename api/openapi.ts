@@ -4,6 +4,7 @@ import { registerAdminPaths } from './routes/admin';
 import { registerAuthPaths } from './routes/auth';
 import { registerImportPaths } from './routes/imports';
 import { registerStudentPaths } from './routes/students';
+import { registerPupilPaths } from './routes/pupils';
 import { registerUserPaths } from './routes/users';
 import { registerAttachmentPaths } from './routes/attachments';
 import { registerConsolePaths } from './routes/console';
@@ -139,6 +140,7 @@ export function buildOpenApiDocument() {
   registerUserPaths(reg);
   registerImportPaths(reg);
   registerStudentPaths(reg);
+  registerPupilPaths(reg);
   registerAttachmentPaths(reg);
   registerAdminPaths(reg);
   registerConsolePaths(reg);
