@@ -95,6 +95,8 @@ const schema = z.object({
   ATTACHMENTS_DIR: z.string().min(1).optional(),
   /** The province's extra conditions (JSON); default settings/province-rules.json. */
   RULES_FILE: z.string().min(1).optional(),
+  /** Coded reasons per change type (JSON); default settings/reason-codes.json. */
+  REASON_CODES_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -7,6 +7,8 @@ import pinoHttp from 'pino-http';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { ProvinceRules } from '../domain/rules';
+import type { ReasonCodes } from '../domain/reason-codes';
+import { loadReasonCodes } from '../infra/reason-codes';
 import type { PrismaClient } from '../infra/db';
 import { authenticate, TokenService } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
@@ -21,6 +23,7 @@ import { userRoutes } from './routes/users';
 import { DEFAULT_SECURITY, type SecuritySettings } from './security';
 import { studentRoutes } from './routes/students';
 import { pupilRoutes } from './routes/pupils';
+import { statsRoutes } from './routes/stats';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
 
@@ -29,6 +32,10 @@ export interface AppDeps {
   temporal: Client;
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'UPDATE_TIMEOUT_MS'> & { attachmentsDir: string };
   rules: ProvinceRules;
+  /** Coded reasons per change type (settings/reason-codes.json). */
+  reasonCodes: ReasonCodes;
+  /** The console's public address: printed documents' QR codes point at its verification page. */
+  appUrl: string;
   tokens: TokenService;
   logger: Logger;
   orgs: OrgDirectory;
@@ -42,14 +49,23 @@ export interface AppDeps {
  * `security` defaults to config.ts's defaults; server.ts passes the configured values.
  */
 export function buildApp(
-  deps: Omit<AppDeps, 'orgs' | 'security' | 'console'> & {
+  deps: Omit<AppDeps, 'orgs' | 'security' | 'console' | 'reasonCodes' | 'appUrl'> & {
     security?: Partial<SecuritySettings>;
     console?: Partial<ConsoleSettings>;
+    reasonCodes?: ReasonCodes;
+    appUrl?: string;
   },
 ): Express {
   const security = { ...DEFAULT_SECURITY, ...deps.security };
   const consoleSettings = { ...DEFAULT_CONSOLE, ...deps.console };
-  const full: AppDeps = { ...deps, security, console: consoleSettings, orgs: new OrgDirectory(deps.prisma) };
+  const full: AppDeps = {
+    ...deps,
+    security,
+    console: consoleSettings,
+    orgs: new OrgDirectory(deps.prisma),
+    reasonCodes: deps.reasonCodes ?? loadReasonCodes(),
+    appUrl: (deps.appUrl ?? 'http://localhost:3000').replace(/\/$/, ''),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -142,6 +158,7 @@ export function buildApp(
   app.use('/api/applications', auth, attachmentRoutes(full));
   app.use('/api/tasks', auth, taskRoutes(full));
   app.use('/api/admin', auth, adminRoutes(full));
+  app.use('/api', statsRoutes(full, auth));
   app.use('/api', consoleRoutes(full, auth));
 
   serveConsole(app, consoleSettings.webDir);

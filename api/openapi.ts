@@ -5,6 +5,7 @@ import { registerAuthPaths } from './routes/auth';
 import { registerImportPaths } from './routes/imports';
 import { registerStudentPaths } from './routes/students';
 import { registerPupilPaths } from './routes/pupils';
+import { registerStatsPaths } from './routes/stats';
 import { registerUserPaths } from './routes/users';
 import { registerAttachmentPaths } from './routes/attachments';
 import { registerConsolePaths } from './routes/console';
@@ -141,6 +142,7 @@ export function buildOpenApiDocument() {
   registerImportPaths(reg);
   registerStudentPaths(reg);
   registerPupilPaths(reg);
+  registerStatsPaths(reg);
   registerAttachmentPaths(reg);
   registerAdminPaths(reg);
   registerConsolePaths(reg);

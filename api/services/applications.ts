@@ -13,7 +13,8 @@ import { OPEN_STATUSES, type ChangeType, type Stage } from '../../domain/types';
 import type { applicationWorkflow } from '../../workflows/application';
 import { workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
 import type { AuthUser } from '../auth';
-import { conflict, forbidden, notFound, ruleViolation } from '../errors';
+import { badRequest, conflict, forbidden, notFound, ruleViolation } from '../errors';
+import type { ReasonCodes } from '../../domain/reason-codes';
 
 export const applicationInclude = {
   student: { select: { studentNo: true, name: true, schoolCode: true } },
@@ -73,6 +74,7 @@ export async function toApplicationDto(a: ApplicationRow, orgs: OrgDirectory, vi
     currentStage: a.currentStage,
     currentOrg: await orgs.ref(a.currentOrgCode),
     reason: a.reason,
+    reasonCode: a.reasonCode,
     effectiveDate: isoDay(a.effectiveDate),
     details: (a.details as Record<string, unknown> | null) ?? null,
     closeReason: a.closeReason,
@@ -125,6 +127,7 @@ export interface CreateApplicationInput {
   type: ChangeType;
   studentNo: string;
   reason: string;
+  reasonCode?: string;
   effectiveDate: string;
   toSchoolCode?: string;
   details?: Record<string, unknown>;
@@ -139,8 +142,13 @@ export async function createApplication(
   u: AuthUser,
   body: CreateApplicationInput,
   rules: ProvinceRules = DEFAULT_RULES,
+  reasonCodes?: ReasonCodes,
 ) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
+  if (body.reasonCode && reasonCodes && !reasonCodes[body.type].some((c) => c.code === body.reasonCode)) {
+    const message = `“${CHANGE_TYPE_LABELS[body.type]}”没有代码为 ${body.reasonCode} 的异动原因，请从列表中选择`;
+    throw badRequest(message, [{ path: 'reasonCode', message }]);
+  }
   const pupil = await prisma.student.findUnique({
     where: { studentNo: body.studentNo },
     include: { school: true },
@@ -191,6 +199,7 @@ export async function createApplication(
           currentStage: chain[0].stage,
           currentOrgCode: chain[0].orgCode,
           reason: body.reason,
+          reasonCode: body.reasonCode || null,
           effectiveDate: new Date(`${body.effectiveDate}T00:00:00Z`),
           details:
             body.details && Object.keys(body.details).length ? (body.details as Prisma.InputJsonValue) : undefined,
@@ -226,6 +235,7 @@ export async function createApplication(
             fromSchoolCode: app.fromSchoolCode,
             toSchoolCode: app.toSchoolCode,
             reason: app.reason,
+            reasonCode: app.reasonCode,
             effectiveDate: body.effectiveDate,
             details: app.details,
             chain: chain.map((s) => s.stage),

@@ -35,9 +35,15 @@ interface Row {
  * overdue among them) are counted where they wait now; median and p90 are over every decided step of
  * any round. Grouping sets give both breakdowns from the same facts.
  */
-export async function loadStats(prisma: PrismaClient, now = new Date()): Promise<Stats> {
+export async function loadStats(
+  prisma: PrismaClient,
+  now = new Date(),
+  /** Only these holder organisations (a county bureau and its schools); all when absent. */
+  scope?: { orgCodes: string[] },
+): Promise<Stats> {
   // Columns are timestamp(3) without time zone holding UTC: compare with "now" as UTC, not the session zone.
   const at = now.toISOString();
+  const orgCodes = scope ? scope.orgCodes : null;
   const rows = await prisma.$queryRaw<Row[]>`
     with facts as (
       select a."currentStage" as stage, a."currentOrgCode" as org, true as open,
@@ -55,11 +61,12 @@ export async function loadStats(prisma: PrismaClient, now = new Date()): Promise
     select f.stage, f.org as "orgCode", o.name as "orgName", grouping(f.org) = 1 as "byStage",
            (count(*) filter (where f.open))::int as open,
            (count(*) filter (where f.overdue))::int as overdue,
-           round((percentile_cont(0.5) within group (order by f.hours))::numeric, 1)::float8 as "medianHours",
-           round((percentile_cont(0.9) within group (order by f.hours))::numeric, 1)::float8 as "p90Hours",
+           round((percentile_cont(0.5) within group (order by f.hours))::numeric, 3)::float8 as "medianHours",
+           round((percentile_cont(0.9) within group (order by f.hours))::numeric, 3)::float8 as "p90Hours",
            count(f.hours)::int as decided
       from facts f
       left join "Organisation" o on o.code = f.org
+     where ${orgCodes}::text[] is null or f.org = any(${orgCodes}::text[])
      group by grouping sets ((f.stage), (f.org, o.name))
      order by "byStage" desc, f.stage, f.org`;
   const measures = (r: Row): Measures => ({
@@ -89,6 +96,8 @@ export async function statsWorkbook(stats: Stats): Promise<Buffer> {
     ws.addRow([...first, ...HEADERS]).font = { bold: true };
     for (const r of rows) ws.addRow(r);
     ws.columns.forEach((c, i) => (c.width = i < first.length ? 24 : 16));
+    // Hours with two decimals: a stage decided in a minute reads 0.02, not 0.
+    for (const col of [first.length + 3, first.length + 4]) ws.getColumn(col).numFmt = '0.00';
     ws.views = [{ state: 'frozen', ySplit: 1 }];
   };
   const cells = (m: Measures) => [m.open, m.overdue, m.medianHours, m.p90Hours, m.decided];

@@ -105,7 +105,7 @@ export async function loadStuck(
         : { OR: [{ status: { in: OPEN_STATUSES } }, technicalWhere] };
   const rows = await prisma.application.findMany({
     where,
-    include: { steps: true },
+    include: { steps: true, student: { select: { name: true } } },
     orderBy: { createdAt: 'asc' },
     take: q.limit,
   });
@@ -120,6 +120,8 @@ export async function loadStuck(
       return {
         id: a.id,
         type: a.type,
+        // The pupil's name: "转学" alone is not a case an administrator can tell apart (no 学籍号 here).
+        student: { name: a.student.name },
         status: a.status,
         currentStage: a.currentStage,
         holder: await orgs.ref(a.currentOrgCode),
