@@ -24,6 +24,8 @@ import { DEFAULT_SECURITY, type SecuritySettings } from './security';
 import { studentRoutes } from './routes/students';
 import { pupilRoutes } from './routes/pupils';
 import { statsRoutes } from './routes/stats';
+import { documentAdminRoutes, documentRoutes } from './routes/documents';
+import { publicRoutes } from './routes/public';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
 
@@ -149,6 +151,8 @@ export function buildApp(
   });
 
   app.use('/api/auth', authRoutes(full));
+  // No login: DESIGN §5's public pages (document verification).
+  app.use('/api/public', publicRoutes(full));
   const auth = authenticate(deps.prisma, deps.tokens);
   app.use('/api/admin/users', auth, userRoutes(full));
   app.use('/api/admin/imports', auth, importRoutes(full));
@@ -156,6 +160,8 @@ export function buildApp(
   app.use('/api/pupils', auth, pupilRoutes(full));
   app.use('/api/applications', auth, applicationRoutes(full));
   app.use('/api/applications', auth, attachmentRoutes(full));
+  app.use('/api/applications', auth, documentRoutes(full));
+  app.use('/api/admin/documents', auth, documentAdminRoutes(full));
   app.use('/api/tasks', auth, taskRoutes(full));
   app.use('/api/admin', auth, adminRoutes(full));
   app.use('/api', statsRoutes(full, auth));

@@ -6,6 +6,8 @@ import { registerImportPaths } from './routes/imports';
 import { registerStudentPaths } from './routes/students';
 import { registerPupilPaths } from './routes/pupils';
 import { registerStatsPaths } from './routes/stats';
+import { registerDocumentPaths } from './routes/documents';
+import { registerPublicPaths } from './routes/public';
 import { registerUserPaths } from './routes/users';
 import { registerAttachmentPaths } from './routes/attachments';
 import { registerConsolePaths } from './routes/console';
@@ -143,6 +145,8 @@ export function buildOpenApiDocument() {
   registerStudentPaths(reg);
   registerPupilPaths(reg);
   registerStatsPaths(reg);
+  registerDocumentPaths(reg);
+  registerPublicPaths(reg);
   registerAttachmentPaths(reg);
   registerAdminPaths(reg);
   registerConsolePaths(reg);

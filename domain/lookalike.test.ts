@@ -112,13 +112,31 @@ describe('the near-match rule', () => {
   test('ranking: look-alike before same pinyin with tones before without; then fewer differences', () => {
     const found = ['李画', '李华', '李桦', '李花', '李滑'];
     // Typed 李哗 (huá): 李华 and 李滑 sound the same with tones, 李画 (huà) and 李花 (huā) only without.
-    const ranked = rankNearMatches('李哗', found, (n) => n, (a, b) => a.localeCompare(b));
-    expect(ranked.map((r) => r.rank)).toEqual([...ranked.map((r) => r.rank)].sort(
-      (a, b) => ['LOOK_ALIKE', 'SAME_TONE', 'SAME_SOUND'].indexOf(a) - ['LOOK_ALIKE', 'SAME_TONE', 'SAME_SOUND'].indexOf(b),
-    ));
-    expect(ranked.slice(0, 2).map((r) => r.item).sort()).toEqual(['李华', '李滑'].sort());
+    const ranked = rankNearMatches(
+      '李哗',
+      found,
+      (n) => n,
+      (a, b) => a.localeCompare(b),
+    );
+    expect(ranked.map((r) => r.rank)).toEqual(
+      [...ranked.map((r) => r.rank)].sort(
+        (a, b) =>
+          ['LOOK_ALIKE', 'SAME_TONE', 'SAME_SOUND'].indexOf(a) - ['LOOK_ALIKE', 'SAME_TONE', 'SAME_SOUND'].indexOf(b),
+      ),
+    );
+    expect(
+      ranked
+        .slice(0, 2)
+        .map((r) => r.item)
+        .sort(),
+    ).toEqual(['李华', '李滑'].sort());
     expect(ranked.find((r) => r.item === '李花')?.rank).toBe('SAME_SOUND');
-    const withLookAlike = rankNearMatches('刘子凇', ['刘子松', '刘子淞'], (n) => n, () => 0);
+    const withLookAlike = rankNearMatches(
+      '刘子凇',
+      ['刘子松', '刘子淞'],
+      (n) => n,
+      () => 0,
+    );
     expect(withLookAlike.map((r) => r.item)).toEqual(['刘子淞', '刘子松']);
   });
 });
@@ -138,7 +156,9 @@ describe('properties of the near-match rule', () => {
   });
 
   test('a name mutated in up to two places by look-alike characters is a near match, in three it is not', () => {
-    const lookAlike = CONFUSION_GROUPS.filter((g) => g.kind === 'LOOK_ALIKE' && g.chars.every((c) => /\p{Script=Han}/u.test(c)));
+    const lookAlike = CONFUSION_GROUPS.filter(
+      (g) => g.kind === 'LOOK_ALIKE' && g.chars.every((c) => /\p{Script=Han}/u.test(c)),
+    );
     const chars = [...new Set(lookAlike.flatMap((g) => g.chars))];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...chars), { minLength: 3, maxLength: 6 }), fc.nat(), (cs, seed) => {

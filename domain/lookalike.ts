@@ -184,7 +184,12 @@ export function matchRank(typed: string, found: string): { rank: MatchRank; diff
  * Orders near matches as a clerk should see them: by rank (look-alike, then same pinyin with tones, then without),
  * then fewer differing characters, then the given tie-breaker. Names that are no near match are left out.
  */
-export function rankNearMatches<T>(typed: string, candidates: T[], nameOf: (c: T) => string, tie: (a: T, b: T) => number) {
+export function rankNearMatches<T>(
+  typed: string,
+  candidates: T[],
+  nameOf: (c: T) => string,
+  tie: (a: T, b: T) => number,
+) {
   const scored = candidates.flatMap((c) => {
     const m = matchRank(typed, nameOf(c));
     return m ? [{ c, rank: MATCH_RANKS.indexOf(m.rank), diffs: m.differences.length, m }] : [];

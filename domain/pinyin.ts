@@ -20,7 +20,11 @@ export interface CharReading {
   toneless: ReadonlySet<string>;
 }
 
-const stripTones = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ü/g, 'v');
+const stripTones = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ü/g, 'v');
 
 /** Other readings of one character (heteronyms), cached: names repeat their characters endlessly. */
 const heteronymCache = new Map<string, string[]>();
@@ -72,6 +76,7 @@ export function soundLikeness(a: CharReading, b: CharReading): 'SAME_TONE' | 'SA
 }
 
 /** A name as pinyin, for hints: "Shàn Xiǎomíng" is not needed, "shàn xiǎo míng" is enough. */
-export const pinyinOf = (name: string) => nameReadings(name)
-  .map((r) => r.toned)
-  .join(' ');
+export const pinyinOf = (name: string) =>
+  nameReadings(name)
+    .map((r) => r.toned)
+    .join(' ');

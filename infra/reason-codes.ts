@@ -25,7 +25,12 @@ const list = z.array(entry).superRefine((items, ctx) => {
 });
 
 const ReasonCodesSchema = z
-  .object(Object.fromEntries(CHANGE_TYPES.map((t) => [t, list.default([])])) as Record<(typeof CHANGE_TYPES)[number], z.ZodDefault<typeof list>>)
+  .object(
+    Object.fromEntries(CHANGE_TYPES.map((t) => [t, list.default([])])) as Record<
+      (typeof CHANGE_TYPES)[number],
+      z.ZodDefault<typeof list>
+    >,
+  )
   .strict();
 
 export const DEFAULT_REASON_CODES_FILE = path.resolve(__dirname, '..', 'settings', 'reason-codes.json');
@@ -39,7 +44,7 @@ export function loadReasonCodes(file: string = DEFAULT_REASON_CODES_FILE): Reaso
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`异动原因代码文件有误 (invalid reason codes file) ${file}: ${(e as Error).message}`);
+    throw new Error(`异动原因代码文件有误 (invalid reason codes file) ${file}: ${(e as Error).message}`, { cause: e });
   }
   const parsed = ReasonCodesSchema.safeParse(raw);
   if (!parsed.success) {

@@ -348,7 +348,9 @@ describe('guessing passwords', () => {
     expect(unlocked.body.lockedUntil).toBeNull();
     expect((await admin.post(`/api/admin/users/${user.id}/unlock`)).status).toBe(409);
     expect((await login(user.username, PASSWORD)).status).toBe(200);
-    const [event] = await stack.prisma.auditEvent.findMany({ where: { action: 'user.unlock', entityId: String(user.id) } });
+    const [event] = await stack.prisma.auditEvent.findMany({
+      where: { action: 'user.unlock', entityId: String(user.id) },
+    });
     expect(event.details).toMatchObject({ username: user.username, lockedUntil: expect.any(String) });
   });
 

@@ -202,12 +202,22 @@ export function studentRoutes({ prisma }: AppDeps): Router {
     // A pupil with an open case is said so at once: "在办（转学，审核中）", the destination only to its parties.
     const u = currentUser(req);
     if (pupils.length > 0) {
-      const notes = await openCaseNotes(prisma, u, pupils.map((p) => p.studentNo));
-      res.json({ items: pupils.map((p) => ({ ...summaryOf(p, school.name), openCase: notes.get(p.studentNo) ?? null })) });
+      const notes = await openCaseNotes(
+        prisma,
+        u,
+        pupils.map((p) => p.studentNo),
+      );
+      res.json({
+        items: pupils.map((p) => ({ ...summaryOf(p, school.name), openCase: notes.get(p.studentNo) ?? null })),
+      });
       return;
     }
     const suggestions = await suggestPupils(prisma, school.code, q.name);
-    const notes = await openCaseNotes(prisma, u, suggestions.map((s) => s.pupil.studentNo));
+    const notes = await openCaseNotes(
+      prisma,
+      u,
+      suggestions.map((s) => s.pupil.studentNo),
+    );
     res.json({
       items: [],
       suggestions: suggestions.map((s) => ({

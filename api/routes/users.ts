@@ -168,7 +168,11 @@ export function userRoutes({ prisma }: AppDeps): Router {
         action: 'user.unlock',
         entityType: 'User',
         entityId: id,
-        details: { username: u.username, lockedUntil: lockedUntil?.toISOString() ?? null, failedLogins: user.failedLogins },
+        details: {
+          username: u.username,
+          lockedUntil: lockedUntil?.toISOString() ?? null,
+          failedLogins: user.failedLogins,
+        },
       });
       return u;
     });

@@ -25,7 +25,12 @@ export const OpenCaseNoteSchema = z
   .object({
     type: ChangeTypeSchema,
     status: z.enum(['IN_REVIEW', 'RETURNED']),
-    label: z.string().meta({ description: '如“在办（转学，审核中）”；调用者是该业务的当事单位时才写明转入学校', example: '在办（转学，审核中）' }),
+    label: z
+      .string()
+      .meta({
+        description: '如“在办（转学，审核中）”；调用者是该业务的当事单位时才写明转入学校',
+        example: '在办（转学，审核中）',
+      }),
     applicationId: z.number().int().nullable().meta({ description: '仅当事单位可见：业务编号' }),
     toSchool: orNull(OrgRefSchema).meta({ description: '仅当事单位可见：转入学校' }),
   })

@@ -71,7 +71,11 @@ const AFTER_TRANSFER_MS = 30 * 86_400_000;
  *
  * The one place 学籍查询 asks this: to be replaced by the shared reach module when it lands.
  */
-export async function reachWhere(prisma: PrismaClient, u: AuthUser, now = new Date()): Promise<Prisma.StudentWhereInput> {
+export async function reachWhere(
+  prisma: PrismaClient,
+  u: AuthUser,
+  now = new Date(),
+): Promise<Prisma.StudentWhereInput> {
   const orgs = await readableOrgs(prisma, u);
   if (orgs === null) return {};
   if (orgs.length === 0) return { studentNo: { in: [] } };
@@ -148,7 +152,8 @@ export async function openCaseNotes(
   const out = new Map<string, OpenCaseNote>();
   for (const a of open) {
     const isParty = party.has(a.id);
-    const to = isParty && a.toSchoolCode ? { code: a.toSchoolCode, name: names.get(a.toSchoolCode) ?? a.toSchoolCode } : null;
+    const to =
+      isParty && a.toSchoolCode ? { code: a.toSchoolCode, name: names.get(a.toSchoolCode) ?? a.toSchoolCode } : null;
     out.set(a.studentNo, {
       type: a.type,
       status: a.status as OpenCaseNote['status'],

@@ -138,6 +138,8 @@ export async function startStack(
     security?: Partial<SecuritySettings>;
     /** More for the worker's activities: a mailer, time limits (e.g. { stageDueMs: 300 }), a calendar. */
     activities?: Partial<ActivityDeps>;
+    /** The console's public address (printed QR codes point at it). */
+    appUrl?: string;
   } = {},
 ) {
   const db = await createTestDatabase();
@@ -167,6 +169,7 @@ export async function startStack(
         attachmentsDir: path.join(process.env.TEST_WORK_DIR!, `attachments-${taskQueue}`),
       },
       security: { ...baseSecurity, ...security },
+      appUrl: opts.appUrl,
     });
   const app = appWith({});
   const cache = new Map<string, string>();
