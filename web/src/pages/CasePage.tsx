@@ -9,7 +9,7 @@ import { caseTitle, LoadError, Loading, StatusBadge, whereIs } from '../componen
 import { DETAIL_FIELDS, DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
 import { Dialog } from '../components/Dialog';
 import { ReasonDialog } from '../components/ReasonDialog';
-import { applyProblem, ErrorSummary, Field, useDraft } from '../components/forms';
+import { applyProblem, CharCounter, charCount, ErrorSummary, Field, limitRule, useDraft } from '../components/forms';
 import { neighbours, typingInto } from '../components/queue';
 import { Timeline } from '../components/Timeline';
 import { AdminCaseActions, TemporalLink } from './StuckPage';
@@ -277,16 +277,18 @@ function DecisionDialog(props: {
           required={needsComment}
           error={form.formState.errors.comment?.message}
           hint={
-            needsComment
-              ? '会显示给申请学校，请写清需要修改或不同意的原因。Ctrl+Enter 提交。'
-              : 'Enter 提交，Esc 取消。'
+            <>
+              {needsComment
+                ? '会显示给申请学校，请写清需要修改或不同意的原因。Ctrl+Enter 提交。'
+                : 'Enter 提交，Esc 取消。'}{' '}
+              <CharCounter value={form.watch('comment')} max={500} />
+            </>
           }
         >
           {({ id, describedBy, invalid }) => (
             <textarea
               id={id}
               rows={4}
-              maxLength={500}
               autoFocus
               aria-invalid={invalid}
               aria-describedby={describedBy}
@@ -299,9 +301,11 @@ function DecisionDialog(props: {
               }}
               {...form.register('comment', {
                 validate: (v) =>
-                  !needsComment ||
-                  v.trim().length > 0 ||
-                  (decision === 'RETURN' ? '退回时必须填写理由' : '不同意时必须填写理由'),
+                  (needsComment && !v.trim()
+                    ? decision === 'RETURN'
+                      ? '退回时必须填写理由'
+                      : '不同意时必须填写理由'
+                    : null) ?? (charCount(v) <= 500 || `审核意见最多 500 个字，现为 ${charCount(v)} 个字，请删减`),
               })}
             />
           )}
@@ -390,15 +394,19 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
       )}
       <form onSubmit={submit} noValidate>
         <ErrorSummary messages={summary} />
-        <Field label="异动原因" required error={errors.reason?.message}>
+        <Field
+          label="异动原因"
+          required
+          error={errors.reason?.message}
+          hint={<CharCounter value={form.watch('reason')} max={500} />}
+        >
           {({ id, describedBy, invalid }) => (
             <textarea
               id={id}
               rows={3}
-              maxLength={500}
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              {...form.register('reason', { validate: (v) => v.trim().length > 0 || '请填写异动原因' })}
+              {...form.register('reason', limitRule('异动原因', 500, '请填写异动原因'))}
             />
           )}
         </Field>

@@ -6,7 +6,7 @@ import { api, ApiError, ok, type Application, type Schemas } from '../api/client
 import { CHANGE_TYPE_LABELS, formatHours, formatTime, STAGE_LABELS, STATUS_LABELS } from '../api/labels';
 import { LoadError, Loading } from '../components/bits';
 import { Dialog } from '../components/Dialog';
-import { DialogButtons, ErrorSummary, Field, useProblemSubmit } from '../components/forms';
+import { CharCounter, DialogButtons, ErrorSummary, Field, limitRule, useProblemSubmit } from '../components/forms';
 import { ReasonDialog } from '../components/ReasonDialog';
 import { saveQueue } from '../components/queue';
 
@@ -146,7 +146,7 @@ export function StuckPage() {
                 <td>{c.id}</td>
                 <td>
                   <Link className="case-link" to={`/applications/${c.id}`}>
-                    {CHANGE_TYPE_LABELS[c.type]}
+                    {CHANGE_TYPE_LABELS[c.type]} · {c.student.name}
                   </Link>
                   <div className="muted small">
                     {STATUS_LABELS[c.status]} · 已 {formatHours(c.ageHours)}
@@ -309,15 +309,22 @@ function ExtendDialog(props: {
             />
           )}
         </Field>
-        <Field label="延期原因（至少 5 个字）" required error={errors.reason?.message}>
+        <Field
+          label="延期原因（至少 5 个字）"
+          required
+          error={errors.reason?.message}
+          hint={<CharCounter value={form.watch('reason')} max={500} />}
+        >
           {({ id, describedBy, invalid }) => (
             <textarea
               id={id}
               rows={3}
-              maxLength={500}
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              {...form.register('reason', { validate: (v) => v.trim().length >= 5 || '延期原因至少 5 个字' })}
+              {...form.register('reason', {
+                validate: (v) =>
+                  v.trim().length < 5 ? '延期原因至少 5 个字' : limitRule('延期原因', 500, false).validate(v),
+              })}
             />
           )}
         </Field>
