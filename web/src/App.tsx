@@ -112,8 +112,9 @@ function Shell() {
   const location = useLocation();
   const main = useRef<HTMLElement>(null);
   // Below 700 px the menu folds behind one button; a new page folds it again.
-  const [menuOpen, setMenuOpen] = useState(false);
-  useEffect(() => setMenuOpen(false), [location.pathname]);
+  const [menuOn, setMenuOn] = useState<string | null>(null);
+  const menuOpen = menuOn === location.pathname;
+  const setMenuOpen = (open: boolean) => setMenuOn(open ? location.pathname : null);
   const tasks = useQuery({
     queryKey: ['tasks'],
     queryFn: () => ok(api.GET('/api/tasks')),

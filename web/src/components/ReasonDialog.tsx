@@ -26,7 +26,7 @@ export function ReasonDialog(props: {
           label={props.label}
           required
           error={form.formState.errors.reason?.message}
-          hint={<CharCounter value={form.watch('reason')} max={500} />}
+          hint={<CharCounter form={form} name="reason" max={500} />}
         >
           {({ id, describedBy, invalid }) => (
             <textarea

@@ -47,7 +47,8 @@ export function SchoolPicker(props: {
   // A school chosen earlier (a draft) is shown by its name until the clerk changes it.
   const chosen = useQuery({
     queryKey: ['school', props.value],
-    queryFn: () => ok(api.GET('/api/organisations', { params: { query: { q: props.value, kind: 'SCHOOL', limit: 1 } } })),
+    queryFn: () =>
+      ok(api.GET('/api/organisations', { params: { query: { q: props.value, kind: 'SCHOOL', limit: 1 } } })),
     enabled: !!props.value,
     staleTime: 3_600_000,
   });

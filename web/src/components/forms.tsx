@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
-import type { FieldValues, Path, UseFormReturn } from 'react-hook-form';
+import { useWatch, type FieldValues, type Path, type UseFormReturn } from 'react-hook-form';
 import { ApiError } from '../api/client';
 import { session } from '../api/session';
 
@@ -50,8 +50,17 @@ export const limitRule = (label: string, max: number, required: string | false) 
   },
 });
 
-/** "123 / 500 字" under a text field; red past the limit. */
-export function CharCounter({ value, max }: { value: string | undefined; max: number }) {
+/** "123 / 500 字" under a text field of a form; red past the limit. */
+export function CharCounter<T extends FieldValues>({
+  form,
+  name,
+  max,
+}: {
+  form: UseFormReturn<T>;
+  name: Path<T>;
+  max: number;
+}) {
+  const value = useWatch({ control: form.control, name }) as string | undefined;
   const n = charCount(value ?? '');
   return (
     <span className={n > max ? 'counter over' : 'counter'} aria-live="polite">

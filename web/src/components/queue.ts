@@ -39,7 +39,14 @@ export const typingInto = (t: EventTarget | null) =>
  * without the mouse. Returns the handler for the list's container.
  */
 export function useListKeys(container: { current: HTMLElement | null }, selector: string) {
-  return (e: { key: string; target: EventTarget | null; ctrlKey: boolean; metaKey: boolean; altKey: boolean; preventDefault(): void }) => {
+  return (e: {
+    key: string;
+    target: EventTarget | null;
+    ctrlKey: boolean;
+    metaKey: boolean;
+    altKey: boolean;
+    preventDefault(): void;
+  }) => {
     if (typingInto(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
     const rows = [...(container.current?.querySelectorAll<HTMLAnchorElement>(selector) ?? [])];
     const i = rows.indexOf(document.activeElement as HTMLAnchorElement);

@@ -45,7 +45,9 @@ export function AuditPage() {
       <h1>审计记录</h1>
       <div className="panel">
         <h2>审计链校验</h2>
-        <p className="hint">逐条核对每条记录的哈希和前一条的链接：改动或删除任何一条都会被发现。请另行保存链头哈希，以便发现最新记录被删除。</p>
+        <p className="hint">
+          逐条核对每条记录的哈希和前一条的链接：改动或删除任何一条都会被发现。请另行保存链头哈希，以便发现最新记录被删除。
+        </p>
         <button
           type="button"
           className="secondary"
@@ -130,7 +132,9 @@ export function AuditPage() {
                     {e.action}
                   </td>
                   <td data-label="对象">
-                    {e.applicationId ? <Link to={`/applications/${e.applicationId}`}>业务 {e.applicationId}</Link> : null}
+                    {e.applicationId ? (
+                      <Link to={`/applications/${e.applicationId}`}>业务 {e.applicationId}</Link>
+                    ) : null}
                     {!e.applicationId && e.entityType ? `${e.entityType} ${e.entityId ?? ''}` : null}
                   </td>
                   <td data-label="内容" className="small details-cell">

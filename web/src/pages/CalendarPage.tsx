@@ -35,9 +35,7 @@ export function CalendarPage() {
       return;
     }
     const year = Number(v.year);
-    const r = await ok(
-      api.PUT('/api/admin/calendar/{year}', { params: { path: { year } }, body: body as never }),
-    );
+    const r = await ok(api.PUT('/api/admin/calendar/{year}', { params: { path: { year } }, body: body as never }));
     setNotice(`已载入 ${year} 年的节假日安排，重算了 ${r.recomputed} 件在办业务的暂定期限。`);
     await queryClient.invalidateQueries({ queryKey: ['calendar'] });
     await queryClient.invalidateQueries({ queryKey: ['stuck'] });

@@ -90,7 +90,6 @@ export function NewApplicationPage() {
     if (type !== 'TRANSFER' && user?.orgCode) setValue('schoolCode', user.orgCode);
   }, [type, user?.orgCode, setValue]);
 
-
   const search = async (name = form.getValues('name')) => {
     const schoolCode = form.getValues('schoolCode');
     form.clearErrors(['schoolCode', 'name']);
@@ -126,11 +125,7 @@ export function NewApplicationPage() {
   const submit = form.handleSubmit(async (v) => {
     setSummary([]);
     if (v.picked?.openCase) {
-      form.setError(
-        'name',
-        { message: `该学生${v.picked.openCase}，办结或撤销前不能再申请` },
-        { shouldFocus: true },
-      );
+      form.setError('name', { message: `该学生${v.picked.openCase}，办结或撤销前不能再申请` }, { shouldFocus: true });
       return;
     }
     let id: number;
@@ -358,7 +353,7 @@ export function NewApplicationPage() {
             label="原因说明"
             required
             error={errors.reason?.message}
-            hint={<CharCounter value={watch('reason')} max={500} />}
+            hint={<CharCounter form={form} name="reason" max={500} />}
           >
             {({ id, describedBy, invalid }) => (
               <textarea

@@ -42,7 +42,9 @@ export function PublicVerifyPage() {
   return (
     <main className="public-page" id="main">
       <h1>学籍异动文件核验</h1>
-      <p className="muted">输入文件下方“防伪核验”处的文件编号和核验码（不区分大小写），可查验文件是否由本系统出具、是否已作废。</p>
+      <p className="muted">
+        输入文件下方“防伪核验”处的文件编号和核验码（不区分大小写），可查验文件是否由本系统出具、是否已作废。
+      </p>
       <form onSubmit={check} noValidate>
         <ErrorSummary messages={summary} />
         <Field label="文件编号" required error={form.formState.errors.ref?.message}>
@@ -81,9 +83,7 @@ export function PublicVerifyPage() {
           role="status"
           aria-labelledby="verify-title"
         >
-          <h2 id="verify-title">
-            {result.status === 'VALID' ? '✓ 本系统出具的有效文件' : '✗ 该文件已作废'}
-          </h2>
+          <h2 id="verify-title">{result.status === 'VALID' ? '✓ 本系统出具的有效文件' : '✗ 该文件已作废'}</h2>
           {result.status === 'REVOKED' && (
             <p>该文件已于 {result.revokedAt?.slice(0, 10)} 由系统管理员作废，请向出具单位索取新的文件。</p>
           )}

@@ -164,7 +164,8 @@ export function RegisterPupilPage() {
           </Field>
           {text('birthDate', '出生日期', { type: 'date', required: true })}
           <label className="check">
-            <input type="checkbox" {...register('noHouseholdRegistration')} /> 无户籍（没有身份证号，系统生成临时学籍号）
+            <input type="checkbox" {...register('noHouseholdRegistration')} />{' '}
+            无户籍（没有身份证号，系统生成临时学籍号）
           </label>
           {!noHukou && text('idNumber', '身份证号', { required: true, hint: '18 位，最后一位可能是 X。' })}
           {noHukou && (

@@ -52,11 +52,11 @@ function Charts({ title, rows }: { title: string; rows: { label: string; m: Omit
             {rows.map((r) => (
               <tr key={r.label}>
                 <th scope="row">{r.label}</th>
-                <td>{r.m.open}</td>
-                <td>{r.m.overdue}</td>
-                <td>{r.m.decided}</td>
-                <td>{formatHours(r.m.medianHours)}</td>
-                <td>{formatHours(r.m.p90Hours)}</td>
+                <td data-label="在办">{r.m.open}</td>
+                <td data-label="超期">{r.m.overdue}</td>
+                <td data-label="已办结环节">{r.m.decided}</td>
+                <td data-label="用时中位数">{formatHours(r.m.medianHours)}</td>
+                <td data-label="用时 90 分位">{formatHours(r.m.p90Hours)}</td>
               </tr>
             ))}
           </tbody>
@@ -87,7 +87,9 @@ export function StatsPage() {
   };
   return (
     <section>
-      <h1>{user?.role === 'COUNTY_OFFICER' ? '本县办理统计' : user?.role === 'SCHOOL_CLERK' ? '本校办理统计' : '办理统计'}</h1>
+      <h1>
+        {user?.role === 'COUNTY_OFFICER' ? '本县办理统计' : user?.role === 'SCHOOL_CLERK' ? '本校办理统计' : '办理统计'}
+      </h1>
       <p>
         <button type="button" className="secondary" onClick={() => void download()}>
           导出 Excel
