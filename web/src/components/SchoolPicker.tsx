@@ -60,9 +60,10 @@ export function SchoolPicker(props: {
   return (
     <div className="school-picker">
       <div className="cascade" role="group" aria-label="按地区选择">
-        <label>
-          省
+        <div>
+          <label htmlFor={`${uid}-p`}>省</label>
           <select
+            id={`${uid}-p`}
             value={province}
             onChange={(e) => {
               setProvince(e.target.value);
@@ -77,10 +78,11 @@ export function SchoolPicker(props: {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          市
+        </div>
+        <div>
+          <label htmlFor={`${uid}-c`}>市</label>
           <select
+            id={`${uid}-c`}
             value={city}
             disabled={!province}
             onChange={(e) => {
@@ -95,10 +97,10 @@ export function SchoolPicker(props: {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          县（区）
-          <select value={county} disabled={!city} onChange={(e) => setCounty(e.target.value)}>
+        </div>
+        <div>
+          <label htmlFor={`${uid}-k`}>县（区）</label>
+          <select id={`${uid}-k`} value={county} disabled={!city} onChange={(e) => setCounty(e.target.value)}>
             <option value="">请选择</option>
             {counties.map((k) => (
               <option key={k.code} value={k.code}>
@@ -106,7 +108,7 @@ export function SchoolPicker(props: {
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </div>
       <label htmlFor={`${uid}-q`} className="sub-label">
         或输入学校代码、名称查找
