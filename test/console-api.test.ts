@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import ExcelJS from 'exceljs';
+import request from 'supertest';
 import { loadReasonCodes } from '../infra/reason-codes';
 import { regionOf } from '../infra/regions';
 import { as, decideAs, fileTransfer, LI, startStack, ZHANG, type TestStack } from './support/stack';
@@ -250,6 +252,48 @@ describe('officers', () => {
     expect(all.body.byOrg.map((o: { org: { code: string } }) => o.org.code)).toEqual(
       expect.arrayContaining(['511922', '520302']),
     );
+  });
+});
+
+describe('statistics of stages decided within minutes', () => {
+  test('are not rounded to zero: a stage decided in a minute is about 0.017 hours, and the workbook shows two decimals', async () => {
+    const pupil = await stack.prisma.student.findFirstOrThrow({
+      where: { schoolCode: '5203020002', status: 'ENROLLED', grade: { lt: 6 }, applications: { none: {} } },
+    });
+    const filed = await as(stack, 'hhg.s2').post('/api/applications', {
+      type: 'SKIP_GRADE',
+      studentNo: pupil.studentNo,
+      reasonCode: '01',
+      reason: '成绩优秀',
+      effectiveDate: new Date().toISOString().slice(0, 10),
+    });
+    expect(filed.status).toBe(201);
+    const id: number = filed.body.id;
+    expect((await decideAs(stack, 'hhg.s2', id, 'SCHOOL')).status).toBe(200);
+    const openedAt = new Date(Date.now() - 3_600_000);
+    await stack.prisma.applicationStep.updateMany({
+      where: { applicationId: id, stage: 'SCHOOL' },
+      data: { openedAt, decidedAt: new Date(openedAt.getTime() + 60_000) },
+    });
+    const stats = await as(stack, 'hhg.s2').get('/api/stats');
+    const row = stats.body.byOrg.find((o: { org: { code: string } }) => o.org.code === '5203020002');
+    expect(row.medianHours).toBeGreaterThan(0.01);
+    expect(row.medianHours).toBeLessThan(0.02);
+    const xlsx = await request(stack.app)
+      .get('/api/stats.xlsx')
+      .set('Authorization', `Bearer ${await stack.login('hhg.s2')}`)
+      .buffer(true)
+      .parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(xlsx.body as unknown as Parameters<typeof wb.xlsx.load>[0]);
+    const sheet = wb.getWorksheet('按单位')!;
+    const cell = sheet.getRow(2).getCell(5);
+    expect(cell.value).toBeCloseTo(row.medianHours, 3);
+    expect(cell.numFmt).toBe('0.00');
   });
 });
 

@@ -77,9 +77,7 @@ test('sendMail delivers one message over SMTP with its recipients, Chinese subje
   expect(msg.text).toContain('审核环节：转入县教育局审核');
   expect(msg.text).toContain('2026/12/01 18:00');
   expect(msg.html).toContain('<td>张小明</td>');
-  expect(msg.headers.get('message-id')).toMatch(
-    /^<app\.\d+\.r1\.RECEIVING_COUNTY\.task\.[0-9a-f]{10}@xueji\.local>$/,
-  );
+  expect(msg.headers.get('message-id')).toMatch(/^<app\.\d+\.r1\.RECEIVING_COUNTY\.task\.[0-9a-f]{10}@xueji\.local>$/);
 
   const row = await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key: input.key } });
   expect(row).toMatchObject({ kind: 'task', attempts: 1, lastError: null, toAddresses: input.to });

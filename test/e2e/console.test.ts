@@ -594,6 +594,24 @@ describe('beside the national system', () => {
         // The menu opened on a phone.
         await page.getByRole('button', { name: '菜单' }).click();
         await checkPhoneLayout(page, `${user} ${p} with the menu open`);
+        // The holder's decision dialogs at every width (the case waits at 红花岗区教育局 by now).
+        if (user === 'hhg.edu' && p.startsWith('/applications/')) {
+          for (const [key, label] of [
+            ['a', /审核意见/],
+            ['t', /理由/],
+            ['b', /理由/],
+          ] as const) {
+            await page.locator('main h1').first().click();
+            await page.keyboard.press(key);
+            await page.getByRole('dialog').getByLabel(label).waitFor();
+            for (const width of [360, 390, 414]) {
+              await page.setViewportSize({ width, height: 800 });
+              await checkPhoneLayout(page, `${user} ${p} dialog ${key} at ${width} px`);
+            }
+            await page.keyboard.press('Escape');
+            await page.getByRole('dialog').waitFor({ state: 'hidden' });
+          }
+        }
         await page.setViewportSize({ width: 1366, height: 900 });
       }
       await page.close();
