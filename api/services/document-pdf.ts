@@ -7,6 +7,7 @@
 // character of GB 18030's basic set, names outside GB 2312 (喆, 玥, 堃) included. The QR code is drawn as vector
 // squares from the `qrcode` package's matrix: sharp at any printer resolution, no image library needed.
 
+import fs from 'node:fs';
 import path from 'node:path';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
@@ -38,6 +39,11 @@ const MARGIN = 50;
 const WIDTH = A4.width - 2 * MARGIN;
 const LINE = '#333333';
 
+/** The font files, read once: each document then subsets from memory. */
+let fontBytes: { regular: Buffer; bold: Buffer } | null = null;
+const fonts = () =>
+  (fontBytes ??= { regular: fs.readFileSync(FONT_FILES.regular), bold: fs.readFileSync(FONT_FILES.bold) });
+
 /** Renders the document as an A4 PDF. */
 export async function renderDocumentPdf(d: PrintedDocument): Promise<Buffer> {
   const doc = new PDFDocument({
@@ -53,8 +59,8 @@ export async function renderDocumentPdf(d: PrintedDocument): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-  doc.registerFont('regular', FONT_FILES.regular);
-  doc.registerFont('bold', FONT_FILES.bold);
+  doc.registerFont('regular', fonts().regular);
+  doc.registerFont('bold', fonts().bold);
 
   doc.font('bold').fontSize(20).text(d.title, MARGIN, MARGIN, { width: WIDTH, align: 'center' });
   doc.moveDown(0.3);
