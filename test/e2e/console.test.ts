@@ -402,6 +402,10 @@ describe('beside the national system', () => {
     await page.getByRole('heading', { name: '李华 的学籍' }).waitFor();
     expect(await page.locator('.facts').textContent()).toContain(LI);
     await page.getByRole('heading', { name: '业务' }).waitFor();
+    for (const width of [360, 390, 414]) {
+      await page.setViewportSize({ width, height: 800 });
+      await checkPhoneLayout(page, `pupil page at ${width} px`);
+    }
     await screenshots(page, '25-pupil-page');
     await page.setViewportSize({ width: 1366, height: 900 });
 

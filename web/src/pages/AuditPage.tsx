@@ -123,7 +123,9 @@ export function AuditPage() {
               {items.map((e) => (
                 <tr key={e.seq}>
                   <td data-label="序号">{e.seq}</td>
-                  <td data-label="时间">{formatTime(e.at)}</td>
+                  <td data-label="时间" className="nowrap">
+                    {formatTime(e.at)}
+                  </td>
                   <td data-label="操作人">
                     {e.actor?.name ?? '—'}
                     {e.orgCode && <div className="muted small">{e.orgCode}</div>}
