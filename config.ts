@@ -75,6 +75,9 @@ const schema = z.object({
   /** Failed (or still running) logins allowed from one address per window; kept in memory per API process. */
   LOGIN_IP_LIMIT: count(30, 100_000),
   LOGIN_IP_WINDOW: duration('LOGIN_IP_WINDOW', '1m'),
+  /** Requests to a public page (document verification) allowed from one address per window, right or wrong. */
+  PUBLIC_LIMIT: count(20, 100_000),
+  PUBLIC_WINDOW: duration('PUBLIC_WINDOW', '10m'),
   /** Browser origins allowed to call the API (CORS). Unset: none, no Access-Control-Allow-Origin at all. */
   CORS_ORIGINS: origins,
   /** Organisation and pupil imports (CSV or .xlsx): at most this many rows and bytes per file. */
@@ -106,6 +109,8 @@ const schema = z.object({
   ATTACHMENTS_DIR: z.string().min(1).optional(),
   /** The province's extra conditions (JSON); default settings/province-rules.json. */
   RULES_FILE: z.string().min(1).optional(),
+  /** Coded reasons per change type (JSON); default settings/reason-codes.json. */
+  REASON_CODES_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -7,6 +7,8 @@ import pinoHttp from 'pino-http';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { ProvinceRules } from '../domain/rules';
+import type { ReasonCodes } from '../domain/reason-codes';
+import { loadReasonCodes } from '../infra/reason-codes';
 import type { PrismaClient } from '../infra/db';
 import { authenticate, TokenService } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
@@ -21,6 +23,10 @@ import { importRoutes } from './routes/imports';
 import { userRoutes } from './routes/users';
 import { DEFAULT_SECURITY, type SecuritySettings } from './security';
 import { studentRoutes } from './routes/students';
+import { pupilRoutes } from './routes/pupils';
+import { statsRoutes } from './routes/stats';
+import { documentAdminRoutes, documentRoutes } from './routes/documents';
+import { publicRoutes } from './routes/public';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
 
@@ -29,6 +35,10 @@ export interface AppDeps {
   temporal: Client;
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'UPDATE_TIMEOUT_MS'> & { attachmentsDir: string };
   rules: ProvinceRules;
+  /** Coded reasons per change type (settings/reason-codes.json). */
+  reasonCodes: ReasonCodes;
+  /** The console's public address: printed documents' QR codes point at its verification page. */
+  appUrl: string;
   tokens: TokenService;
   logger: Logger;
   orgs: OrgDirectory;
@@ -42,14 +52,23 @@ export interface AppDeps {
  * `security` defaults to config.ts's defaults; server.ts passes the configured values.
  */
 export function buildApp(
-  deps: Omit<AppDeps, 'orgs' | 'security' | 'console'> & {
+  deps: Omit<AppDeps, 'orgs' | 'security' | 'console' | 'reasonCodes' | 'appUrl'> & {
     security?: Partial<SecuritySettings>;
     console?: Partial<ConsoleSettings>;
+    reasonCodes?: ReasonCodes;
+    appUrl?: string;
   },
 ): Express {
   const security = { ...DEFAULT_SECURITY, ...deps.security };
   const consoleSettings = { ...DEFAULT_CONSOLE, ...deps.console };
-  const full: AppDeps = { ...deps, security, console: consoleSettings, orgs: new OrgDirectory(deps.prisma) };
+  const full: AppDeps = {
+    ...deps,
+    security,
+    console: consoleSettings,
+    orgs: new OrgDirectory(deps.prisma),
+    reasonCodes: deps.reasonCodes ?? loadReasonCodes(),
+    appUrl: (deps.appUrl ?? 'http://localhost:3000').replace(/\/$/, ''),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -136,14 +155,20 @@ export function buildApp(
   });
 
   app.use('/api/auth', authRoutes(full));
+  // No login: DESIGN §5's public pages (document verification).
+  app.use('/api/public', publicRoutes(full));
   const auth = authenticate(deps.prisma, deps.tokens);
   app.use('/api/admin/users', auth, userRoutes(full));
   app.use('/api/admin/imports', auth, importRoutes(full));
   app.use('/api/students', auth, studentRoutes(full));
+  app.use('/api/pupils', auth, pupilRoutes(full));
   app.use('/api/applications', auth, applicationRoutes(full));
   app.use('/api/applications', auth, attachmentRoutes(full));
+  app.use('/api/applications', auth, documentRoutes(full));
+  app.use('/api/admin/documents', auth, documentAdminRoutes(full));
   app.use('/api/tasks', auth, taskRoutes(full));
   app.use('/api/admin', auth, adminRoutes(full));
+  app.use('/api', statsRoutes(full, auth));
   app.use('/api', consoleRoutes(full, auth));
 
   serveConsole(app, consoleSettings.webDir);

@@ -11,6 +11,9 @@ export interface SecuritySettings {
   loginIpLimit: number;
   loginIpWindowMs: number;
   /** Browser origins allowed by CORS; empty: no CORS headers at all. */
+  /** Requests to a public page per client address per window (DESIGN §5 "Public pages"). */
+  publicLimit: number;
+  publicWindowMs: number;
   corsOrigins: string[];
   importMaxRows: number;
   importMaxBytes: number;
@@ -23,6 +26,8 @@ type SecurityConfig = Pick<
   | 'LOGIN_LOCK_DURATION'
   | 'LOGIN_IP_LIMIT'
   | 'LOGIN_IP_WINDOW'
+  | 'PUBLIC_LIMIT'
+  | 'PUBLIC_WINDOW'
   | 'CORS_ORIGINS'
   | 'IMPORT_MAX_ROWS'
   | 'IMPORT_MAX_BYTES'
@@ -35,6 +40,8 @@ export function securitySettings(c: SecurityConfig): SecuritySettings {
     lockMs: durationMs(c.LOGIN_LOCK_DURATION),
     loginIpLimit: c.LOGIN_IP_LIMIT,
     loginIpWindowMs: durationMs(c.LOGIN_IP_WINDOW),
+    publicLimit: c.PUBLIC_LIMIT,
+    publicWindowMs: durationMs(c.PUBLIC_WINDOW),
     corsOrigins: c.CORS_ORIGINS,
     importMaxRows: c.IMPORT_MAX_ROWS,
     importMaxBytes: c.IMPORT_MAX_BYTES,

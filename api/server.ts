@@ -7,6 +7,7 @@ import { createPrisma, type PrismaClient } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { tokenSecret } from '../infra/secrets';
 import { loadRules } from '../infra/rules';
+import { loadReasonCodes } from '../infra/reason-codes';
 import { buildApp } from './app';
 import { answerClientErrors } from './hygiene';
 import { TokenService } from './auth';
@@ -37,6 +38,7 @@ export async function startApi(opts: {
   const tokens = new TokenService(tokenSecret(config), config.ACCESS_TOKEN_TTL);
   const attachmentsDir = config.ATTACHMENTS_DIR ?? path.join(config.DATA_DIR, 'attachments');
   const rules = loadRules(config.RULES_FILE);
+  const reasonCodes = loadReasonCodes(config.REASON_CODES_FILE);
   const app = buildApp({
     prisma,
     temporal,
@@ -44,6 +46,8 @@ export async function startApi(opts: {
     tokens,
     logger,
     rules,
+    reasonCodes,
+    appUrl: config.APP_URL ?? `http://localhost:${config.PORT}`,
     security: securitySettings(config),
     console: {
       temporalUiUrl: opts.temporalUiUrl ?? config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`,

@@ -136,6 +136,11 @@ export class UnknownUserLockout {
     return e && e.lockedUntil > now ? e.lockedUntil - now : 0;
   }
 
+  /** Consecutive failures counted for the name since its last lock. */
+  failures(username: string): number {
+    return this.entries.get(username.toLowerCase())?.failures ?? 0;
+  }
+
   /** Counts a failure; returns the new lock's length in ms if this failure locked the name, else 0. */
   fail(username: string, now = Date.now()): number {
     const key = username.toLowerCase();

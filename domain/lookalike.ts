@@ -1,21 +1,31 @@
 // Characters clerks confuse when they type a pupil's name, and the near-match rule built on them.
-// Pure data and functions: the API uses them for "did you mean …?" and duplicate warnings, and a
-// workflow could import them too.
+// Pure data and functions: the API uses them for "did you mean …?" and duplicate warnings.
 //
 // Where the confusions come from:
 // - 形近字: a name copied from a handwritten form or a blurry photo of a household register (淞/凇, 己/已).
 // - 繁简: papers from Hong Kong, Macao, Taiwan or an old register in traditional characters (陈/陳).
-// - 同音字: pinyin input methods take no tones, so "xuan" offers 轩, 萱, 宣 … and the clerk picks the
-//   wrong one. The groups below are same pinyin, tone ignored, and limited to characters common in
-//   given names (a group of every "yi" would match nearly anyone).
+// - 同音字: a name heard over the phone, or picked from a pinyin input method's list (which takes no tones:
+//   "hua" offers 华, 化, 滑 …). Not a table: the characters' pinyin, read by domain/pinyin.ts.
 
-export type ConfusionKind = 'LOOK_ALIKE' | 'VARIANT' | 'SAME_SOUND';
+import { nameReadings, soundLikeness } from './pinyin';
+
+/** The table's kinds (形近, 繁简) and the two of sound: the same pinyin with its tone, or only without tones. */
+export type ConfusionKind = 'LOOK_ALIKE' | 'VARIANT' | 'SAME_TONE' | 'SAME_SOUND';
 
 export const CONFUSION_KIND_LABELS: Record<ConfusionKind, string> = {
   LOOK_ALIKE: '形近字',
   VARIANT: '繁简字',
-  SAME_SOUND: '同音字',
+  SAME_TONE: '同音字',
+  SAME_SOUND: '音近字（声调不同）',
 };
+
+/**
+ * How close a near match is, best first: look-alike or variant characters only; same pinyin with tones; same pinyin
+ * only without tones. A name ranks as its weakest differing character.
+ */
+export const MATCH_RANKS = ['LOOK_ALIKE', 'SAME_TONE', 'SAME_SOUND'] as const;
+export type MatchRank = (typeof MATCH_RANKS)[number];
+const rankOfKind: Record<ConfusionKind, number> = { LOOK_ALIKE: 0, VARIANT: 0, SAME_TONE: 1, SAME_SOUND: 2 };
 
 /** Each string is one group: any two of its characters are easily confused with each other. */
 const LOOK_ALIKE = [
@@ -78,77 +88,9 @@ const VARIANT = [
   '丽麗',
 ];
 
-const SAME_SOUND = [
-  '晨辰宸臣', // chen
-  '轩萱宣暄煊璇瑄', // xuan
-  '涵含菡晗寒', // han
-  '怡宜仪贻颐', // yi (2nd tone)
-  '琪琦淇祺棋旗麒', // qi
-  '明鸣铭茗名', // ming
-  '华骅桦', // hua
-  '磊垒蕾', // lei
-  '芳方舫坊', // fang
-  '欣馨昕新鑫心', // xin
-  '瑶遥谣尧', // yao
-  '浩皓昊灏颢', // hao
-  '婷亭庭霆廷', // ting
-  '娜那', // na
-  '丽莉俐立', // li
-  '静婧靖晶菁', // jing
-  '雯文玟闻', // wen
-  '博波柏泊', // bo
-  '杰洁捷婕颉', // jie
-  '俊骏峻君钧军', // jun
-  '泽择则', // ze
-  '宇雨语禹羽屿', // yu (3rd tone)
-  '嘉佳家加珈迦', // jia
-  '梓子紫', // zi
-  '诗师施', // shi
-  '涛韬滔', // tao
-  '琳林霖淋麟', // lin
-  '彬斌滨宾冰', // bin, bing
-  '凯楷恺铠锴', // kai
-  '航杭', // hang
-  '然燃', // ran
-  '奕亦逸毅艺屹', // yi (4th tone)
-  '悦越月玥跃', // yue
-  '曦希熙溪夕', // xi
-  '妍研言岩颜', // yan (2nd tone)
-  '芸云昀筠耘', // yun
-  '彤桐童瞳潼', // tong
-  '睿锐瑞蕊', // rui
-  '钰玉煜昱毓育', // yu (4th tone)
-  '梦孟', // meng
-  '思斯丝司', // si
-  '晓小筱', // xiao
-  '洋阳扬杨旸', // yang
-  '婉琬宛菀', // wan
-  '雅亚娅', // ya
-  '宁凝柠', // ning
-  '凡帆繁樊', // fan
-  '天添', // tian (1st tone)
-  '田甜恬', // tian (2nd tone)
-  '佑祐右又', // you
-  '志智致稚', // zhi
-  '伟玮炜苇纬', // wei
-  '慧惠蕙', // hui
-  '可珂柯', // ke
-  '萍平苹', // ping
-  '红宏洪鸿虹弘泓', // hong
-  '峰锋丰枫风', // feng
-  '健建剑', // jian
-  '娟鹃涓', // juan
-  '玲铃灵伶龄凌', // ling
-  '露璐路潞鹭', // lu
-  '倩茜', // qian
-  '燕艳雁彦', // yan (4th tone)
-  '蓉荣容融榕', // rong
-];
-
 export const CONFUSION_GROUPS: readonly { chars: readonly string[]; kind: ConfusionKind }[] = [
   ...LOOK_ALIKE.map((g) => ({ chars: Array.from(g), kind: 'LOOK_ALIKE' as const })),
   ...VARIANT.map((g) => ({ chars: Array.from(g), kind: 'VARIANT' as const })),
-  ...SAME_SOUND.map((g) => ({ chars: Array.from(g), kind: 'SAME_SOUND' as const })),
 ];
 
 /** For each character, the groups it belongs to (a character may sit in several: 华 in 华/華 and 华/骅/桦). */
@@ -177,8 +119,8 @@ export function confusablesOf(c: string): string[] {
   return [...out];
 }
 
-/** At most this many characters of a name may differ for it to be a near match. */
-export const MAX_DIFFERING_CHARS = 2;
+/** At most this many characters of a name may differ by look-alike or variant characters (sound may differ in all). */
+export const MAX_LOOK_ALIKE_CHARS = 2;
 
 export interface NameDifference {
   /** Position in the name, counted in characters (code points), from 0. */
@@ -194,22 +136,32 @@ export interface NameDifference {
 const chars = (name: string) => Array.from(name.trim());
 
 /**
- * The near-match rule. `typed` and `found` are a near match when, after trimming:
- * - they have the same number of characters,
- * - they differ in at least one and at most MAX_DIFFERING_CHARS (2) positions, and
- * - at every differing position the two characters are in one confusion group above.
- * Identical names are not a near match (they are an exact one). Characters are compared in place:
- * no insertions, deletions or reordering. Returns the differences, or null when not a near match.
+ * The near-match rule. `typed` and `found` are a near match when, after trimming, they have the same number of
+ * characters, differ in at least one place, and at every differing place the two characters are
+ * - in one group of the look-alike/variant table above (at most MAX_LOOK_ALIKE_CHARS such places), or
+ * - read alike: the same pinyin with its tone, or the same pinyin without tones (a given-name character with any
+ *   of its readings; the surname as a surname: 单 is Shàn, so 善 matches it and 丹 does not).
+ * Characters are compared in place: no insertions, deletions or reordering. Returns the differences, or null.
  */
 export function nameDifferences(typed: string, found: string): NameDifference[] | null {
   const x = chars(typed);
   const y = chars(found);
   if (x.length !== y.length) return null;
+  let rx: ReturnType<typeof nameReadings> | null = null;
+  let ry: ReturnType<typeof nameReadings> | null = null;
   const out: NameDifference[] = [];
+  let lookAlike = 0;
   for (let i = 0; i < x.length; i++) {
     if (x[i] === y[i]) continue;
-    const kind = confusionKind(x[i], y[i]);
-    if (!kind || out.length === MAX_DIFFERING_CHARS) return null;
+    let kind: ConfusionKind | null = confusionKind(x[i], y[i]);
+    if (kind) {
+      if (++lookAlike > MAX_LOOK_ALIKE_CHARS) return null;
+    } else {
+      rx ??= nameReadings(typed);
+      ry ??= nameReadings(found);
+      kind = soundLikeness(rx[i], ry[i]);
+      if (!kind) return null;
+    }
     out.push({ index: i, typed: x[i], found: y[i], kind });
   }
   return out.length > 0 ? out : null;
@@ -220,41 +172,28 @@ export function isNearMatch(a: string, b: string): boolean {
   return nameDifferences(a, b) !== null;
 }
 
-/**
- * How many names nameVariants(name) would return, without building them — so a caller can decide
- * whether to look the variants up one by one or to scan names of that length instead.
- */
-export function nameVariantCount(name: string): number {
-  const alternatives = chars(name).map((c) => confusablesOf(c).length);
-  let one = 0;
-  let two = 0;
-  for (const n of alternatives) {
-    two += one * n; // pairs of positions: n alternatives here times every single change before
-    one += n;
-  }
-  return one + two;
+/** The rank of a near match (its weakest difference), or null when the names are no near match. */
+export function matchRank(typed: string, found: string): { rank: MatchRank; differences: NameDifference[] } | null {
+  const differences = nameDifferences(typed, found);
+  if (!differences) return null;
+  const worst = Math.max(...differences.map((d) => rankOfKind[d.kind]));
+  return { rank: MATCH_RANKS[worst], differences };
 }
 
 /**
- * Every name that is a near match of `name` (exactly the names b with isNearMatch(name, b)): one or
- * two characters replaced by a confusable one. Does not contain `name` itself.
+ * Orders near matches as a clerk should see them: by rank (look-alike, then same pinyin with tones, then without),
+ * then fewer differing characters, then the given tie-breaker. Names that are no near match are left out.
  */
-export function nameVariants(name: string): Set<string> {
-  const x = chars(name);
-  const out = new Set<string>();
-  for (let i = 0; i < x.length; i++) {
-    for (const a of confusablesOf(x[i])) {
-      const once = [...x];
-      once[i] = a;
-      out.add(once.join(''));
-      for (let j = i + 1; j < x.length; j++) {
-        for (const b of confusablesOf(x[j])) {
-          const twice = [...once];
-          twice[j] = b;
-          out.add(twice.join(''));
-        }
-      }
-    }
-  }
-  return out;
+export function rankNearMatches<T>(
+  typed: string,
+  candidates: T[],
+  nameOf: (c: T) => string,
+  tie: (a: T, b: T) => number,
+) {
+  const scored = candidates.flatMap((c) => {
+    const m = matchRank(typed, nameOf(c));
+    return m ? [{ c, rank: MATCH_RANKS.indexOf(m.rank), diffs: m.differences.length, m }] : [];
+  });
+  scored.sort((a, b) => a.rank - b.rank || a.diffs - b.diffs || tie(a.c, b.c));
+  return scored.map((s) => ({ item: s.c, rank: s.m.rank, differences: s.m.differences }));
 }

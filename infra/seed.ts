@@ -20,6 +20,7 @@ export async function seedDemoData(prisma: PrismaClient, opts: { reset?: boolean
       if (opts.reset) {
         await tx.studentHistory.deleteMany();
         await tx.applicationStep.deleteMany();
+        await tx.issuedDocument.deleteMany();
         await tx.application.deleteMany();
         await tx.student.deleteMany();
         await tx.user.deleteMany();

@@ -3,7 +3,7 @@ import { decodeJwt, SignJWT } from 'jose';
 import request from 'supertest';
 import { AUTH_CACHE_MS, hashPassword } from '../api/auth';
 import { loadConfig } from '../config';
-import { startStack, uid, type TestStack } from './support/stack';
+import { as, startStack, uid, type TestStack } from './support/stack';
 
 // The session layer tried as an attacker would: tokens forged, altered, replayed and revoked, passwords
 // guessed, origins and sizes abused. Every refusal must be a 401/403/413/429 problem+json, never a 200.
@@ -73,14 +73,17 @@ describe('login', () => {
     expect(await auditRows('auth.login', user.username)).toHaveLength(1);
   });
 
-  test('an unknown username and a wrong password get the same 401 and the same message', async () => {
+  test('an unknown username and a wrong password get the same 401 and the same message, with the attempts left', async () => {
     const user = await newUser();
     const wrong = await login(user.username, 'not-the-password');
     const unknown = await login(`nobody-${uid()}`, 'not-the-password');
     for (const res of [wrong, unknown]) {
       expect(res.status).toBe(401);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-      expect(res.body.detail).toBe('用户名或密码不正确');
+      expect(res.body.detail).toBe(
+        '用户名或密码不正确。再输错 4 次，该账号将被锁定 15 分钟（忘记密码请联系系统管理员重置）',
+      );
+      expect(res.body.attemptsLeft).toBe(4);
     }
     expect(Object.keys(wrong.body).sort()).toEqual(Object.keys(unknown.body).sort());
     const failed = await auditRows('auth.login_failed', user.username);
@@ -192,7 +195,7 @@ describe('revoked logins', () => {
     expect((await request(stack.app).post('/api/auth/refresh').send({ refreshToken })).status).toBe(401);
     const disabledLogin = await login(user.username);
     expect(disabledLogin.status).toBe(401);
-    expect(disabledLogin.body.detail).toBe('用户名或密码不正确');
+    expect(disabledLogin.body.detail).toMatch(/^用户名或密码不正确。再输错 \d 次/);
     expect((await adm('enable')).status).toBe(200);
     expect((await tasks(token)).status).toBe(401);
     expect((await login(user.username)).status).toBe(200);
@@ -350,6 +353,36 @@ describe('guessing passwords', () => {
     ]);
     const [locked] = await auditRows('auth.locked', user.username);
     expect(locked.details).toMatchObject({ failures: 5 });
+  });
+
+  test('each wrong password counts down the attempts left, the same for a username that does not exist', async () => {
+    const user = await newUser();
+    const ghost = `ghost-${uid()}`;
+    for (const name of [user.username, ghost]) {
+      const left: number[] = [];
+      for (let i = 1; i <= 4; i++) left.push((await login(name, `guess-${i}`)).body.attemptsLeft);
+      expect(left).toEqual([4, 3, 2, 1]);
+      expect((await login(name, 'guess-5')).status).toBe(429);
+    }
+  });
+
+  test('an administrator unlocks a locked account at once (audited); the user signs in with the right password', async () => {
+    const user = await newUser();
+    for (let i = 0; i < 5; i++) await login(user.username, 'wrong');
+    expect((await login(user.username, PASSWORD)).status).toBe(429);
+    const admin = as(stack, 'admin');
+    const list = await admin.get('/api/admin/users');
+    expect(list.body.items.find((u: { id: number }) => u.id === user.id).lockedUntil).not.toBeNull();
+    expect((await as(stack, 'hhg.s1').post(`/api/admin/users/${user.id}/unlock`)).status).toBe(403);
+    const unlocked = await admin.post(`/api/admin/users/${user.id}/unlock`);
+    expect(unlocked.status).toBe(200);
+    expect(unlocked.body.lockedUntil).toBeNull();
+    expect((await admin.post(`/api/admin/users/${user.id}/unlock`)).status).toBe(409);
+    expect((await login(user.username, PASSWORD)).status).toBe(200);
+    const [event] = await stack.prisma.auditEvent.findMany({
+      where: { action: 'user.unlock', entityId: String(user.id) },
+    });
+    expect(event.details).toMatchObject({ username: user.username, lockedUntil: expect.any(String) });
   });
 
   test('the lock survives a restart: another app on the same database refuses too', async () => {

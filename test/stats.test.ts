@@ -6,7 +6,7 @@ import { as, decideAs, fileTransfer, LI, startStack, ZHANG, type TestStack } fro
 // GET /api/admin/stats on the real stack. Three transfers are filed into 南江县实验小学 and passed on by
 // it; the times of those decided steps are then set in the database (and the roll-up rebuilt from them, as for any
 // data written straight into the tables), so the median and p90 are known: hours 2, 4, 10 → median (nearest rank)
-// 4 h, p90 10 h, read from minute histograms as the middle of their buckets: 244 min (4.1 h) and 592 min (9.9 h).
+// 4 h, p90 10 h, read from minute histograms as the middle of their buckets: 244 min (4.067 h) and 592 min (9.867 h).
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startStack();
@@ -73,7 +73,7 @@ describe('GET /api/admin/stats', () => {
     const res = await as(stack, 'admin').get('/api/admin/stats');
     expect(res.status).toBe(200);
     expect(Date.parse(res.body.generatedAt)).toBeGreaterThan(Date.now() - 60_000);
-    const decided = { medianHours: 4.1, p90Hours: 9.9, medianMinutes: 244, p90Minutes: 592, decided: 3 };
+    const decided = { medianHours: 4.067, p90Hours: 9.867, medianMinutes: 244, p90Minutes: 592, decided: 3 };
     const none = { medianHours: null, p90Hours: null, medianMinutes: null, p90Minutes: null, decided: 0 };
     expect(res.body.byStage).toEqual([
       { stage: 'RECEIVING_SCHOOL', open: 0, overdue: 0, ...decided },
@@ -98,13 +98,13 @@ describe('GET /api/admin/stats', () => {
       const head = ['在办', '超期', '中位用时(分钟)', 'P90用时(分钟)', '中位用时(小时)', 'P90用时(小时)', '已办结'];
       expect(rowsOf(wb.getWorksheet('按环节')!)).toEqual([
         ['环节', ...head],
-        ['转入学校审核', 0, 0, 244, 592, 4.1, 9.9, 3],
+        ['转入学校审核', 0, 0, 244, 592, 4.067, 9.867, 3],
         ['转入县教育局审核', 3, 1, null, null, null, null, 0],
       ]);
       expect(rowsOf(wb.getWorksheet('按单位')!)).toEqual([
         ['单位代码', '单位', ...head],
         [NJ_COUNTY.code, NJ_COUNTY.name, 3, 1, null, null, null, null, 0],
-        [NJ_SCHOOL.code, NJ_SCHOOL.name, 0, 0, 244, 592, 4.1, 9.9, 3],
+        [NJ_SCHOOL.code, NJ_SCHOOL.name, 0, 0, 244, 592, 4.067, 9.867, 3],
       ]);
     },
   );

@@ -346,7 +346,7 @@ describe('filing', () => {
     expect((await request(stack.app).get('/api/tasks').set('Authorization', 'Bearer not-a-token')).status).toBe(401);
     const badLogin = await request(stack.app).post('/api/auth/login').send({ username: 'nj.s1', password: 'wrong' });
     expect(badLogin.status).toBe(401);
-    expect(badLogin.body.detail).toBe('用户名或密码不正确');
+    expect(badLogin.body.detail).toMatch(/^用户名或密码不正确。/);
   });
 });
 

@@ -7,6 +7,7 @@ import { z } from '../schemas/common';
 import {
   AuditListSchema,
   AuditQueryFieldsSchema,
+  AuditVerifySchema,
   AuditQuerySchema,
   CalendarOverviewSchema,
   CalendarYearParamsSchema,
@@ -34,7 +35,7 @@ import { repairCaseText } from '../services/repair';
 import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
 import { badRequest, conflict } from '../errors';
 import type { Prisma } from '../../generated/prisma/client';
-import { appendAudit } from '../../infra/audit';
+import { appendAudit, verifyAuditChain } from '../../infra/audit';
 import { changeDueUpdate, decideUpdate, remindUpdate } from '../../workflows/messages';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -151,6 +152,19 @@ export function adminRoutes(deps: AppDeps): Router {
   };
   r.get('/stats.xlsx', async (_req, res) => sendStats(res, 'xlsx'));
   r.get('/stats', async (req, res) => sendStats(res, parse(StatsQuerySchema, req.query).format));
+
+  /**
+   * Whether the audit hash chain verifies, with its length and head hash (to compare with one kept elsewhere:
+   * deleting the newest rows leaves a shorter valid chain), or the first broken entry. Walks the whole chain.
+   */
+  r.get('/audit/verify', async (_req, res) => {
+    const result = await verifyAuditChain(prisma);
+    res.json(
+      result.ok
+        ? { ok: true, count: result.count, headHash: result.headHash, brokenAt: null, reason: null }
+        : { ok: false, count: result.count, headHash: null, brokenAt: result.brokenAt, reason: result.reason },
+    );
+  });
 
   /**
    * The audit trail, newest first, filtered by actor (id or username), the actor's organisation, case,
@@ -330,6 +344,13 @@ export function registerAdminPaths(reg: OpenAPIRegistry) {
       400: problem('参数有误（逐项指出）'),
       403: problem('非管理员'),
     },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/admin/audit/verify',
+    summary: '校验审计链（管理员）：是否完整、条数和链头哈希，或第一条被改动的记录',
+    security: secured,
+    responses: { 200: json(AuditVerifySchema, '校验结果'), 403: problem('非管理员') },
   });
   reg.registerPath({
     method: 'post',

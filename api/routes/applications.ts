@@ -28,6 +28,14 @@ import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/update
 import { isOpenStatus } from '../../domain/types';
 import { checkProvinceRules } from '../../domain/rules';
 import type { Prisma } from '../../generated/prisma/client';
+import { isValidStudentNo } from '../../domain/id-number';
+import { normaliseIdInput } from '../../domain/text';
+
+/** A search in a list of cases: the whole 学籍号 (as on the family's papers), or a part of the pupil's name. */
+function studentMatch(q: string): Prisma.ApplicationWhereInput {
+  const asNumber = normaliseIdInput(q);
+  return isValidStudentNo(asNumber) ? { studentNo: asNumber } : { student: { name: { contains: q.trim() } } };
+}
 
 export function applicationRoutes(deps: AppDeps): Router {
   const { prisma, temporal, config, orgs, logger } = deps;
@@ -37,7 +45,7 @@ export function applicationRoutes(deps: AppDeps): Router {
   r.post('/', requireRole('SCHOOL_CLERK'), async (req, res) => {
     const u = currentUser(req);
     const body = parse(CreateApplicationBodySchema, req.body);
-    const app = await createApplication(prisma, u, body, deps.rules);
+    const app = await createApplication(prisma, u, body, deps.rules, deps.reasonCodes);
     try {
       await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
     } catch (e) {
@@ -68,6 +76,7 @@ export function applicationRoutes(deps: AppDeps): Router {
                 steps: { some: { decision: null, openedAt: { not: null }, dueAt: { lt: new Date() } } },
               }
             : { NOT: { steps: { some: { decision: null, openedAt: { not: null }, dueAt: { lt: new Date() } } } } },
+        q.q ? studentMatch(q.q) : {},
         q.cursor ? { id: { lt: q.cursor } } : {},
       ],
     };

@@ -39,6 +39,19 @@ const minutes = (ms: number) => Math.max(1, Math.ceil(ms / 60_000));
 const lockedError = (ms: number) =>
   tooManyRequests(`登录失败次数过多，账号已被暂时锁定，请 ${minutes(ms)} 分钟后再试`, ms / 1000);
 
+/**
+ * A failed login, saying how many attempts are left before the lock. Counted per username as typed, the same way
+ * for an existing and an unknown one, so the answer tells nobody whether a username exists.
+ */
+const badCredentials = (attemptsLeft: number, lockMs: number) =>
+  Object.assign(
+    unauthenticated(
+      `${BAD_CREDENTIALS}。再输错 ${attemptsLeft} 次，该账号将被锁定 ${minutes(lockMs)} 分钟` +
+        '（忘记密码请联系系统管理员重置）',
+    ),
+    { extensions: { attemptsLeft } },
+  );
+
 const sessionUser = (user: User & { org: Organisation | null }) => ({
   username: user.username,
   displayName: user.displayName,
@@ -74,9 +87,9 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
   /**
    * One more consecutive failure for an existing account: locks it at the limit. The row is updated
    * first, then the audit chain appended, in one transaction (the order every writer of users keeps).
-   * Returns the lock's length in ms when this failure locked the account.
+   * Returns the lock's length in ms when this failure locked the account, and the attempts left before the lock.
    */
-  const countFailure = (user: User, reason: string, req: Request) =>
+  const countFailure = (user: User, reason: string, req: Request): Promise<{ locked: number; attemptsLeft: number }> =>
     prisma.$transaction(async (tx) => {
       const { failedLogins } = await tx.user.update({
         where: { id: user.id },
@@ -87,11 +100,11 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
       const base = { actor: null, entityType: 'User', entityId: user.id };
       const details = { username: user.username, reason, failures: failedLogins, ip: req.ip };
       await appendAudit(tx, { ...base, action: 'auth.login_failed', details });
-      if (!locks) return 0;
+      if (!locks) return { locked: 0, attemptsLeft: security.maxFailedLogins - failedLogins };
       const lockedUntil = new Date(Date.now() + security.lockMs);
       await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil } });
       await appendAudit(tx, { ...base, action: 'auth.locked', details: { ...details, lockedUntil } });
-      return security.lockMs;
+      return { locked: security.lockMs, attemptsLeft: 0 };
     });
 
   /**
@@ -122,21 +135,15 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
         action: locked ? 'auth.locked' : 'auth.login_failed',
         details: { username: body.username, reason: 'unknown_user', ip: req.ip },
       });
-      throw locked ? lockedError(locked) : unauthenticated(BAD_CREDENTIALS);
+      throw locked
+        ? lockedError(locked)
+        : badCredentials(security.maxFailedLogins - unknownUsers.failures(body.username), security.lockMs);
     }
-    if (!ok) {
-      const locked = await countFailure(user, 'wrong_password', req);
-      throw locked ? lockedError(locked) : unauthenticated(BAD_CREDENTIALS);
-    }
-    if (!user.active) {
-      await recordAudit(prisma, {
-        actor: null,
-        action: 'auth.login_failed',
-        entityType: 'User',
-        entityId: user.id,
-        details: { username: user.username, reason: 'disabled', ip: req.ip },
-      });
-      throw unauthenticated(BAD_CREDENTIALS);
+    // A disabled account answers as a wrong password does (and counts like one): the answer does not tell
+    // whether the password was right.
+    if (!ok || !user.active) {
+      const { locked, attemptsLeft } = await countFailure(user, ok ? 'disabled' : 'wrong_password', req);
+      throw locked ? lockedError(locked) : badCredentials(attemptsLeft, security.lockMs);
     }
     const session = await prisma.$transaction(async (tx) => {
       // Only while not locked: a lock set by a concurrent failure since the check above still holds.
@@ -239,7 +246,7 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
     const lockedMs = (user.lockedUntil?.getTime() ?? 0) - Date.now();
     if (lockedMs > 0) throw lockedError(lockedMs);
     if (!(await verifyPassword(user.passwordHash, body.currentPassword).catch(() => false))) {
-      const locked = await countFailure(user, 'wrong_current_password', req);
+      const { locked } = await countFailure(user, 'wrong_current_password', req);
       if (locked) throw lockedError(locked);
       throw badRequest('当前密码不正确', [{ path: 'currentPassword', message: '当前密码不正确' }]);
     }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import express, { Router, type Express, type RequestHandler } from 'express';
 import type { AppDeps } from '../app';
 import { json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
-import { z } from '../schemas/common';
+import { freeText, parse, z } from '../schemas/common';
+import { findOrganisations, regionTree } from '../services/organisations';
 
 /** What the web console needs to know about its deployment: where the Temporal UI is, for case links. */
 export const ConsoleConfigSchema = z
@@ -20,10 +21,45 @@ export const OrganisationSchema = z
     name: z.string(),
     kind: z.enum(['SCHOOL', 'COUNTY']),
     parentCode: z.string().nullable().meta({ description: '学校所属的区县教育局代码' }),
+    region: z
+      .object({ province: z.string(), city: z.string(), county: z.string().nullable() })
+      .nullable()
+      .meta({ description: '按代码前 6 位（GB/T 2260 行政区划代码）得出的省、市、县名称' }),
   })
   .meta({ id: 'Organisation' });
 
-export const OrganisationListSchema = z.object({ items: z.array(OrganisationSchema) }).meta({ id: 'OrganisationList' });
+export const OrganisationListSchema = z
+  .object({
+    items: z.array(OrganisationSchema),
+    more: z.boolean().meta({ description: '给出 limit 时：还有更多结果' }),
+  })
+  .meta({ id: 'OrganisationList' });
+
+export const OrganisationQuerySchema = z.object({
+  q: freeText('学校代码或名称', { max: 50 }).optional().meta({ description: '代码开头或名称中的任意部分' }),
+  region: z
+    .string()
+    .regex(/^(\d{2}|\d{4}|\d{6})$/, '地区应为 2、4 或 6 位行政区划代码前缀')
+    .optional()
+    .meta({ description: '省（2 位）、市（4 位）或县（6 位）代码前缀' }),
+  kind: z.enum(['SCHOOL', 'COUNTY']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+const RegionSchema = z.object({ code: z.string(), name: z.string() });
+export const RegionTreeSchema = z
+  .object({
+    items: z.array(
+      RegionSchema.extend({
+        cities: z.array(RegionSchema.extend({ counties: z.array(RegionSchema.extend({ schools: z.number().int() })) })),
+      }),
+    ),
+  })
+  .meta({ id: 'RegionTree', description: '有学校的省、市、县（GB/T 2260 名称）及各县学校数' });
+
+export const ReasonCodesSchema = z
+  .record(z.string(), z.array(z.object({ code: z.string(), label: z.string() })))
+  .meta({ id: 'ReasonCodes', description: '按异动类型的异动原因代码（settings/reason-codes.json）' });
 
 export interface ConsoleSettings {
   temporalUiUrl: string;
@@ -39,7 +75,7 @@ export const DEFAULT_CONSOLE: ConsoleSettings = {
 };
 
 /** GET /api/console/config and GET /api/organisations (school picker): for any signed-in user. */
-export function consoleRoutes({ prisma, console: settings }: AppDeps, auth: RequestHandler): Router {
+export function consoleRoutes({ prisma, console: settings, reasonCodes }: AppDeps, auth: RequestHandler): Router {
   const r = Router();
   // Authenticated per route, not for the whole mount: an unknown /api path still answers 404.
   r.get('/console/config', auth, (_req, res) => {
@@ -49,9 +85,14 @@ export function consoleRoutes({ prisma, console: settings }: AppDeps, auth: Requ
       workflowIdPrefix: 'application-',
     });
   });
-  r.get('/organisations', auth, async (_req, res) => {
-    const orgs = await prisma.organisation.findMany({ orderBy: { code: 'asc' } });
-    res.json({ items: orgs.map((o) => ({ code: o.code, name: o.name, kind: o.kind, parentCode: o.parentCode })) });
+  r.get('/organisations', auth, async (req, res) => {
+    res.json(await findOrganisations(prisma, parse(OrganisationQuerySchema, req.query)));
+  });
+  r.get('/organisations/regions', auth, async (_req, res) => {
+    res.json({ items: await regionTree(prisma) });
+  });
+  r.get('/reason-codes', auth, (_req, res) => {
+    res.json(reasonCodes);
   });
   return r;
 }
@@ -91,8 +132,23 @@ export function registerConsolePaths(reg: OpenAPIRegistry) {
   reg.registerPath({
     method: 'get',
     path: '/api/organisations',
-    summary: '单位列表（学校和区县教育局），供选择学校',
+    summary: '单位（学校和区县教育局）：按代码或名称查找，可限定省/市/县；不带条件时为全部',
     security: secured,
-    responses: { 200: json(OrganisationListSchema, '单位'), 401: problem('未登录') },
+    request: { query: OrganisationQuerySchema },
+    responses: { 200: json(OrganisationListSchema, '单位'), 400: problem('参数有误'), 401: problem('未登录') },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/organisations/regions',
+    summary: '省/市/县级联：有学校的行政区划（名称按 GB/T 2260 代码）',
+    security: secured,
+    responses: { 200: json(RegionTreeSchema, '行政区划'), 401: problem('未登录') },
+  });
+  reg.registerPath({
+    method: 'get',
+    path: '/api/reason-codes',
+    summary: '异动原因代码（按异动类型）',
+    security: secured,
+    responses: { 200: json(ReasonCodesSchema, '原因代码'), 401: problem('未登录') },
   });
 }

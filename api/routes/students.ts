@@ -22,17 +22,12 @@ import {
   studentNoFromIdNumber,
 } from '../../domain/id-number';
 import { idNumberAsSeen, studentNoAsSeen } from '../../domain/reach';
-import {
-  CONFUSION_KIND_LABELS,
-  isNearMatch,
-  nameDifferences,
-  nameVariantCount,
-  nameVariants,
-} from '../../domain/lookalike';
+import { CONFUSION_KIND_LABELS, isNearMatch } from '../../domain/lookalike';
 import { appendAudit } from '../../infra/audit';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import type { Student, StudentHistory } from '../../generated/prisma/client';
-import { guardedMatch, isWithinReach, reachOf, type Reach } from '../services/reach';
+import { guardedMatch, isWithinReach, reachOf } from '../services/reach';
+import { openCaseNotes, suggestPupils, type Suggestion } from '../services/pupils';
 
 /**
  * A pupil as every list shows it. Within the caller's reach the 学籍号 and ID number keep region and last four, with
@@ -67,6 +62,7 @@ async function detailOf(
   const ref = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
   return {
     ...summaryOf(pupil, pupil.school.name, true),
+    ref: pupil.ref,
     studentNo: pupil.studentNo,
     className: pupil.className,
     problemFlag: pupil.problemFlag,
@@ -86,50 +82,21 @@ async function detailOf(
   };
 }
 
-const SUGGESTION_LIMIT = 10;
-/**
- * Up to this many variants of a typed name are looked up directly, `name IN (…)` on the
- * (schoolCode, name) index: a 3-character name has a few dozen to a few hundred. Only long names of
- * often-confused characters have more; for those one scan of the school's names of that length is
- * cheaper than a huge IN list.
- */
-const MAX_VARIANTS_LOOKED_UP = 1000;
-
-/** Pupils of the school whose name is a near match of `name`, fewest differing characters first. */
-async function nearMatches(prisma: PrismaClient, schoolCode: string, name: string): Promise<Student[]> {
-  const count = nameVariantCount(name);
-  if (count === 0) return [];
-  let names: string[];
-  if (count <= MAX_VARIANTS_LOOKED_UP) {
-    names = [...nameVariants(name)];
-  } else {
-    // char_length counts code points, as the near-match rule does.
-    const rows = await prisma.$queryRaw<{ name: string }[]>`
-      select distinct "name" from "Student"
-      where "schoolCode" = ${schoolCode} and char_length("name") = ${Array.from(name).length}`;
-    names = rows.map((r) => r.name).filter((n) => isNearMatch(name, n));
-    if (names.length === 0) return [];
-  }
-  const found = await prisma.student.findMany({
-    where: { schoolCode, name: { in: names } },
-    orderBy: { studentNo: 'asc' },
-    take: 200,
-  });
-  const distance = (p: Student) => nameDifferences(name, p.name)?.length ?? Infinity;
-  return found.sort((a, b) => distance(a) - distance(b)).slice(0, SUGGESTION_LIMIT);
-}
-
 /** "没有找到“刘子凇”。您要找的是否是：刘子淞（凇→淞，形近字）？…", or what to check when nothing is close. */
-function lookupHint(name: string, schoolName: string, suggestions: Student[]): string {
+function lookupHint(name: string, schoolName: string, suggestions: Suggestion[]): string {
   if (suggestions.length === 0) {
     return (
       `在${schoolName}没有找到“${name}”，也没有姓名相近的学生。请核对姓名和学校代码；` +
       '如仍找不到，可能是该校尚未为这名学生建立学籍。'
     );
   }
-  const names = [...new Set(suggestions.map((p) => p.name))].map((n) => {
-    const diffs = nameDifferences(name, n) ?? [];
-    return `${n}（${diffs.map((d) => `${d.typed}→${d.found}，${CONFUSION_KIND_LABELS[d.kind]}`).join('；')}）`;
+  const seen = new Set<string>();
+  const names = suggestions.flatMap(({ pupil, differences }) => {
+    if (seen.has(pupil.name)) return [];
+    seen.add(pupil.name);
+    return [
+      `${pupil.name}（${differences.map((d) => `${d.typed}→${d.found}，${CONFUSION_KIND_LABELS[d.kind]}`).join('；')}）`,
+    ];
   });
   return `没有找到“${name}”。您要找的是否是：${names.join('、')}？（常见原因：形近字或同音字输入错误）`;
 }
@@ -252,30 +219,30 @@ export function studentRoutes({ prisma }: AppDeps): Router {
       orderBy: { studentNo: 'asc' },
       take: 50,
     });
-    const shown = (list: Student[], reach: Reach) => list.map((p) => summaryOf(p, school.name, reach.has(p.studentNo)));
+    // Masked by reach; a pupil with an open case is said so at once — "在办（转学，审核中）", the destination only
+    // to its parties.
+    const shown = async (list: Student[], extra: (p: Student) => Record<string, unknown> = () => ({})) => {
+      const nos = list.map((p) => p.studentNo);
+      const [reach, notes] = await Promise.all([reachOf(prisma, u, nos), openCaseNotes(prisma, u, nos)]);
+      return list.map((p) => ({
+        ...summaryOf(p, school.name, reach.has(p.studentNo)),
+        openCase: notes.get(p.studentNo) ?? null,
+        ...extra(p),
+      }));
+    };
     if (pupils.length > 0) {
       res.json({
-        items: shown(
-          pupils,
-          await reachOf(
-            prisma,
-            u,
-            pupils.map((p) => p.studentNo),
-          ),
-        ),
+        items: await shown(pupils),
       });
       return;
     }
-    const suggestions = await nearMatches(prisma, school.code, q.name);
+    const suggestions = await suggestPupils(prisma, school.code, q.name);
+    const rank = new Map(suggestions.map((s) => [s.pupil.studentNo, s.rank]));
     res.json({
       items: [],
-      suggestions: shown(
-        suggestions,
-        await reachOf(
-          prisma,
-          u,
-          suggestions.map((p) => p.studentNo),
-        ),
+      suggestions: await shown(
+        suggestions.map((s) => s.pupil),
+        (p) => ({ match: rank.get(p.studentNo) }),
       ),
       hint: lookupHint(q.name, school.name, suggestions),
     });
@@ -444,7 +411,7 @@ export function registerStudentPaths(reg: OpenAPIRegistry) {
   reg.registerPath({
     method: 'get',
     path: '/api/students',
-    summary: '按学校和姓名精确查找学生；找不到时给出姓名相近的学生',
+    summary: '按学校和姓名精确查找学生（附在办业务提示）；找不到时给出姓名相近的学生（形近字、同音字、音近字依次排列）',
     security: secured,
     request: { query: StudentLookupQuerySchema },
     responses: {

@@ -146,6 +146,38 @@ export function userRoutes({ prisma }: AppDeps): Router {
   r.post('/:id/disable', change('disable'));
   r.post('/:id/enable', change('enable'));
   r.post('/:id/reset-password', change('reset_password'));
+
+  /**
+   * Lifts a lock from failed logins at once (the user phoned: it was her, she remembers the password now), and
+   * clears the failure count. Audited as user.unlock with the lock it lifted; 409 when the account is not locked.
+   */
+  r.post('/:id/unlock', async (req, res) => {
+    const admin = currentUser(req);
+    const { id } = parse(UserIdParamsSchema, req.params);
+    const user = await loadUser(prisma, id);
+    const lockedUntil = user.lockedUntil && user.lockedUntil.getTime() > Date.now() ? user.lockedUntil : null;
+    if (!lockedUntil && user.failedLogins === 0) throw conflict(`${user.username} 没有被锁定`);
+    const updated = await prisma.$transaction(async (tx) => {
+      const u = await tx.user.update({
+        where: { id },
+        data: { failedLogins: 0, lockedUntil: null },
+        include: { org: true },
+      });
+      await appendAudit(tx, {
+        actor: auditActorOf(admin),
+        action: 'user.unlock',
+        entityType: 'User',
+        entityId: id,
+        details: {
+          username: u.username,
+          lockedUntil: lockedUntil?.toISOString() ?? null,
+          failedLogins: user.failedLogins,
+        },
+      });
+      return u;
+    });
+    res.json(userDto(updated));
+  });
   return r;
 }
 
@@ -185,6 +217,19 @@ export function registerUserPaths(reg: OpenAPIRegistry) {
       responses: { 200: json(UserSchema, '已更新'), 403: problem('非管理员'), 404: problem('用户不存在') },
     });
   }
+  reg.registerPath({
+    method: 'post',
+    path: `${base}/{id}/unlock`,
+    summary: '解除登录锁定（连续输错密码后的锁定；记入审计）',
+    security: secured,
+    request: { params: UserIdParamsSchema },
+    responses: {
+      200: json(UserSchema, '已解除'),
+      403: problem('非管理员'),
+      404: problem('用户不存在'),
+      409: problem('该账号没有被锁定'),
+    },
+  });
   reg.registerPath({
     method: 'post',
     path: `${base}/{id}/reset-password`,

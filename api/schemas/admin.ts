@@ -94,6 +94,16 @@ export const AuditListSchema = z
   .object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() })
   .meta({ id: 'AuditList' });
 
+export const AuditVerifySchema = z
+  .object({
+    ok: z.boolean(),
+    count: z.number().int().meta({ description: '校验过的记录数' }),
+    headHash: z.string().nullable().meta({ description: '链头哈希（请另行保存，以便发现最新记录被删除）' }),
+    brokenAt: z.string().nullable().meta({ description: '第一条不符的记录序号' }),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'AuditVerify' });
+
 /** An administrator decides a stage in place of its organisation: only with a reason, always audited. */
 export const OverrideBodySchema = z
   .object({

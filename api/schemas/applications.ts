@@ -76,6 +76,12 @@ export const CreateApplicationBodySchema = z
     type: ChangeTypeSchema,
     studentNo: StudentNoSchema,
     reason: reasonField,
+    reasonCode: z
+      .string()
+      .trim()
+      .max(10)
+      .optional()
+      .meta({ description: '异动原因代码（GET /api/reason-codes，按类型）；reason 为说明', example: '01' }),
     effectiveDate,
     toSchoolCode: orgCode('转入学校代码').optional(),
     details: z.record(z.string(), z.unknown()).optional().meta({
@@ -131,6 +137,9 @@ export const ListApplicationsQuerySchema = z.object({
   type: ChangeTypeSchema.optional(),
   stage: StageSchema.optional(),
   overdue: booleanQuery.optional(),
+  q: freeText('姓名或学籍号', { min: 1, max: 50 })
+    .optional()
+    .meta({ description: '学生姓名（可只写一部分）或完整学籍号' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: serialId('游标').optional().meta({ description: '上一页的 nextCursor' }),
 });
@@ -168,6 +177,7 @@ export const ApplicationSchema = z
     currentStage: orNull(StageSchema),
     currentOrg: orNull(OrgRefSchema),
     reason: z.string(),
+    reasonCode: z.string().nullable().meta({ description: '异动原因代码；名称见 GET /api/reason-codes' }),
     effectiveDate: z.string(),
     details: z.record(z.string(), z.unknown()).nullable(),
     closeReason: z.string().nullable(),
@@ -232,6 +242,7 @@ export const StuckCaseSchema = z
   .object({
     id: z.number().int(),
     type: ChangeTypeSchema,
+    student: z.object({ name: z.string() }),
     status: ApplicationStatusSchema,
     currentStage: orNull(StageSchema),
     holder: orNull(OrgRefSchema),

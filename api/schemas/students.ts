@@ -2,6 +2,8 @@ import {
   z,
   ChangeTypeSchema,
   GenderSchema,
+  OrgRefSchema,
+  orNull,
   StudentNoSchema,
   StudentStatusSchema,
   freeText,
@@ -26,6 +28,20 @@ export const StudentMatchBodySchema = z
   })
   .meta({ id: 'StudentMatchBody' });
 
+/** The open case of a pupil as the lookup tells it: no destination unless the caller is a party. */
+export const OpenCaseNoteSchema = z
+  .object({
+    type: ChangeTypeSchema,
+    status: z.enum(['IN_REVIEW', 'RETURNED']),
+    label: z.string().meta({
+      description: '如“在办（转学，审核中）”；调用者是该业务的当事单位时才写明转入学校',
+      example: '在办（转学，审核中）',
+    }),
+    applicationId: z.number().int().nullable().meta({ description: '仅当事单位可见：业务编号' }),
+    toSchool: orNull(OrgRefSchema).meta({ description: '仅当事单位可见：转入学校' }),
+  })
+  .meta({ id: 'OpenCaseNote' });
+
 export const StudentSummarySchema = z
   .object({
     studentNo: z.string().meta({
@@ -40,6 +56,13 @@ export const StudentSummarySchema = z
     grade: z.number().int(),
     status: StudentStatusSchema,
     idNumberMasked: z.string().nullable().meta({ description: '身份证号，脱敏方式同 studentNo' }),
+    openCase: orNull(OpenCaseNoteSchema)
+      .optional()
+      .meta({ description: '查找结果中：该学生的在办业务（在办业务期间不能再申请）' }),
+    match: z
+      .enum(['LOOK_ALIKE', 'SAME_TONE', 'SAME_SOUND'])
+      .optional()
+      .meta({ description: '建议中：形近字/繁简字、同音字（声调相同）、音近字（声调不同），依次排列' }),
   })
   .meta({ id: 'StudentSummary' });
 
@@ -66,6 +89,7 @@ export const StudentHistoryLineSchema = z
   .meta({ id: 'StudentHistoryLine' });
 
 export const StudentDetailSchema = StudentSummarySchema.extend({
+  ref: z.string().meta({ description: '学生页（学籍查询）的编号' }),
   className: z.string(),
   problemFlag: z.boolean(),
   history: z.array(StudentHistoryLineSchema),
@@ -76,7 +100,7 @@ export const StudentLookupResultSchema = z
     items: z.array(StudentSummarySchema),
     suggestions: z.array(StudentSummarySchema).optional().meta({
       description:
-        '仅当没有同名学生时给出：本校姓名相近（形近字、同音字、繁简字，至多 2 字不同）的学生，最多 10 名，学籍号和身份证号已脱敏',
+        '仅当没有同名学生时给出：本校姓名相近的学生，依次为形近字/繁简字、同音字（拼音和声调相同，姓按姓氏读音）、音近字（拼音相同声调不同），最多 10 名，学籍号和身份证号已脱敏',
     }),
     hint: z.string().optional().meta({ description: '仅当没有同名学生时给出：给学籍管理员的中文提示' }),
   })

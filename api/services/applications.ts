@@ -16,7 +16,8 @@ import { isOpenStatus, OPEN_STATUSES, type ChangeType, type Stage } from '../../
 import type { applicationWorkflow } from '../../workflows/application';
 import { syncUpdate, workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
 import type { AuthUser } from '../auth';
-import { conflict, forbidden, notFound, ruleViolation } from '../errors';
+import { badRequest, conflict, forbidden, notFound, ruleViolation } from '../errors';
+import type { ReasonCodes } from '../../domain/reason-codes';
 import { guardedMatch, Reach, reachOf } from './reach';
 
 export const applicationInclude = {
@@ -89,6 +90,7 @@ export async function toApplicationDto(
     currentStage: a.currentStage,
     currentOrg: await ref(a.currentOrgCode),
     reason: textAsSeen(a.reason, within),
+    reasonCode: a.reasonCode,
     effectiveDate: isoDay(a.effectiveDate),
     details: detailsAsSeen((a.details as Record<string, unknown> | null) ?? null, within),
     closeReason: textAsSeen(a.closeReason, within),
@@ -195,6 +197,7 @@ export interface CreateApplicationInput {
   type: ChangeType;
   studentNo: string;
   reason: string;
+  reasonCode?: string;
   effectiveDate: string;
   toSchoolCode?: string;
   details?: Record<string, unknown>;
@@ -209,8 +212,13 @@ export async function createApplication(
   u: AuthUser,
   body: CreateApplicationInput,
   rules: ProvinceRules = DEFAULT_RULES,
+  reasonCodes?: ReasonCodes,
 ) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
+  if (body.reasonCode && reasonCodes && !reasonCodes[body.type].some((c) => c.code === body.reasonCode)) {
+    const message = `“${CHANGE_TYPE_LABELS[body.type]}”没有代码为 ${body.reasonCode} 的异动原因，请从列表中选择`;
+    throw badRequest(message, [{ path: 'reasonCode', message }]);
+  }
   const label = CHANGE_TYPE_LABELS[body.type];
   // The typed 学籍号 is a guess until it names a pupil the clerk may file for: a transfer may name a pupil of any
   // school (the receiving school files it), other changes only a pupil within the clerk's reach. Anything else is a
@@ -268,6 +276,7 @@ export async function createApplication(
           currentStage: chain[0].stage,
           currentOrgCode: chain[0].orgCode,
           reason: body.reason,
+          reasonCode: body.reasonCode || null,
           effectiveDate: new Date(`${body.effectiveDate}T00:00:00Z`),
           details:
             body.details && Object.keys(body.details).length ? (body.details as Prisma.InputJsonValue) : undefined,
@@ -305,6 +314,7 @@ export async function createApplication(
             fromSchoolCode: app.fromSchoolCode,
             toSchoolCode: app.toSchoolCode,
             reason: app.reason,
+            reasonCode: app.reasonCode,
             effectiveDate: body.effectiveDate,
             details: app.details,
             chain: chain.map((s) => s.stage),

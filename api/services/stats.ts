@@ -39,7 +39,8 @@ interface Acc {
   histogram: Histogram;
 }
 
-const hours = (minutes: number | null) => (minutes === null ? null : Math.round(minutes / 6) / 10);
+/** Hours to three decimals (a minute reads 0.017 h, never 0). */
+const hours = (minutes: number | null) => (minutes === null ? null : Math.round((minutes / 60) * 1000) / 1000);
 const minutes = (m: number | null) => (m === null ? null : Math.round(m));
 
 function measures(a: Acc): Measures {
@@ -62,7 +63,13 @@ function measures(a: Acc): Measures {
  * cases as at a hundred. Medians and p90 come from minute histograms: exact to the minute below an hour, within
  * 3.2 % above (domain/histogram.ts). `orgCodes` limits it to some organisations (a county bureau's own figures).
  */
-export async function loadStats(prisma: PrismaClient, now = new Date(), orgCodes?: string[]): Promise<Stats> {
+export async function loadStats(
+  prisma: PrismaClient,
+  now = new Date(),
+  /** Only these holder organisations (a county bureau and its schools); all when absent. */
+  scope?: { orgCodes: string[] },
+): Promise<Stats> {
+  const orgCodes = scope?.orgCodes;
   const rows = orgCodes
     ? await prisma.$queryRaw<RollupRow[]>`
         select r.stage::text as stage, r."orgCode", o.name as "orgName", r.open, r.overdue, r.decided, r.histogram
@@ -118,6 +125,8 @@ export async function statsWorkbook(stats: Stats): Promise<Buffer> {
     addExportRow(ws, [...first, ...HEADERS]).font = { bold: true };
     for (const r of rows) addExportRow(ws, r);
     ws.columns.forEach((c, i) => (c.width = i < first.length ? 24 : 16));
+    // Hours with two decimals: a stage decided in a minute reads 0.02, not 0.
+    for (const col of [first.length + 3, first.length + 4]) ws.getColumn(col).numFmt = '0.00';
     ws.views = [{ state: 'frozen', ySplit: 1 }];
   };
   const cells = (m: Measures) => [

@@ -91,7 +91,7 @@ export async function loadStuck(
       ? Promise.resolve([])
       : prisma.application.findMany({
           where: exclude.length ? { AND: [where, { id: { notIn: exclude } }] } : where,
-          include: { steps: true },
+          include: { steps: true, student: { select: { name: true } } },
           orderBy: { createdAt: 'asc' },
           take,
         });
@@ -117,6 +117,8 @@ export async function loadStuck(
       return {
         id: a.id,
         type: a.type,
+        // The pupil's name: "转学" alone is not a case an administrator can tell apart (no 学籍号 here).
+        student: { name: a.student.name },
         status: a.status,
         currentStage: a.currentStage,
         holder: await orgs.ref(a.currentOrgCode),

@@ -8,7 +8,8 @@ import { forgetCachedSessions } from '../../api/auth';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { DEFAULT_DEADLINE_POLICY } from '../../domain/deadlines';
 import { idCheckChar } from '../../domain/id-number';
-import { startStack, WANG, ZHANG, type TestStack } from '../support/stack';
+import { decideAs, fileTransfer, LI, startStack, WANG, ZHANG, type TestStack } from '../support/stack';
+import { decodeQr, ensurePoppler, pdfText } from '../support/poppler';
 import { ensureConsoleBuilt, launchBrowser, ROOT, screenshot, type Browser } from './support/browser';
 
 // The web console in a real browser (Debian's Chromium, headless) against the real stack: the API
@@ -42,6 +43,7 @@ let main: Running;
 
 beforeAll(async () => {
   ensureConsoleBuilt();
+  ensurePoppler();
   [browser, main] = await Promise.all([launchBrowser(), startStack().then(serve)]);
 });
 afterAll(async () => {
@@ -58,6 +60,16 @@ async function signIn(base: string, username: string): Promise<Page> {
   await page.getByRole('button', { name: '登录' }).click();
   await page.getByRole('navigation', { name: '主菜单' }).waitFor();
   return page;
+}
+
+/** The sending school, found as a clerk would among thousands: 省 → 市 → 县 (from its code), then the school. */
+async function pickSchool(page: Page, code: string) {
+  await page.getByLabel('省', { exact: true }).selectOption(`${code.slice(0, 2)}0000`);
+  await page.getByLabel('市', { exact: true }).selectOption(`${code.slice(0, 4)}00`);
+  await page.getByLabel('县（区）').selectOption(code.slice(0, 6));
+  const school = page.getByLabel(/^转出学校/);
+  await school.locator(`option[value="${code}"]`).waitFor({ state: 'attached' });
+  await school.selectOption(code);
 }
 
 const caseIdOf = (page: Page) => Number(/\/applications\/(\d+)/.exec(page.url())?.[1]);
@@ -110,7 +122,7 @@ test('a transfer through every stage by five users: filed with a look-alike name
   await screenshot(njS1, '01-clerk-tasks-empty');
   await njS1.getByRole('link', { name: '新建申请' }).click();
   await njS1.getByRole('heading', { name: '新建异动申请' }).waitFor();
-  await njS1.getByLabel('转出学校（学生现在就读的学校）').selectOption('5203020001');
+  await pickSchool(njS1, '5203020001');
   await njS1.getByLabel('学生姓名').fill('张小鸣');
   await njS1.getByRole('button', { name: '查找' }).click();
   const suggestion = njS1.getByRole('button', { name: /是 张小明 吗/ });
@@ -121,7 +133,8 @@ test('a transfer through every stage by five users: filed with a look-alike name
   await njS1.locator('.picked', { hasText: '张小明' }).waitFor();
   // The full 学籍号 comes from the family's papers; a wrong one (it fits the masked G520302************) is caught
   // by the API's match check, next to the field.
-  await njS1.getByLabel('异动原因').fill('随父母工作调动');
+  await njS1.getByLabel('异动原因').selectOption('01');
+  await njS1.getByLabel('原因说明').fill('父亲调往南江县工作');
   // (A real, valid number of another child: only the API knows it is not 张小明's.)
   await njS1.getByLabel('全国学籍号').fill(`G52030220150505009${idCheckChar('52030220150505009')}`);
   await njS1.getByRole('button', { name: '保存申请' }).click();
@@ -201,7 +214,8 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   await njS1.getByRole('button', { name: '查找' }).click();
   await njS1.locator('.picked', { hasText: '王芳' }).waitFor();
   await njS1.getByLabel('全国学籍号').fill(WANG);
-  await njS1.getByLabel('异动原因').fill('随父母出国');
+  await njS1.getByLabel('异动原因').selectOption('01');
+  await njS1.getByLabel('原因说明').fill('随父母出国');
   await njS1.getByLabel('前往国家或地区').fill('新家坡');
   // A date the API refuses: its problem+json names effectiveDate, and the message appears under that field.
   const tooLate = new Date(Date.now() + 400 * 86_400_000).toISOString().slice(0, 10);
@@ -276,6 +290,346 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   expect(browser.problems).toEqual([]);
 });
 
+// Runs in the page (the server's tsconfig has no DOM types, so it is a string).
+const PHONE_CHECK = `(() => {
+  const problems = [];
+  if (document.documentElement.scrollWidth > window.innerWidth) {
+    problems.push('page is ' + document.documentElement.scrollWidth + ' px wide in a ' + window.innerWidth + ' px window');
+  }
+  for (const el of document.querySelectorAll('a[href], button, input, select, textarea, summary, [role="tab"]')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue; // not shown
+    if (el.classList.contains('skip-link')) continue; // off screen until focused
+    // WCAG 2.5.8: a link inside a sentence is exempt (its line height is the text's).
+    if (el.tagName === 'A' && el.parentElement && el.parentElement.tagName === 'P' && el.parentElement.textContent !== el.textContent) continue;
+    // A checkbox is tapped through its label.
+    const label = el.matches('input[type="checkbox"], input[type="radio"]') ? el.closest('label') : null;
+    const target = label ? label.getBoundingClientRect() : box;
+    if (target.height < 43.5 || target.width < 43.5) {
+      const name = (el.textContent || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 20);
+      problems.push(el.tagName.toLowerCase() + ' "' + name + '" is ' + Math.round(target.width) + 'x' + Math.round(target.height) + ' px');
+    }
+  }
+  return problems;
+})()`;
+
+/** At a phone's width: nothing wider than the screen, and every tap target at least 44 × 44 px. */
+async function checkPhoneLayout(page: Page, what: string) {
+  const found = (await page.evaluate(PHONE_CHECK)) as string[];
+  expect({ page: what, problems: found }).toEqual({ page: what, problems: [] });
+}
+
+/** Takes the page's screenshot at 1366 px and at 390 px (a phone), as name-1366.png and name-390.png. */
+async function screenshots(page: Page, name: string, ready?: () => Promise<unknown>) {
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    await ready?.();
+    await screenshot(page, `${name}-${width}`);
+  }
+}
+
+describe('beside the national system', () => {
+  let transferId: number;
+  beforeAll(async () => {
+    // 南江县实验小学 files a transfer for 李华 (遵义市红花岗区第一小学) and sends it up: an open case to see everywhere.
+    const filed = await fileTransfer(main.stack, 'nj.s1', LI);
+    expect(filed.status).toBe(201);
+    transferId = filed.body.id;
+    expect((await decideAs(main.stack, 'nj.s1', transferId, 'RECEIVING_SCHOOL')).status).toBe(200);
+  });
+
+  test('a wrong password says so, with the attempts left before the lock', async () => {
+    const page = await browser.page();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${main.base}/`);
+    await page.getByLabel(/^用户名/).fill('hhg.s2');
+    await page.getByLabel(/^密码/).fill('not-my-password');
+    await page.getByRole('button', { name: '登录' }).click();
+    const alert = page.locator('.error-summary');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('用户名或密码不正确。再输错 4 次，该账号将被锁定 15 分钟');
+    expect(await alert.textContent()).not.toContain('登录已过期');
+    await checkPhoneLayout(page, 'login');
+    await screenshots(page, '20-login-wrong-password');
+    await page.close();
+  });
+
+  test('filing on a phone: the empty form flags school and name, 李化 finds 李华, the open case is told, long reasons are counted', async () => {
+    const page = await signIn(main.base, 'nj.s2');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: '菜单' }).click();
+    await page.getByRole('link', { name: '新建申请' }).click();
+    await page.getByRole('heading', { name: '新建异动申请' }).waitFor();
+    await page.getByRole('button', { name: '保存申请' }).click();
+    const errorOf = (label: RegExp) => page.locator('.field', { has: page.getByLabel(label) }).locator('.field-error');
+    expect(await errorOf(/^转出学校/).textContent()).toContain('请选择学生现在就读的学校');
+    expect(await errorOf(/^学生姓名/).textContent()).toContain('请填写学生姓名');
+    expect(await errorOf(/^全国学籍号/).textContent()).toContain('请填写学籍号');
+    await screenshot(page, '21-clerk-empty-form-390');
+    // The school by its code, typed into the search.
+    await page.getByLabel('或输入学校代码、名称查找').fill('5203020001');
+    const school = page.getByLabel(/^转出学校/);
+    await school.locator('option[value="5203020001"]').waitFor({ state: 'attached' });
+    await school.selectOption('5203020001');
+    await page.getByLabel('学生姓名').fill('李化');
+    await page.getByRole('button', { name: '查找' }).click();
+    const suggestion = page.getByRole('button', { name: /是 李华 吗/ });
+    await suggestion.waitFor();
+    expect(await suggestion.textContent()).toContain('音近字');
+    // 李华 has a case open: said at once, without where he is going (南江县第二小学 is no party to it).
+    expect(await suggestion.textContent()).toContain('在办（转学，审核中）');
+    expect(await page.locator('.lookup').textContent()).not.toContain('南江县实验小学');
+    await checkPhoneLayout(page, 'new application with suggestions');
+    await screenshot(page, '22-clerk-lookup-lihua-390');
+    await suggestion.click();
+    await page.locator('.picked.warn', { hasText: '办结或撤销前不能再申请' }).waitFor();
+    // 501 characters: nothing is cut, the counter turns red and saving is refused next to the field.
+    await page.getByLabel('原因说明').fill('因'.repeat(501));
+    await page.locator('.counter.over', { hasText: '501 / 500 字' }).waitFor();
+    await page.getByRole('button', { name: '保存申请' }).click();
+    expect(await errorOf(/^原因说明/).textContent()).toContain('原因说明最多 500 个字，现为 501 个字');
+    expect((await page.getByLabel('原因说明').inputValue()).length).toBe(501);
+    await screenshots(page, '23-clerk-new-application');
+    await page.close();
+  });
+
+  test('学籍查询: search within reach, the pupil page with history and cases, and 新生建籍', async () => {
+    const page = await signIn(main.base, 'hhg.s1');
+    await page.getByRole('link', { name: '学籍查询' }).click();
+    await page.getByPlaceholder(/姓名（可只写一部分）/).fill('李');
+    await page.getByRole('button', { name: '查询' }).click();
+    const row = page.locator('tr', { has: page.getByRole('link', { name: '李华', exact: true }) });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('G520302********0022');
+    expect(await row.textContent()).toContain('在办（转学，审核中）');
+    await screenshots(page, '24-pupils-search', () => row.waitFor());
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await row.getByRole('link', { name: '李华', exact: true }).click();
+    await page.getByRole('heading', { name: '李华 的学籍' }).waitFor();
+    expect(await page.locator('.facts').textContent()).toContain(LI);
+    await page.getByRole('heading', { name: '业务' }).waitFor();
+    for (const width of [360, 390, 414]) {
+      await page.setViewportSize({ width, height: 800 });
+      await checkPhoneLayout(page, `pupil page at ${width} px`);
+    }
+    await screenshots(page, '25-pupil-page');
+    await page.setViewportSize({ width: 1366, height: 900 });
+
+    await page.goto(`${main.base}/pupils/new`);
+    await page.getByLabel(/^姓名/).fill('赵玥堃');
+    await page.getByLabel(/^性别/).selectOption('FEMALE');
+    await page.getByLabel(/^出生日期/).fill('2018-06-06');
+    await page.getByLabel(/^身份证号/).fill('110105201806061229');
+    await page.getByLabel(/^年级/).selectOption('2');
+    await page.getByLabel(/^班级/).fill('2年级1班');
+    await screenshots(page, '26-register-pupil');
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.getByRole('button', { name: '建立学籍' }).click();
+    const error = page.locator('.field-error, .error-summary').first();
+    const done = page.getByText('已为 赵玥堃 建立学籍');
+    await Promise.race([done.waitFor(), error.waitFor()]);
+    expect(await done.count()).toBe(1);
+    await page.getByRole('link', { name: '查看学籍' }).click();
+    await page.getByRole('heading', { name: '赵玥堃 的学籍' }).waitFor();
+    await page.close();
+  });
+
+  test('a county officer on a phone: searches 本县业务, moves with J, reads the county statistics, approves', async () => {
+    const page = await signIn(main.base, 'nj.edu');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${main.base}/applications`);
+    await page.getByPlaceholder('学生姓名或完整学籍号').fill('李华');
+    await page.getByRole('button', { name: '查找' }).click();
+    const link = page.getByRole('link', { name: '转学 · 李华' });
+    await link.waitFor();
+    expect(await page.locator('a.case-link').count()).toBe(1);
+    await page.locator('h1').click();
+    await page.keyboard.press('j');
+    expect(await link.evaluate((el) => el.matches(':focus'))).toBe(true);
+    await checkPhoneLayout(page, '本县业务 (cards)');
+    await screenshots(page, '27-officer-cases', () => link.waitFor());
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/applications/${transferId}`);
+    await page.locator('.timeline').waitFor();
+    await checkPhoneLayout(page, 'case page');
+    await page.keyboard.press('a');
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel(/审核意见/).waitFor();
+    await checkPhoneLayout(page, 'decision dialog');
+    await screenshot(page, '28-officer-decision-dialog-390');
+    await page.keyboard.type('同意');
+    await page.keyboard.press('Enter');
+    await waitForWhere(page, '遵义市红花岗区第一小学 · 转出学校审核');
+    await page.goto(`${main.base}/stats`);
+    await page.getByRole('heading', { name: '本县办理统计' }).waitFor();
+    await page.locator('figure.chart svg').first().waitFor();
+    expect(await page.locator('main').textContent()).not.toContain('红花岗区教育局');
+    await checkPhoneLayout(page, 'county statistics');
+    await screenshots(page, '29-officer-stats', () => page.locator('figure.chart svg').first().waitFor());
+    await page.close();
+  });
+
+  test('an administrator unlocks an account, verifies the audit chain, sees the calendar, overrides a stage, prints and revokes', async () => {
+    // nj.s2 locked by five wrong passwords.
+    for (let i = 0; i < 5; i++) {
+      await request(main.server)
+        .post('/api/auth/login')
+        .send({ username: 'nj.s2', password: `wrong-${i}` });
+    }
+    const admin = await signIn(main.base, 'admin');
+    await admin.getByRole('link', { name: '用户' }).click();
+    const row = admin.locator('tr', { has: admin.locator('td', { hasText: 'nj.s2' }) });
+    await row.getByRole('button', { name: '解除锁定' }).waitFor();
+    await screenshots(admin, '30-admin-users-locked', () => row.waitFor());
+    await admin.setViewportSize({ width: 1366, height: 900 });
+    await row.getByRole('button', { name: '解除锁定' }).click();
+    await admin.getByRole('status').filter({ hasText: '已解除 nj.s2 的登录锁定' }).waitFor();
+    await row.getByRole('button', { name: '解除锁定' }).waitFor({ state: 'detached' });
+    expect(
+      (await request(main.server).post('/api/auth/login').send({ username: 'nj.s2', password: 'demo-password' }))
+        .status,
+    ).toBe(200);
+
+    await admin.getByRole('link', { name: '审计' }).click();
+    await admin.getByRole('button', { name: '校验审计链' }).click();
+    const verified = admin.locator('.notice', { hasText: '审计链完整' });
+    await verified.waitFor();
+    expect(await verified.locator('code.hash').textContent()).toMatch(/^[0-9a-f]{64}$/);
+    await admin.locator('td', { hasText: 'user.unlock' }).first().waitFor();
+    await screenshots(admin, '31-admin-audit', () => verified.waitFor());
+    await admin.setViewportSize({ width: 1366, height: 900 });
+
+    await admin.getByRole('link', { name: '工作日历' }).click();
+    await admin.locator('td', { hasText: '2026' }).first().waitFor();
+    await screenshots(admin, '32-admin-calendar');
+    await admin.setViewportSize({ width: 1366, height: 900 });
+
+    // The stuck view names the pupil; the case is overridden with a reason (the sending school's account is locked).
+    await admin.getByRole('link', { name: '在办与超期' }).click();
+    await admin.getByRole('link', { name: '转学 · 李华' }).click();
+    await admin.getByRole('button', { name: '代为审核' }).click();
+    const dialog = admin.getByRole('dialog');
+    await dialog.getByLabel(/代为审核的原因/).fill('学校账号被锁定，已电话确认同意');
+    await screenshot(admin, '33-admin-override-1366');
+    await dialog.getByRole('button', { name: '确认代为审核' }).click();
+    await waitForWhere(admin, '红花岗区教育局 · 转出县教育局审核');
+    const audit = await main.stack.prisma.auditEvent.findMany({
+      where: { applicationId: transferId, action: 'application.override' },
+    });
+    expect(audit).toHaveLength(1);
+
+    // Print the 审批表: a PDF whose text names the pupil; it is listed, and the administrator revokes it.
+    const download = admin.waitForEvent('download');
+    await admin.getByRole('button', { name: '下载审批表（PDF）' }).click();
+    const file = await (await download).path();
+    const text = pdfText(fs.readFileSync(file!));
+    expect(text).toContain('李华');
+    expect(text).toContain('学生学籍异动审批表');
+    const issued = admin.getByRole('list', { name: '已出具的文件' }).locator('li').first();
+    await issued.waitFor();
+    await issued.getByRole('button', { name: '作废' }).click();
+    await admin
+      .getByRole('dialog')
+      .getByLabel(/作废原因/)
+      .fill('打印测试，作废');
+    await admin.getByRole('dialog').getByRole('button', { name: '确认作废' }).click();
+    await issued.locator('.late', { hasText: '已作废' }).waitFor();
+    await screenshots(admin, '34-admin-case-documents', () => issued.waitFor());
+    await admin.close();
+    expect(browser.problems).toEqual([]);
+  });
+
+  test('the public verification page: opened from the QR code, no login; a wrong code is refused', async () => {
+    const res = await request(main.server)
+      .get(`/api/applications/${transferId}/form.pdf`)
+      .set('Authorization', `Bearer ${await main.stack.login('nj.s1')}`)
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+    const url = decodeQr(res.body as Buffer)!;
+    const [, ref, code] = /\/verify\/([0-9A-Z]+)#([0-9A-Z]+)$/.exec(url)!;
+    const page = await browser.page();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${main.base}/verify/${ref}#${code}`);
+    const result = page.locator('.verify-result');
+    await result.waitFor();
+    expect(await result.textContent()).toContain('本系统出具的有效文件');
+    expect(await result.textContent()).toContain('李*');
+    expect(await result.textContent()).not.toContain('李华');
+    // The code left the address bar once it was read.
+    expect(page.url()).not.toContain(code);
+    await checkPhoneLayout(page, 'public verification');
+    await screenshots(page, '35-public-verify', () => result.waitFor());
+    await page.getByLabel(/^核验码/).fill('AAAA-AAAA-AA');
+    await page.getByRole('button', { name: '核验' }).click();
+    await page.locator('.error-summary', { hasText: '没有找到与此编号和核验码相符的文件' }).waitFor();
+    await page.close();
+  });
+
+  test('no page scrolls sideways at 360, 390 and 414 px, and every tap target is at least 44 px', async () => {
+    const pages: [string, string[]][] = [
+      [
+        'nj.s1',
+        ['/tasks', '/applications', '/applications/new', '/pupils?q=王', `/applications/${transferId}`, '/password'],
+      ],
+      ['hhg.edu', ['/tasks', '/applications', '/stats', `/applications/${transferId}`]],
+      [
+        'admin',
+        [
+          '/admin/stuck',
+          '/stats',
+          '/applications',
+          '/admin/users',
+          '/admin/audit',
+          '/admin/calendar',
+          '/admin/imports',
+          `/applications/${transferId}`,
+        ],
+      ],
+    ];
+    for (const [user, paths] of pages) {
+      const page = await signIn(main.base, user);
+      for (const p of paths) {
+        await page.goto(`${main.base}${p}`);
+        await page.locator('main h1').first().waitFor();
+        await page.locator('.loading').waitFor({ state: 'detached' });
+        for (const width of [360, 390, 414]) {
+          await page.setViewportSize({ width, height: 800 });
+          await checkPhoneLayout(page, `${user} ${p} at ${width} px`);
+        }
+        // The menu opened on a phone.
+        await page.getByRole('button', { name: '菜单' }).click();
+        await checkPhoneLayout(page, `${user} ${p} with the menu open`);
+        // The holder's decision dialogs at every width (the case waits at 红花岗区教育局 by now).
+        if (user === 'hhg.edu' && p.startsWith('/applications/')) {
+          for (const [key, label] of [
+            ['a', /审核意见/],
+            ['t', /理由/],
+            ['b', /理由/],
+          ] as const) {
+            await page.locator('main h1').first().click();
+            await page.keyboard.press(key);
+            await page.getByRole('dialog').getByLabel(label).waitFor();
+            for (const width of [360, 390, 414]) {
+              await page.setViewportSize({ width, height: 800 });
+              await checkPhoneLayout(page, `${user} ${p} dialog ${key} at ${width} px`);
+            }
+            await page.keyboard.press('Escape');
+            await page.getByRole('dialog').waitFor({ state: 'hidden' });
+          }
+        }
+        await page.setViewportSize({ width: 1366, height: 900 });
+      }
+      await page.close();
+    }
+    expect(browser.problems).toEqual([]);
+  });
+});
+
 /** Overdue cases need short stage deadlines: the worker's time limits in milliseconds. */
 describe('with stage deadlines of seconds', () => {
   let short: Running;
@@ -304,7 +658,8 @@ describe('with stage deadlines of seconds', () => {
     await njS1.getByRole('button', { name: '查找' }).click();
     await njS1.locator('.picked', { hasText: '王芳' }).waitFor();
     await njS1.getByLabel('全国学籍号').fill(WANG);
-    await njS1.getByLabel('异动原因').fill('随父母出国');
+    await njS1.getByLabel('异动原因').selectOption('01');
+    await njS1.getByLabel('原因说明').fill('随父母出国');
     await njS1.getByLabel('前往国家或地区').fill('新加坡');
     await njS1.getByRole('button', { name: '保存申请' }).click();
     await njS1.waitForURL(/\/applications\/\d+$/);

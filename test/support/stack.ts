@@ -162,6 +162,8 @@ export async function startStack(
     activities?: Partial<ActivityDeps>;
     /** Where the dispatcher sends mail (default .eml files). */
     mailer?: Mailer;
+    /** The console's public address (printed QR codes point at it). */
+    appUrl?: string;
   } = {},
 ) {
   const db = await createTestDatabase();
@@ -197,6 +199,7 @@ export async function startStack(
         attachmentsDir: path.join(process.env.TEST_WORK_DIR!, `attachments-${taskQueue}`),
       },
       security: { ...baseSecurity, ...security },
+      appUrl: opts.appUrl,
     });
   const app = appWith({});
   const cache = new Map<string, string>();

@@ -15,8 +15,28 @@ import { StatsPage } from './pages/StatsPage';
 import { StuckPage } from './pages/StuckPage';
 import { TasksPage } from './pages/TasksPage';
 import { UsersPage } from './pages/UsersPage';
+import { AuditPage } from './pages/AuditPage';
+import { CalendarPage } from './pages/CalendarPage';
+import { PublicVerifyPage } from './pages/PublicVerifyPage';
+import { PupilPage } from './pages/PupilPage';
+import { PupilsPage } from './pages/PupilsPage';
+import { RegisterPupilPage } from './pages/RegisterPupilPage';
 
 export function App() {
+  const location = useLocation();
+  // The public pages need no login (DESIGN §5): a parent or another school checks a printed document here.
+  if (location.pathname === '/verify' || location.pathname.startsWith('/verify/')) {
+    return (
+      <Routes>
+        <Route path="/verify" element={<PublicVerifyPage />} />
+        <Route path="/verify/:ref" element={<PublicVerifyPage />} />
+      </Routes>
+    );
+  }
+  return <SignedInApp />;
+}
+
+function SignedInApp() {
   const { user, expired } = useSession();
   const [resuming, setResuming] = useState(() => !!user && !session.accessToken());
   useEffect(() => {
@@ -66,16 +86,22 @@ const NAV = {
     ['/tasks', '待办'],
     ['/applications/new', '新建申请'],
     ['/applications', '本校业务'],
+    ['/pupils', '学籍查询'],
   ],
   COUNTY_OFFICER: [
     ['/tasks', '待办'],
     ['/applications', '本县业务'],
+    ['/pupils', '学籍查询'],
+    ['/stats', '统计'],
   ],
   ADMIN: [
     ['/admin/stuck', '在办与超期'],
-    ['/admin/stats', '统计'],
+    ['/stats', '统计'],
     ['/applications', '全部业务'],
+    ['/pupils', '学籍查询'],
     ['/admin/users', '用户'],
+    ['/admin/audit', '审计'],
+    ['/admin/calendar', '工作日历'],
     ['/admin/imports', '导入'],
   ],
 } as const;
@@ -85,6 +111,10 @@ function Shell() {
   const navigate = useNavigate();
   const location = useLocation();
   const main = useRef<HTMLElement>(null);
+  // Below 700 px the menu folds behind one button; a new page folds it again.
+  const [menuOn, setMenuOn] = useState<string | null>(null);
+  const menuOpen = menuOn === location.pathname;
+  const setMenuOpen = (open: boolean) => setMenuOn(open ? location.pathname : null);
   const tasks = useQuery({
     queryKey: ['tasks'],
     queryFn: () => ok(api.GET('/api/tasks')),
@@ -108,7 +138,17 @@ function Shell() {
       </a>
       <header className="topbar">
         <span className="brand">学籍异动</span>
-        <nav aria-label="主菜单">
+        <button
+          type="button"
+          className="menu-toggle secondary"
+          aria-expanded={menuOpen}
+          aria-controls="main-menu"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
+          {menuOpen ? '收起菜单' : '菜单'}
+          {!menuOpen && tasks.data?.total ? <span className="count">{tasks.data.total}</span> : null}
+        </button>
+        <nav aria-label="主菜单" id="main-menu" className={menuOpen ? 'open' : undefined}>
           {NAV[user.role].map(([to, label]) => (
             <NavLink key={to} to={to} end>
               {label}
@@ -141,7 +181,13 @@ function Shell() {
           <Route path="/applications/new" element={<NewApplicationPage />} />
           <Route path="/applications/:id" element={<CaseRoute />} />
           <Route path="/admin/stuck" element={<StuckPage />} />
-          <Route path="/admin/stats" element={<StatsPage />} />
+          <Route path="/admin/stats" element={<Navigate to="/stats" replace />} />
+          <Route path="/stats" element={<StatsPage />} />
+          <Route path="/pupils" element={<PupilsPage />} />
+          <Route path="/pupils/new" element={<RegisterPupilPage />} />
+          <Route path="/pupils/:ref" element={<PupilPage />} />
+          <Route path="/admin/audit" element={<AuditPage />} />
+          <Route path="/admin/calendar" element={<CalendarPage />} />
           <Route path="/admin/users" element={<UsersPage />} />
           <Route path="/admin/imports" element={<ImportPage />} />
           <Route path="/password" element={<ChangePasswordPage />} />

@@ -67,7 +67,7 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
       '--disable-component-update',
       '--disable-sync',
     ],
-    viewport: opts.viewport ?? { width: 1280, height: 860 },
+    viewport: opts.viewport ?? { width: 1366, height: 900 },
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',
   });

@@ -31,10 +31,11 @@ const dateTime = new Intl.DateTimeFormat('zh-CN', {
 /** 2026/11/22 14:05, China time, whatever the browser's zone. */
 export const formatTime = (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : '—');
 
-/** 3 天 4 小时 / 5 小时 / 20 分钟. */
+/** 3 天 4 小时 / 5 小时 / 20 分钟 / 不足 1 分钟. */
 export function formatHours(hours: number | null | undefined): string {
   if (hours === null || hours === undefined) return '—';
-  if (hours < 1) return `${Math.max(1, Math.round(hours * 60))} 分钟`;
+  if (hours * 60 < 1) return '不足 1 分钟';
+  if (hours < 1) return `${Math.round(hours * 60)} 分钟`;
   if (hours < 48) return `${Math.round(hours * 10) / 10} 小时`;
   const days = Math.floor(hours / 24);
   return `${days} 天 ${Math.round(hours - days * 24)} 小时`;

@@ -19,7 +19,8 @@ const WIDTH = 640;
 
 export function BarChart(props: { title: string; series: Series[]; rows: Row[]; format?: (v: number) => string }) {
   const format = props.format ?? ((v: number) => String(v));
-  const max = Math.max(1, ...props.rows.flatMap((r) => r.values.map((v) => v ?? 0)));
+  // Scaled to the largest value, not to at least 1: times of minutes (0.02 hours) still draw visible bars.
+  const max = Math.max(Number.EPSILON, ...props.rows.flatMap((r) => r.values.map((v) => v ?? 0)));
   const groupH = props.series.length * BAR_H + GAP;
   const height = props.rows.length * groupH + 30;
   const plotW = WIDTH - LABEL_W - 70;
@@ -48,7 +49,8 @@ export function BarChart(props: { title: string; series: Series[]; rows: Row[]; 
               </text>
               {props.series.map((s, j) => {
                 const v = r.values[j];
-                const w = v === null ? 0 : Math.max(v > 0 ? 2 : 0, (v / max) * plotW);
+                // Every value above zero gets a bar, however short next to the longest (a stage decided in minutes).
+                const w = v === null ? 0 : Math.max(v > 0 ? 3 : 0, (v / max) * plotW);
                 const y = y0 + j * BAR_H;
                 return (
                   <g key={s.name}>

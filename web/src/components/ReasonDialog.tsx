@@ -1,6 +1,6 @@
 import { useForm } from 'react-hook-form';
 import { Dialog } from './Dialog';
-import { DialogButtons, ErrorSummary, Field, useProblemSubmit } from './forms';
+import { CharCounter, DialogButtons, ErrorSummary, Field, limitRule, useProblemSubmit } from './forms';
 
 /** A confirmation that needs a written reason (withdraw, cancel): one field, sent as `reason`. */
 export function ReasonDialog(props: {
@@ -22,16 +22,20 @@ export function ReasonDialog(props: {
       <form onSubmit={submit} noValidate>
         <ErrorSummary messages={summary} />
         <p>{props.warning}</p>
-        <Field label={props.label} required error={form.formState.errors.reason?.message}>
+        <Field
+          label={props.label}
+          required
+          error={form.formState.errors.reason?.message}
+          hint={<CharCounter form={form} name="reason" max={500} />}
+        >
           {({ id, describedBy, invalid }) => (
             <textarea
               id={id}
               rows={3}
-              maxLength={500}
               autoFocus
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              {...form.register('reason', { validate: (v) => v.trim().length > 0 || props.required })}
+              {...form.register('reason', limitRule(props.label, 500, props.required))}
             />
           )}
         </Field>

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
-import type { FieldValues, Path, UseFormReturn } from 'react-hook-form';
+import { useWatch, type FieldValues, type Path, type UseFormReturn } from 'react-hook-form';
 import { ApiError } from '../api/client';
 import { session } from '../api/session';
 
@@ -29,9 +29,44 @@ export function applyProblem<T extends FieldValues>(
     form.setError(statusField, { type: 'server', message: e.detail }, { shouldFocus: true });
     return [];
   }
-  if (e.errors.length === 0 || rest.length > 0)
-    rest.unshift(e.status === 401 ? '登录已过期：请重新登录后再提交，已填写的内容不会丢失' : e.detail);
+  // The API's own words, a 401 included: a wrong password says so (with the attempts left); an expired login
+  // opens the sign-in dialog over the page anyway.
+  if (e.errors.length === 0 || rest.length > 0) rest.unshift(e.detail);
   return [...new Set(rest)];
+}
+
+/** Characters as the API counts them (code points: 𠇔 is one). */
+export const charCount = (s: string) => Array.from(s.trim()).length;
+
+/**
+ * The rule for a text with a limit: required or not, at most `max` characters. Nothing is cut while typing (a
+ * pasted text stays whole); the counter below the field and this message say what is too long.
+ */
+export const limitRule = (label: string, max: number, required: string | false) => ({
+  validate: (v: string) => {
+    if (required && !v.trim()) return required;
+    const n = charCount(v);
+    return n <= max || `${label}最多 ${max} 个字，现为 ${n} 个字，请删减`;
+  },
+});
+
+/** "123 / 500 字" under a text field of a form; red past the limit. */
+export function CharCounter<T extends FieldValues>({
+  form,
+  name,
+  max,
+}: {
+  form: UseFormReturn<T>;
+  name: Path<T>;
+  max: number;
+}) {
+  const value = useWatch({ control: form.control, name }) as string | undefined;
+  const n = charCount(value ?? '');
+  return (
+    <span className={n > max ? 'counter over' : 'counter'} aria-live="polite">
+      {n} / {max} 字
+    </span>
+  );
 }
 
 /**

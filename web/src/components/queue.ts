@@ -33,3 +33,30 @@ export function neighbours(
 /** True when a key press is meant for a field, not for a page shortcut. */
 export const typingInto = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
+
+/**
+ * J/K (and ↓/↑) move the focus through the links of a list, Enter opens one: many cases or pupils in a row
+ * without the mouse. Returns the handler for the list's container.
+ */
+export function useListKeys(container: { current: HTMLElement | null }, selector: string) {
+  return (e: {
+    key: string;
+    target: EventTarget | null;
+    ctrlKey: boolean;
+    metaKey: boolean;
+    altKey: boolean;
+    preventDefault(): void;
+  }) => {
+    if (typingInto(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+    const rows = [...(container.current?.querySelectorAll<HTMLAnchorElement>(selector) ?? [])];
+    const i = rows.indexOf(document.activeElement as HTMLAnchorElement);
+    const go = (j: number) => rows[Math.max(0, Math.min(rows.length - 1, j))]?.focus();
+    if (e.key === 'j' || e.key === 'ArrowDown') {
+      e.preventDefault();
+      go(i + 1);
+    } else if (e.key === 'k' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      go(i - 1);
+    }
+  };
+}

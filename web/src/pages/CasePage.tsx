@@ -9,9 +9,10 @@ import { caseTitle, LoadError, Loading, StatusBadge, whereIs } from '../componen
 import { DETAIL_FIELDS, DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
 import { Dialog } from '../components/Dialog';
 import { ReasonDialog } from '../components/ReasonDialog';
-import { applyProblem, ErrorSummary, Field, useDraft } from '../components/forms';
+import { applyProblem, CharCounter, charCount, ErrorSummary, Field, limitRule, useDraft } from '../components/forms';
 import { neighbours, typingInto } from '../components/queue';
 import { Timeline } from '../components/Timeline';
+import { Documents } from '../components/Documents';
 import { AdminCaseActions, TemporalLink } from './StuckPage';
 
 const isOpen = (a: Application) => a.status === 'IN_REVIEW' || a.status === 'RETURNED';
@@ -190,7 +191,10 @@ function CasePage({ id }: { id: number }) {
                 <dt>异动日期</dt>
                 <dd>{a.effectiveDate}</dd>
                 <dt>异动原因</dt>
-                <dd>{a.reason}</dd>
+                <dd>
+                  {a.reasonCode && <ReasonLabel type={a.type} code={a.reasonCode} />}
+                  {a.reason}
+                </dd>
                 {DETAIL_FIELDS[a.type].map((f) =>
                   a.details?.[f.name] ? (
                     <Fragment key={f.name}>
@@ -203,6 +207,7 @@ function CasePage({ id }: { id: number }) {
                 <dd>{formatTime(a.createdAt)}</dd>
               </dl>
               <Attachments a={a} canUpload={isOpen(a) && user?.role !== 'ADMIN'} />
+              <Documents a={a} />
               {applicant && isOpen(a) && (
                 <p>
                   <button type="button" className="danger secondary" onClick={() => setDialog('WITHDRAW')}>
@@ -227,6 +232,17 @@ function CasePage({ id }: { id: number }) {
       ) : null}
     </article>
   );
+}
+
+/** "随父母工作调动：" before the free text, from the coded reasons. */
+function ReasonLabel({ type, code }: { type: Application['type']; code: string }) {
+  const codes = useQuery({
+    queryKey: ['reason-codes'],
+    queryFn: () => ok(api.GET('/api/reason-codes')),
+    staleTime: 3_600_000,
+  });
+  const label = codes.data?.[type]?.find((c) => c.code === code)?.label ?? code;
+  return <strong>{label}：</strong>;
 }
 
 const DECISION_TEXT: Record<Decision, { title: string; button: string; done: string }> = {
@@ -277,16 +293,18 @@ function DecisionDialog(props: {
           required={needsComment}
           error={form.formState.errors.comment?.message}
           hint={
-            needsComment
-              ? '会显示给申请学校，请写清需要修改或不同意的原因。Ctrl+Enter 提交。'
-              : 'Enter 提交，Esc 取消。'
+            <>
+              {needsComment
+                ? '会显示给申请学校，请写清需要修改或不同意的原因。Ctrl+Enter 提交。'
+                : 'Enter 提交，Esc 取消。'}{' '}
+              <CharCounter form={form} name="comment" max={500} />
+            </>
           }
         >
           {({ id, describedBy, invalid }) => (
             <textarea
               id={id}
               rows={4}
-              maxLength={500}
               autoFocus
               aria-invalid={invalid}
               aria-describedby={describedBy}
@@ -299,9 +317,12 @@ function DecisionDialog(props: {
               }}
               {...form.register('comment', {
                 validate: (v) =>
-                  !needsComment ||
-                  v.trim().length > 0 ||
-                  (decision === 'RETURN' ? '退回时必须填写理由' : '不同意时必须填写理由'),
+                  (needsComment && !v.trim()
+                    ? decision === 'RETURN'
+                      ? '退回时必须填写理由'
+                      : '不同意时必须填写理由'
+                    : null) ??
+                  (charCount(v) <= 500 || `审核意见最多 500 个字，现为 ${charCount(v)} 个字，请删减`),
               })}
             />
           )}
@@ -390,15 +411,19 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
       )}
       <form onSubmit={submit} noValidate>
         <ErrorSummary messages={summary} />
-        <Field label="异动原因" required error={errors.reason?.message}>
+        <Field
+          label="异动原因"
+          required
+          error={errors.reason?.message}
+          hint={<CharCounter form={form} name="reason" max={500} />}
+        >
           {({ id, describedBy, invalid }) => (
             <textarea
               id={id}
               rows={3}
-              maxLength={500}
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              {...form.register('reason', { validate: (v) => v.trim().length > 0 || '请填写异动原因' })}
+              {...form.register('reason', limitRule('异动原因', 500, '请填写异动原因'))}
             />
           )}
         </Field>

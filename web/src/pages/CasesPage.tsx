@@ -1,5 +1,5 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, ok } from '../api/client';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../api/labels';
 import { useSession } from '../auth';
 import { caseTitle, LoadError, Loading, StatusBadge, whereIs } from '../components/bits';
-import { saveQueue } from '../components/queue';
+import { saveQueue, useListKeys } from '../components/queue';
 
 const STATUSES = Object.keys(STATUS_LABELS) as ApplicationStatus[];
 
@@ -23,11 +23,19 @@ export function CasesPage() {
   const status = (params.get('status') || undefined) as ApplicationStatus | undefined;
   const type = (params.get('type') || undefined) as ChangeType | undefined;
   const overdue = params.get('overdue') === 'true' ? ('true' as const) : undefined;
+  const search = params.get('q') || undefined;
+  const [text, setText] = useState(search ?? '');
+  const list = useRef<HTMLTableSectionElement>(null);
+  const onKeyDown = useListKeys(list, 'a.case-link');
   const q = useInfiniteQuery({
-    queryKey: ['applications', { status, type, overdue }],
+    queryKey: ['applications', { status, type, overdue, search }],
     initialPageParam: undefined as number | undefined,
     queryFn: ({ pageParam }) =>
-      ok(api.GET('/api/applications', { params: { query: { status, type, overdue, limit: 50, cursor: pageParam } } })),
+      ok(
+        api.GET('/api/applications', {
+          params: { query: { status, type, overdue, q: search, limit: 50, cursor: pageParam } },
+        }),
+      ),
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   const items = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
@@ -48,9 +56,33 @@ export function CasesPage() {
   };
 
   return (
-    <section>
+    <section onKeyDown={onKeyDown}>
       <h1>{title}</h1>
-      <div className="filters" role="search" aria-label="筛选">
+      <form
+        className="search-row"
+        role="search"
+        aria-label="按学生查找"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilter('q', text.trim());
+        }}
+      >
+        <label htmlFor="cases-q" className="sr-only">
+          学生姓名或学籍号
+        </label>
+        <input
+          id="cases-q"
+          type="search"
+          value={text}
+          placeholder="学生姓名或完整学籍号"
+          autoComplete="off"
+          onChange={(e) => setText(e.target.value)}
+        />
+        <button type="submit" className="primary">
+          查找
+        </button>
+      </form>
+      <div className="filters" role="group" aria-label="筛选">
         <label>
           状态{' '}
           <select value={status ?? ''} onChange={(e) => setFilter('status', e.target.value)}>
@@ -90,6 +122,9 @@ export function CasesPage() {
         <p className="empty">没有符合条件的业务。</p>
       ) : (
         <>
+          <p className="hint">
+            键盘：J / K 或 ↓ / ↑ 在列表中移动，Enter 打开；在业务页用 J / K 转到下一件 / 上一件，A / T / B 审核。
+          </p>
           <table className="list">
             <thead>
               <tr>
@@ -101,11 +136,11 @@ export function CasesPage() {
                 <th scope="col">提交时间</th>
               </tr>
             </thead>
-            <tbody>
+            <tbody ref={list}>
               {items.map((a) => (
                 <tr key={a.id}>
-                  <td>{a.id}</td>
-                  <td>
+                  <td data-label="编号">{a.id}</td>
+                  <td data-label="业务">
                     <Link className="case-link" to={`/applications/${a.id}`}>
                       {caseTitle(a)}
                     </Link>
@@ -114,12 +149,14 @@ export function CasesPage() {
                       {a.toSchool ? ` → ${a.toSchool.name}` : ''}
                     </div>
                   </td>
-                  <td className="mono">{a.student.studentNo}</td>
-                  <td>
+                  <td data-label="学籍号" className="mono">
+                    {a.student.studentNo}
+                  </td>
+                  <td data-label="状态">
                     <StatusBadge a={a} />
                   </td>
-                  <td>{whereIs(a)}</td>
-                  <td>{formatTime(a.createdAt)}</td>
+                  <td data-label="当前所在">{whereIs(a)}</td>
+                  <td data-label="提交时间">{formatTime(a.createdAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,12 +1,13 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { useNavigate } from 'react-router';
 import { api, ApiError, ok, type Schemas } from '../api/client';
 import { CHANGE_TYPE_LABELS, CHANGE_TYPES, GENDER_LABELS, STUDENT_STATUS_LABELS, type ChangeType } from '../api/labels';
 import { useSession } from '../auth';
 import { DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
-import { applyProblem, ErrorSummary, Field, useDraft } from '../components/forms';
+import { applyProblem, CharCounter, ErrorSummary, Field, limitRule, useDraft } from '../components/forms';
+import { SchoolPicker } from '../components/SchoolPicker';
 import { uploadProof } from './CasePage';
 
 type Pupil = Schemas['StudentSummary'];
@@ -17,9 +18,10 @@ interface Values {
   schoolCode: string;
   name: string;
   /** The pupil picked from the lookup (masked 学籍号 and a label), kept with the draft. */
-  picked: { studentNo: string; label: string } | null;
+  picked: { studentNo: string; label: string; openCase?: string | null } | null;
   studentNo: string;
   effectiveDate: string;
+  reasonCode: string;
   reason: string;
   details: Record<string, string>;
 }
@@ -34,7 +36,10 @@ export function fitsMask(typed: string, masked: string): boolean {
 
 // Outside the school's reach (another school's pupil) the API gives no birth date.
 const pupilLabel = (p: Pupil) =>
-  `${p.name}（${GENDER_LABELS[p.gender]}，${p.birthDate ? `${p.birthDate} 生，` : ''}${p.grade} 年级，${STUDENT_STATUS_LABELS[p.status]}）· ${p.schoolName}`;
+  `${p.name}（${GENDER_LABELS[p.gender]}，${p.birthDate ? `${p.birthDate} 生，` : ''}${p.grade} 年级，${STUDENT_STATUS_LABELS[p.status]}）· ${p.schoolName}` +
+  (p.openCase ? ` · ${p.openCase.label}` : '');
+
+const MATCH_LABELS = { LOOK_ALIKE: '形近字', SAME_TONE: '同音字', SAME_SOUND: '音近字' } as const;
 
 /**
  * Filing a case: find the pupil by school and name — with the near-match suggestions when a look-alike
@@ -53,6 +58,7 @@ export function NewApplicationPage() {
       picked: null,
       studentNo: '',
       effectiveDate: today(),
+      reasonCode: '',
       reason: '',
       details: {},
     },
@@ -67,11 +73,15 @@ export function NewApplicationPage() {
   // eslint-disable-next-line react-hooks/incompatible-library -- react-hook-form's watch is meant to re-render here
   const type = watch('type');
   const picked = watch('picked');
-  const orgs = useQuery({
-    queryKey: ['organisations'],
-    queryFn: () => ok(api.GET('/api/organisations')),
+  const reasonCodes = useQuery({
+    queryKey: ['reason-codes'],
+    queryFn: () => ok(api.GET('/api/reason-codes')),
     staleTime: 3_600_000,
   });
+  const codes = reasonCodes.data?.[type] ?? [];
+  const schoolCode = watch('schoolCode');
+  // The picker is no input of its own: registered here for its rule, set by the picker.
+  register('schoolCode', { required: '请选择学生现在就读的学校' });
 
   useEffect(() => {
     document.title = '新建申请 · 学籍异动';
@@ -80,13 +90,6 @@ export function NewApplicationPage() {
   useEffect(() => {
     if (type !== 'TRANSFER' && user?.orgCode) setValue('schoolCode', user.orgCode);
   }, [type, user?.orgCode, setValue]);
-
-  const schools = useMemo(
-    () =>
-      (orgs.data?.items ?? []).filter((o) => o.kind === 'SCHOOL' && (type !== 'TRANSFER' || o.code !== user?.orgCode)),
-    [orgs.data, type, user?.orgCode],
-  );
-  const countyName = (code: string | null) => orgs.data?.items.find((o) => o.code === code)?.name ?? '';
 
   const search = async (name = form.getValues('name')) => {
     const schoolCode = form.getValues('schoolCode');
@@ -115,15 +118,15 @@ export function NewApplicationPage() {
   };
 
   const pick = (p: Pupil) => {
-    setValue('picked', { studentNo: p.studentNo, label: pupilLabel(p) });
+    setValue('picked', { studentNo: p.studentNo, label: pupilLabel(p), openCase: p.openCase?.label ?? null });
     setValue('name', p.name);
-    form.clearErrors('studentNo');
+    form.clearErrors(['studentNo', 'name']);
   };
 
   const submit = form.handleSubmit(async (v) => {
     setSummary([]);
-    if (!v.picked) {
-      form.setError('name', { message: '请先查找并选定学生' }, { shouldFocus: true });
+    if (v.picked?.openCase) {
+      form.setError('name', { message: `该学生${v.picked.openCase}，办结或撤销前不能再申请` }, { shouldFocus: true });
       return;
     }
     // The typed 学籍号 is checked against the pupil picked (a wrong one is counted: 10 an hour per user).
@@ -147,6 +150,7 @@ export function NewApplicationPage() {
             type: v.type,
             studentNo,
             reason: v.reason.trim(),
+            reasonCode: v.reasonCode || undefined,
             effectiveDate: v.effectiveDate,
             details: detailsFor(v.type, v.details),
           },
@@ -155,7 +159,7 @@ export function NewApplicationPage() {
       id = created.id;
     } catch (e) {
       setSummary(
-        applyProblem(e, form, ['type', 'studentNo', 'reason', 'effectiveDate', ...detailPaths(v.type)], {
+        applyProblem(e, form, ['type', 'studentNo', 'reasonCode', 'reason', 'effectiveDate', ...detailPaths(v.type)], {
           404: 'studentNo',
         }),
       );
@@ -204,22 +208,24 @@ export function NewApplicationPage() {
             required
             error={errors.schoolCode?.message}
           >
-            {({ id, describedBy, invalid }) => (
-              <select
-                id={id}
-                aria-describedby={describedBy}
-                aria-invalid={invalid}
-                disabled={type !== 'TRANSFER'}
-                {...register('schoolCode')}
-              >
-                <option value="">{orgs.isPending ? '正在加载学校…' : '请选择学校'}</option>
-                {schools.map((o) => (
-                  <option key={o.code} value={o.code}>
-                    {o.name}（{countyName(o.parentCode)}，{o.code}）
-                  </option>
-                ))}
-              </select>
-            )}
+            {({ id, describedBy, invalid }) =>
+              type === 'TRANSFER' ? (
+                <SchoolPicker
+                  id={id}
+                  value={schoolCode}
+                  describedBy={describedBy}
+                  invalid={invalid}
+                  exclude={user?.orgCode ?? undefined}
+                  onChange={(code) => {
+                    setValue('schoolCode', code, { shouldValidate: true });
+                    setValue('picked', null);
+                    setLookup(null);
+                  }}
+                />
+              ) : (
+                <input id={id} readOnly value={user?.orgName ?? ''} aria-describedby={describedBy} />
+              )
+            }
           </Field>
           <Field
             label="学生姓名"
@@ -234,7 +240,10 @@ export function NewApplicationPage() {
                   autoComplete="off"
                   aria-invalid={invalid}
                   aria-describedby={describedBy}
-                  {...register('name')}
+                  {...register('name', {
+                    validate: (v) =>
+                      !v.trim() ? '请填写学生姓名' : form.getValues('picked') ? true : '请先点“查找”，选定学生',
+                  })}
                   onKeyDown={(e) => {
                     if (e.key === 'Enter') {
                       e.preventDefault();
@@ -272,7 +281,8 @@ export function NewApplicationPage() {
                       {lookup.suggestions.map((p) => (
                         <li key={p.studentNo}>
                           <button type="button" className="choice" onClick={() => pick(p)}>
-                            是 <strong>{p.name}</strong> 吗？{pupilLabel(p)}{' '}
+                            是 <strong>{p.name}</strong> 吗？
+                            {p.match && <span className="badge">{MATCH_LABELS[p.match]}</span>} {pupilLabel(p)}{' '}
                             <span className="muted">{p.studentNo}</span>
                           </button>
                         </li>
@@ -284,8 +294,11 @@ export function NewApplicationPage() {
             </div>
           )}
           {picked && (
-            <p className="picked" role="status">
+            <p className={picked.openCase ? 'picked warn' : 'picked'} role="status">
               已选定：{picked.label} <span className="muted">{picked.studentNo}</span>{' '}
+              {picked.openCase && (
+                <strong className="warn-text">该学生{picked.openCase}，办结或撤销前不能再申请。</strong>
+              )}{' '}
               <button type="button" className="link" onClick={() => setValue('picked', null)}>
                 重新选择
               </button>
@@ -333,15 +346,36 @@ export function NewApplicationPage() {
               />
             )}
           </Field>
-          <Field label="异动原因" required error={errors.reason?.message}>
+          <Field label="异动原因" required error={errors.reasonCode?.message}>
+            {({ id, describedBy, invalid }) => (
+              <select
+                id={id}
+                aria-invalid={invalid}
+                aria-describedby={describedBy}
+                {...register('reasonCode', { validate: (v) => !codes.length || !!v || '请选择异动原因' })}
+              >
+                <option value="">{reasonCodes.isPending ? '正在加载…' : '请选择'}</option>
+                {codes.map((c) => (
+                  <option key={c.code} value={c.code}>
+                    {c.code} {c.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            label="原因说明"
+            required
+            error={errors.reason?.message}
+            hint={<CharCounter form={form} name="reason" max={500} />}
+          >
             {({ id, describedBy, invalid }) => (
               <textarea
                 id={id}
                 rows={3}
-                maxLength={500}
                 aria-invalid={invalid}
                 aria-describedby={describedBy}
-                {...register('reason', { validate: (v) => v.trim().length > 0 || '请填写异动原因' })}
+                {...register('reason', limitRule('原因说明', 500, '请填写原因说明'))}
               />
             )}
           </Field>

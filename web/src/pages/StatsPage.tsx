@@ -4,6 +4,7 @@ import { api, ok, saveBlob, type Schemas } from '../api/client';
 import { formatHours, formatTime, stageLabel } from '../api/labels';
 import { BarChart, type Row } from '../components/BarChart';
 import { LoadError, Loading } from '../components/bits';
+import { useSession } from '../auth';
 
 type Measures = Schemas['Stats']['byStage'][number];
 
@@ -51,11 +52,11 @@ function Charts({ title, rows }: { title: string; rows: { label: string; m: Omit
             {rows.map((r) => (
               <tr key={r.label}>
                 <th scope="row">{r.label}</th>
-                <td>{r.m.open}</td>
-                <td>{r.m.overdue}</td>
-                <td>{r.m.decided}</td>
-                <td>{formatHours(r.m.medianHours)}</td>
-                <td>{formatHours(r.m.p90Hours)}</td>
+                <td data-label="在办">{r.m.open}</td>
+                <td data-label="超期">{r.m.overdue}</td>
+                <td data-label="已办结环节">{r.m.decided}</td>
+                <td data-label="用时中位数">{formatHours(r.m.medianHours)}</td>
+                <td data-label="用时 90 分位">{formatHours(r.m.p90Hours)}</td>
               </tr>
             ))}
           </tbody>
@@ -67,11 +68,12 @@ function Charts({ title, rows }: { title: string; rows: { label: string; m: Omit
 
 /** Workload and time in stage, per stage and per holder organisation, as charts, with the Excel download. */
 export function StatsPage() {
+  const { user } = useSession();
   // The route also answers Excel (format=xlsx); asked for JSON, it is the Stats document.
   const q = useQuery({
     queryKey: ['stats'],
     queryFn: async () =>
-      (await ok(api.GET('/api/admin/stats', { params: { query: { format: 'json' } } }))) as Schemas['Stats'],
+      (await ok(api.GET('/api/stats', { params: { query: { format: 'json' } } }))) as Schemas['Stats'],
   });
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -79,13 +81,15 @@ export function StatsPage() {
   }, []);
   const download = async () => {
     setError(null);
-    const { data, response } = await api.GET('/api/admin/stats.xlsx', { parseAs: 'blob' });
+    const { data, response } = await api.GET('/api/stats.xlsx', { parseAs: 'blob' });
     if (response.ok && data) saveBlob(data as Blob, `学籍异动统计-${new Date().toISOString().slice(0, 10)}.xlsx`);
     else setError('导出失败，请稍后重试');
   };
   return (
     <section>
-      <h1>办理统计</h1>
+      <h1>
+        {user?.role === 'COUNTY_OFFICER' ? '本县办理统计' : user?.role === 'SCHOOL_CLERK' ? '本校办理统计' : '办理统计'}
+      </h1>
       <p>
         <button type="button" className="secondary" onClick={() => void download()}>
           导出 Excel

@@ -6,7 +6,7 @@ import { api, ApiError, ok, type Application, type Schemas } from '../api/client
 import { CHANGE_TYPE_LABELS, formatHours, formatTime, STAGE_LABELS, STATUS_LABELS } from '../api/labels';
 import { LoadError, Loading } from '../components/bits';
 import { Dialog } from '../components/Dialog';
-import { DialogButtons, ErrorSummary, Field, useProblemSubmit } from '../components/forms';
+import { CharCounter, DialogButtons, ErrorSummary, Field, limitRule, useProblemSubmit } from '../components/forms';
 import { ReasonDialog } from '../components/ReasonDialog';
 import { saveQueue } from '../components/queue';
 
@@ -143,31 +143,31 @@ export function StuckPage() {
           <tbody>
             {items.map((c) => (
               <tr key={c.id} className={c.overdue ? 'row-overdue' : undefined}>
-                <td>{c.id}</td>
-                <td>
+                <td data-label="编号">{c.id}</td>
+                <td data-label="业务">
                   <Link className="case-link" to={`/applications/${c.id}`}>
-                    {CHANGE_TYPE_LABELS[c.type]}
+                    {CHANGE_TYPE_LABELS[c.type]} · {c.student.name}
                   </Link>
                   <div className="muted small">
                     {STATUS_LABELS[c.status]} · 已 {formatHours(c.ageHours)}
                   </div>
                 </td>
-                <td>
+                <td data-label="当前环节 · 处理单位">
                   {c.currentStage ? STAGE_LABELS[c.currentStage] : '退回修改'}
                   <div className="small">{c.holder?.name ?? '—'}</div>
                 </td>
-                <td>{formatHours(c.hoursInStage)}</td>
-                <td>
+                <td data-label="在此环节">{formatHours(c.hoursInStage)}</td>
+                <td data-label="办理期限">
                   {c.dueAt ? formatTime(c.dueAt) : '—'}
                   {c.dueProvisional && <span className="muted small">（暂定）</span>}
                   {c.overdue && <span className="badge overdue">超期</span>}
                 </td>
-                <td className="small">
+                <td data-label="催办 / 上报" className="small">
                   {`${c.remindersSent} 次`}
                   {c.lastRemindedAt && <div className="muted">最近 {formatTime(c.lastRemindedAt)}</div>}
                   {c.escalated && <div className="late">已上报{c.escalatedTo ? ` ${c.escalatedTo.name}` : ''}</div>}
                 </td>
-                <td className="small">
+                <td data-label="流程" className="small">
                   {!c.workflowStarted ? (
                     <span className="late">流程未启动（系统会自动重试）</span>
                   ) : c.failingActivities.length > 0 ? (
@@ -185,7 +185,7 @@ export function StuckPage() {
                     <TemporalLink id={c.id} />
                   </div>
                 </td>
-                <td className="row-actions">
+                <td data-label="操作" className="row-actions">
                   <button type="button" className="secondary small" onClick={() => void remind(c)} disabled={!c.holder}>
                     催办
                   </button>
@@ -235,7 +235,7 @@ export function StuckPage() {
 
 /** On the case page, for administrators: the same actions and the Temporal link. */
 export function AdminCaseActions({ a }: { a: Application }) {
-  const [open, setOpen] = useState<'extend' | 'cancel' | null>(null);
+  const [open, setOpen] = useState<'extend' | 'cancel' | 'override' | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const queryClient = useQueryClient();
   const done = (m: string) => {
@@ -259,6 +259,14 @@ export function AdminCaseActions({ a }: { a: Application }) {
       <button type="button" className="secondary" onClick={() => setOpen('extend')} disabled={!a.currentStage}>
         延期
       </button>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() => setOpen('override')}
+        disabled={a.status !== 'IN_REVIEW' || !a.currentStage}
+      >
+        代为审核
+      </button>
       <button type="button" className="danger" onClick={() => setOpen('cancel')}>
         取消业务
       </button>
@@ -272,6 +280,9 @@ export function AdminCaseActions({ a }: { a: Application }) {
         <ExtendDialog id={a.id} stage={a.currentStage} onClose={() => setOpen(null)} onDone={done} />
       )}
       {open === 'cancel' && <CancelDialog id={a.id} onClose={() => setOpen(null)} onDone={done} />}
+      {open === 'override' && a.currentStage && (
+        <OverrideDialog a={a} stage={a.currentStage} onClose={() => setOpen(null)} onDone={done} />
+      )}
     </div>
   );
 }
@@ -309,19 +320,112 @@ function ExtendDialog(props: {
             />
           )}
         </Field>
-        <Field label="延期原因（至少 5 个字）" required error={errors.reason?.message}>
+        <Field
+          label="延期原因（至少 5 个字）"
+          required
+          error={errors.reason?.message}
+          hint={<CharCounter form={form} name="reason" max={500} />}
+        >
           {({ id, describedBy, invalid }) => (
             <textarea
               id={id}
               rows={3}
-              maxLength={500}
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              {...form.register('reason', { validate: (v) => v.trim().length >= 5 || '延期原因至少 5 个字' })}
+              {...form.register('reason', {
+                validate: (v) =>
+                  v.trim().length < 5 ? '延期原因至少 5 个字' : limitRule('延期原因', 500, false).validate(v),
+              })}
             />
           )}
         </Field>
         <DialogButtons label="确认延期" busy={isSubmitting} back="取消" onBack={props.onClose} />
+      </form>
+    </Dialog>
+  );
+}
+
+/**
+ * 代为审核: the administrator decides the current stage in place of the organisation holding it (its account is
+ * locked, the office closed past the due date …) — only with a reason, which the audit trail keeps.
+ */
+function OverrideDialog(props: {
+  a: Application;
+  stage: NonNullable<Application['currentStage']>;
+  onClose: () => void;
+  onDone: (m: string) => void;
+}) {
+  const form = useForm<{ decision: 'APPROVE' | 'RETURN' | 'REJECT'; reason: string; comment: string }>({
+    defaultValues: { decision: 'APPROVE', reason: '', comment: '' },
+  });
+  const { errors, isSubmitting } = form.formState;
+  const { submit, summary } = useProblemSubmit(form, ['decision', 'reason', 'comment'], async (v) => {
+    await ok(
+      api.POST('/api/admin/applications/{id}/override', {
+        params: { path: { id: props.a.id } },
+        body: {
+          stage: props.stage,
+          decision: v.decision,
+          reason: v.reason.trim(),
+          comment: v.comment.trim() || undefined,
+        },
+      }),
+    );
+    props.onDone(`已代 ${props.a.currentOrg?.name ?? '处理单位'} 审核业务 ${props.a.id}（记入审计）。`);
+  });
+  return (
+    <Dialog
+      open
+      title={`代为审核：业务 ${props.a.id}（${STAGE_LABELS[props.stage]} · ${props.a.currentOrg?.name ?? ''}）`}
+      onClose={props.onClose}
+    >
+      <form onSubmit={submit} noValidate>
+        <ErrorSummary messages={summary} />
+        <Field label="审核结果" required error={errors.decision?.message}>
+          {({ id, describedBy }) => (
+            <select id={id} aria-describedby={describedBy} {...form.register('decision')}>
+              <option value="APPROVE">同意</option>
+              <option value="RETURN">退回修改</option>
+              <option value="REJECT">不同意</option>
+            </select>
+          )}
+        </Field>
+        <Field
+          label="代为审核的原因（至少 5 个字）"
+          required
+          error={errors.reason?.message}
+          hint={<CharCounter form={form} name="reason" max={500} />}
+        >
+          {({ id, describedBy, invalid }) => (
+            <textarea
+              id={id}
+              rows={3}
+              autoFocus
+              aria-invalid={invalid}
+              aria-describedby={describedBy}
+              {...form.register('reason', {
+                validate: (v) =>
+                  v.trim().length < 5 ? '代为审核的原因至少 5 个字' : limitRule('原因', 500, false).validate(v),
+              })}
+            />
+          )}
+        </Field>
+        <Field
+          label="审核意见（可不填，不填时为上述原因）"
+          error={errors.comment?.message}
+          hint={<CharCounter form={form} name="comment" max={500} />}
+        >
+          {({ id, describedBy, invalid }) => (
+            <textarea
+              id={id}
+              rows={2}
+              aria-invalid={invalid}
+              aria-describedby={describedBy}
+              {...form.register('comment', limitRule('审核意见', 500, false))}
+            />
+          )}
+        </Field>
+        <DialogButtons label="确认代为审核" busy={isSubmitting} back="取消" onBack={props.onClose} />
       </form>
     </Dialog>
   );

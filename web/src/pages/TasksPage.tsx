@@ -118,8 +118,8 @@ export function TasksPage() {
                 <tbody ref={list}>
                   {items.map((a) => (
                     <tr key={a.id}>
-                      <td>{a.id}</td>
-                      <td>
+                      <td data-label="编号">{a.id}</td>
+                      <td data-label="业务">
                         <Link className="case-link" to={`/applications/${a.id}`}>
                           {caseTitle(a)}
                         </Link>
@@ -128,18 +128,18 @@ export function TasksPage() {
                           {a.toSchool ? ` → ${a.toSchool.name}` : ''}
                         </div>
                       </td>
-                      <td>
+                      <td data-label="待办环节">
                         {a.status === 'RETURNED'
                           ? '修改后重新提交'
                           : a.currentStage
                             ? STAGE_LABELS[a.currentStage]
                             : '—'}
                       </td>
-                      <td>{formatTime(since(a))}</td>
-                      <td>
+                      <td data-label="到达时间">{formatTime(since(a))}</td>
+                      <td data-label="办理期限">
                         <DueText dueAt={currentDue(a)} />
                       </td>
-                      <td>
+                      <td data-label="状态">
                         <StatusBadge a={a} />
                       </td>
                     </tr>

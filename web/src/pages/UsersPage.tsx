@@ -38,6 +38,17 @@ export function UsersPage() {
       setNotice(e instanceof ApiError ? e.detail : String(e));
     }
   };
+  /** The user phoned: it was her. The lock from failed logins goes at once (audited as user.unlock). */
+  const unlock = async (u: User) => {
+    setNotice(null);
+    try {
+      await ok(api.POST('/api/admin/users/{id}/unlock', { params: { path: { id: u.id } } }));
+      setNotice(`已解除 ${u.username} 的登录锁定。`);
+      await queryClient.invalidateQueries({ queryKey: ['users'] });
+    } catch (e) {
+      setNotice(e instanceof ApiError ? e.detail : String(e));
+    }
+  };
   return (
     <section>
       <h1>用户管理</h1>
@@ -70,16 +81,18 @@ export function UsersPage() {
           <tbody>
             {q.data.items.map((u) => (
               <tr key={u.id} className={u.active ? undefined : 'row-disabled'}>
-                <td className="mono">{u.username}</td>
-                <td>{u.displayName}</td>
-                <td>{ROLE_LABELS[u.role]}</td>
-                <td>{u.orgName ?? '—'}</td>
-                <td className="small">
+                <td data-label="用户名" className="mono">
+                  {u.username}
+                </td>
+                <td data-label="姓名或称呼">{u.displayName}</td>
+                <td data-label="角色">{ROLE_LABELS[u.role]}</td>
+                <td data-label="单位">{u.orgName ?? '—'}</td>
+                <td data-label="状态" className="small">
                   {u.active ? '启用' : '已停用'}
                   {u.lockedUntil && <div className="late">锁定至 {formatTime(u.lockedUntil)}</div>}
                   {u.mustChangePassword && <div className="muted">待修改密码</div>}
                 </td>
-                <td className="row-actions">
+                <td data-label="操作" className="row-actions">
                   <button
                     type="button"
                     className={u.active ? 'danger small' : 'secondary small'}
@@ -90,6 +103,11 @@ export function UsersPage() {
                   <button type="button" className="secondary small" onClick={() => setResetFor(u)}>
                     重置密码
                   </button>
+                  {u.lockedUntil && (
+                    <button type="button" className="primary small" onClick={() => void unlock(u)}>
+                      解除锁定
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}

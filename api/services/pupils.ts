@@ -1,0 +1,293 @@
+// Pupils as the console finds them: near-match suggestions at one school (exact > look-alike > same pinyin with
+// tones > without), the note of an open case at the lookup, and 学籍查询 — search and the pupil's page — within
+// what the caller may reach.
+
+import type { Prisma, Student } from '../../generated/prisma/client';
+import type { PrismaClient } from '../../infra/db';
+import { maskIdNumber, maskStudentNo } from '../../domain/id-number';
+import { CHANGE_TYPE_LABELS, STATUS_LABELS } from '../../domain/labels';
+import { rankNearMatches, type MatchRank, type NameDifference } from '../../domain/lookalike';
+import { isValidStudentNo } from '../../domain/id-number';
+import { normaliseIdInput } from '../../domain/text';
+import { OPEN_STATUSES, type ChangeType } from '../../domain/types';
+import type { AuthUser } from '../auth';
+import { isoDay } from '../schemas/common';
+import { notFound } from '../errors';
+import { readableOrgs, visibleTo } from './applications';
+
+/** At most this many suggestions for a name nobody at the school has. */
+export const SUGGESTION_LIMIT = 10;
+
+export interface Suggestion {
+  pupil: Student;
+  rank: MatchRank;
+  differences: NameDifference[];
+}
+
+/**
+ * Pupils of one school whose name is a near match of `name` (domain/lookalike.ts): best first, at most `limit`.
+ * The school's distinct names of that length are read once (an index-only scan of (schoolCode, name)) and ranked
+ * here: pinyin cannot be looked up with an index, and a school has a few thousand names at most.
+ */
+export async function suggestPupils(
+  prisma: PrismaClient,
+  schoolCode: string,
+  name: string,
+  limit = SUGGESTION_LIMIT,
+): Promise<Suggestion[]> {
+  const typed = name.trim();
+  // char_length counts code points, as the near-match rule does.
+  const rows = await prisma.$queryRaw<{ name: string }[]>`
+    select distinct "name" from "Student"
+    where "schoolCode" = ${schoolCode} and char_length("name") = ${Array.from(typed).length} and "name" <> ${typed}`;
+  const ranked = rankNearMatches(
+    typed,
+    rows.map((r) => r.name),
+    (n) => n,
+    (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+  ).slice(0, limit);
+  if (ranked.length === 0) return [];
+  const pupils = await prisma.student.findMany({
+    where: { schoolCode, name: { in: ranked.map((r) => r.item) } },
+    orderBy: { studentNo: 'asc' },
+    take: limit * 5,
+  });
+  const order = new Map(ranked.map((r, i) => [r.item, { i, r }]));
+  return pupils
+    .sort((a, b) => order.get(a.name)!.i - order.get(b.name)!.i)
+    .slice(0, limit)
+    .map((p) => ({ pupil: p, rank: order.get(p.name)!.r.rank, differences: order.get(p.name)!.r.differences }));
+}
+
+// ── Reach ────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** How long the sending school and bureau keep a transferred pupil in reach (DESIGN §5 "Reach"). */
+const AFTER_TRANSFER_MS = 30 * 86_400_000;
+
+/**
+ * domain/reach.ts's rule as a query, for searching pupils (the rule itself decides about pupils already in hand):
+ * those of the caller's school, or of the schools of the caller's county; those of an open case the caller's own
+ * organisation is a party to (applicant, or a stage of it reached); those who left the caller's school or county by a
+ * transfer approved in the last 30 days. Administrators reach everyone. test/console-api.test.ts and
+ * test/reach.test.ts hold the two to the same cases.
+ */
+export async function reachWhere(
+  prisma: PrismaClient,
+  u: AuthUser,
+  now = new Date(),
+): Promise<Prisma.StudentWhereInput> {
+  const orgs = await readableOrgs(prisma, u);
+  if (orgs === null) return {};
+  if (orgs.length === 0) return { studentNo: { in: [] } };
+  return {
+    OR: [
+      { schoolCode: { in: orgs } },
+      {
+        applications: {
+          some: {
+            status: { in: OPEN_STATUSES },
+            OR: [
+              { applicantOrgCode: u.orgCode ?? '-' },
+              { steps: { some: { orgCode: u.orgCode ?? '-', openedAt: { not: null } } } },
+            ],
+          },
+        },
+      },
+      {
+        history: {
+          some: {
+            type: 'TRANSFER',
+            fromSchoolCode: { in: orgs },
+            createdAt: { gte: new Date(now.getTime() - AFTER_TRANSFER_MS) },
+          },
+        },
+      },
+    ],
+  };
+}
+
+// ── The open case of a pupil, at the lookup ──────────────────────────────────────────────────────────────
+
+export interface OpenCaseNote {
+  type: ChangeType;
+  status: (typeof OPEN_STATUSES)[number];
+  /** 在办（转学，审核中）: what the clerk reads. Names no organisation unless the caller is a party. */
+  label: string;
+  /** Only for a party to the case (it has reached the caller): the case to open, and where the pupil is going. */
+  applicationId: number | null;
+  toSchool: { code: string; name: string } | null;
+}
+
+/**
+ * The open case (at most one: the partial unique index) of each pupil. Families in custody disputes: where a child
+ * is being moved to is told only to the organisations the case has reached, never to anyone who merely looks the
+ * pupil up.
+ */
+export async function openCaseNotes(
+  prisma: PrismaClient,
+  u: AuthUser,
+  studentNos: string[],
+): Promise<Map<string, OpenCaseNote>> {
+  if (studentNos.length === 0) return new Map();
+  const [open, visible] = await Promise.all([
+    prisma.application.findMany({
+      where: { studentNo: { in: studentNos }, status: { in: OPEN_STATUSES } },
+      select: { id: true, studentNo: true, type: true, status: true, toSchoolCode: true },
+    }),
+    readableOrgs(prisma, u).then((orgs) =>
+      prisma.application.findMany({
+        where: { studentNo: { in: studentNos }, status: { in: OPEN_STATUSES }, ...visibleTo(orgs) },
+        select: { id: true },
+      }),
+    ),
+  ]);
+  const party = new Set(visible.map((a) => a.id));
+  const names = new Map(
+    (
+      await prisma.organisation.findMany({
+        where: { code: { in: open.flatMap((a) => (a.toSchoolCode && party.has(a.id) ? [a.toSchoolCode] : [])) } },
+      })
+    ).map((o) => [o.code, o.name]),
+  );
+  const out = new Map<string, OpenCaseNote>();
+  for (const a of open) {
+    const isParty = party.has(a.id);
+    const to =
+      isParty && a.toSchoolCode ? { code: a.toSchoolCode, name: names.get(a.toSchoolCode) ?? a.toSchoolCode } : null;
+    out.set(a.studentNo, {
+      type: a.type,
+      status: a.status as OpenCaseNote['status'],
+      label: `在办（${CHANGE_TYPE_LABELS[a.type]}${to ? `至${to.name}` : ''}，${STATUS_LABELS[a.status]}）`,
+      applicationId: isParty ? a.id : null,
+      toSchool: to,
+    });
+  }
+  return out;
+}
+
+// ── 学籍查询 ─────────────────────────────────────────────────────────────────────────────────────────────
+
+type PupilRow = Student & { school: { name: string } };
+
+const listItemOf = (p: PupilRow, note: OpenCaseNote | undefined) => ({
+  ref: p.ref,
+  // Masked like every list: the whole number only on the pupil's page.
+  studentNo: maskStudentNo(p.studentNo),
+  name: p.name,
+  gender: p.gender,
+  birthDate: isoDay(p.birthDate),
+  schoolCode: p.schoolCode,
+  schoolName: p.school.name,
+  grade: p.grade,
+  className: p.className,
+  status: p.status,
+  problemFlag: p.problemFlag,
+  openCase: note ?? null,
+});
+
+export const PUPIL_SEARCH_LIMIT = 50;
+
+/**
+ * Pupils within the caller's reach by 学籍号 (the whole number, as on the family's papers) or by name (a part of it
+ * is enough), optionally at one school. At most PUPIL_SEARCH_LIMIT, by school and name; `more` says there are more.
+ */
+export async function searchPupils(
+  prisma: PrismaClient,
+  u: AuthUser,
+  q: { q: string; schoolCode?: string; status?: Student['status'] },
+) {
+  const text = q.q.trim();
+  const asNumber = normaliseIdInput(text);
+  const match: Prisma.StudentWhereInput = isValidStudentNo(asNumber)
+    ? { studentNo: asNumber }
+    : { name: { contains: text } };
+  const where: Prisma.StudentWhereInput = {
+    AND: [
+      await reachWhere(prisma, u),
+      match,
+      q.schoolCode ? { schoolCode: q.schoolCode } : {},
+      q.status ? { status: q.status } : {},
+    ],
+  };
+  const rows = await prisma.student.findMany({
+    where,
+    include: { school: { select: { name: true } } },
+    orderBy: [{ schoolCode: 'asc' }, { name: 'asc' }, { studentNo: 'asc' }],
+    take: PUPIL_SEARCH_LIMIT + 1,
+  });
+  const page = rows.slice(0, PUPIL_SEARCH_LIMIT);
+  const notes = await openCaseNotes(
+    prisma,
+    u,
+    page.map((p) => p.studentNo),
+  );
+  return { items: page.map((p) => listItemOf(p, notes.get(p.studentNo))), more: rows.length > PUPIL_SEARCH_LIMIT };
+}
+
+/**
+ * A pupil's page: the record (学籍号 whole: the caller reaches the pupil), the change history with the cases the
+ * caller may open, and every case of the pupil the caller may see. 404 for a pupil out of reach (refs do not leak).
+ */
+export async function pupilPage(prisma: PrismaClient, u: AuthUser, ref: string) {
+  const pupil = await prisma.student.findFirst({
+    where: { AND: [{ ref }, await reachWhere(prisma, u)] },
+    include: { school: true, history: { orderBy: { createdAt: 'asc' } } },
+  });
+  if (!pupil) throw notFound('没有找到这名学生，或您无权查看');
+  const orgs = await readableOrgs(prisma, u);
+  const cases = await prisma.application.findMany({
+    where: { studentNo: pupil.studentNo, ...visibleTo(orgs) },
+    orderBy: { id: 'desc' },
+    select: {
+      id: true,
+      type: true,
+      status: true,
+      createdAt: true,
+      updatedAt: true,
+      currentStage: true,
+      fromSchoolCode: true,
+      toSchoolCode: true,
+    },
+  });
+  const visible = new Set(cases.map((c) => c.id));
+  const codes = [
+    ...new Set([
+      ...pupil.history.flatMap((h) => [h.fromSchoolCode, h.toSchoolCode]),
+      ...cases.flatMap((c) => [c.fromSchoolCode, c.toSchoolCode]),
+    ]),
+  ].filter((c): c is string => !!c);
+  const names = new Map(
+    (await prisma.organisation.findMany({ where: { code: { in: codes } } })).map((o) => [o.code, o.name]),
+  );
+  const ref_ = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
+  const notes = await openCaseNotes(prisma, u, [pupil.studentNo]);
+  return {
+    ...listItemOf(pupil, notes.get(pupil.studentNo)),
+    studentNo: pupil.studentNo,
+    idNumberMasked: maskIdNumber(pupil.idNumber),
+    history: pupil.history.map((h) => ({
+      type: h.type,
+      // A link only to a case the caller may open (an old transfer between two other schools is not theirs).
+      applicationId: h.applicationId !== null && visible.has(h.applicationId) ? h.applicationId : null,
+      effectiveDate: isoDay(h.effectiveDate),
+      fromSchool: ref_(h.fromSchoolCode),
+      toSchool: ref_(h.toSchoolCode),
+      fromStatus: h.fromStatus,
+      toStatus: h.toStatus,
+      fromGrade: h.fromGrade,
+      toGrade: h.toGrade,
+      approvedBy: h.approvedBy,
+      recordedAt: h.createdAt.toISOString(),
+    })),
+    cases: cases.map((c) => ({
+      id: c.id,
+      type: c.type,
+      status: c.status,
+      currentStage: c.currentStage,
+      fromSchool: ref_(c.fromSchoolCode)!,
+      toSchool: ref_(c.toSchoolCode),
+      createdAt: c.createdAt.toISOString(),
+      updatedAt: c.updatedAt.toISOString(),
+    })),
+  };
+}
