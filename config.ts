@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 
 export const PROJECT_ROOT = __dirname;
@@ -95,12 +97,33 @@ const schema = z.object({
   ATTACHMENTS_DIR: z.string().min(1).optional(),
   /** The province's extra conditions (JSON); default settings/province-rules.json. */
   RULES_FILE: z.string().min(1).optional(),
+  /**
+   * The one reverse proxy whose X-Forwarded-For is believed: its address(es) — `loopback`, `uniquelocal`, IPs or
+   * CIDRs, comma-separated — or `none`. Exactly one hop: the client address is the one that proxy saw.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .transform((v) => (['none', 'false', ''].includes(v.trim()) ? [] : v.split(',').map((s) => s.trim())))
+    .pipe(z.array(z.string().regex(/^[0-9A-Za-z.:/]+$/, 'TRUST_PROXY: loopback、uniquelocal、IP 或 CIDR，逗号分隔，或 none'))),
+  /** The worker's Prometheus endpoint (the Temporal SDK's own metrics) listens on this port; unset: none. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export type Config = z.infer<typeof schema>;
 
+/**
+ * The process environment over the project's `.env` file, if there is one (as .env.example says): a variable set in
+ * the environment always wins. Tests (NODE_ENV=test) never read .env.
+ */
+export function environment(root: string = PROJECT_ROOT): NodeJS.ProcessEnv {
+  const file = path.join(root, '.env');
+  if (process.env.NODE_ENV === 'test' || !fs.existsSync(file)) return process.env;
+  return { ...parseDotenv(fs.readFileSync(file)), ...process.env };
+}
+
 /** Parses the environment once at start-up; a bad value stops the process with a clear message. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
