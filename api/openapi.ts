@@ -7,7 +7,7 @@ import { registerStudentPaths } from './routes/students';
 import { registerUserPaths } from './routes/users';
 import { registerAttachmentPaths } from './routes/attachments';
 import { registerConsolePaths } from './routes/console';
-import { z } from './schemas/common';
+import { registerHealthPaths } from './routes/health';
 import { LoginBodySchema, LoginResponseSchema } from './schemas/auth';
 import {
   ApplicationIdParamsSchema,
@@ -122,18 +122,7 @@ export function buildOpenApiDocument() {
     security: secured,
     responses: { 200: json(TaskListSchema, '待办') },
   });
-  reg.registerPath({
-    method: 'get',
-    path: '/healthz',
-    summary: '健康检查',
-    responses: {
-      200: json(z.object({ status: z.literal('ok'), db: z.string(), temporal: z.string() }), '正常'),
-      503: json(
-        z.object({ status: z.literal('unavailable'), db: z.string(), temporal: z.string() }),
-        '数据库或 Temporal 不可达',
-      ),
-    },
-  });
+  registerHealthPaths(reg);
 
   registerAuthPaths(reg);
   registerUserPaths(reg);

@@ -56,7 +56,13 @@ describe('Temporal down when a clerk submits', () => {
     expect(stuck.body.items.find((c: { id: number }) => c.id === id)).toMatchObject({ workflowStarted: false });
     // A decision cannot be taken while Temporal is down: 503, and nothing changes.
     expect((await decide(stack, 'nj.s1', id, 'RECEIVING_SCHOOL')).status).toBe(503);
-    expect((await as(stack, 'admin').get('/healthz')).status).toBe(503);
+    // Not ready (503 problem+json naming Temporal), but alive: an orchestrator must not restart the API for this.
+    const ready = await as(stack, 'admin').get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(ready.headers['retry-after']).toBeDefined();
+    expect(ready.body).toMatchObject({ status: 503, db: 'ok', temporal: 'unreachable' });
+    expect((await as(stack, 'admin').get('/healthz')).status).toBe(200);
     // The reconciler retries harmlessly while Temporal is still down.
     expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger)).toBe(0);
 

@@ -104,3 +104,12 @@ export async function statsWorkbook(stats: Stats): Promise<Buffer> {
   );
   return Buffer.from(await wb.xlsx.writeBuffer());
 }
+
+/**
+ * Open and overdue cases per stage, for the /metrics gauges (api/metrics.ts calls only this). Today it reads the same
+ * facts as the statistics page; it is the one place to switch to a kept roll-up, so a scrape stays cheap.
+ */
+export async function openCaseGauges(prisma: PrismaClient): Promise<{ stage: Stage; open: number; overdue: number }[]> {
+  const stats = await loadStats(prisma);
+  return stats.byStage.map((s) => ({ stage: s.stage, open: s.open, overdue: s.overdue }));
+}
