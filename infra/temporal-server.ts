@@ -82,46 +82,29 @@ export interface TemporalDb {
   port: number;
   user: string;
   password: string;
-  /** Default temporal / temporal_visibility, as the server image expects. */
-  database?: string;
-  visibilityDatabase?: string;
 }
 
-function sqlTool(t: TemporalServerTools, db: TemporalDb, database: string, args: string[]): void {
-  const r = spawnSync(
-    t.sqlTool,
-    [
-      '--plugin',
-      'postgres12',
-      '--ep',
-      db.host,
-      '-p',
-      String(db.port),
-      '-u',
-      db.user,
-      '--db',
-      database,
-      ...args,
-    ],
-    { encoding: 'utf8', env: { ...process.env, SQL_PASSWORD: db.password } },
-  );
-  if (r.status !== 0) throw new Error(`temporal-sql-tool ${args[0]} on ${database} failed: ${r.stderr || r.stdout}`);
-}
+/** The schema script docker-compose.yml's `temporal-schema` job runs, run here with our binaries. */
+export const SETUP_SCHEMA_SCRIPT = path.join(ROOT, 'deploy', 'temporal', 'setup-schema.sh');
 
 /**
- * Creates both databases (if missing) and brings their schemas to this server version: `setup-schema -v 0.0` on a
- * new database, then `update-schema` from the versioned directory — what the admin-tools job does in compose.
+ * Creates both databases (if missing) and brings their schemas to this server version (deploy/temporal/
+ * setup-schema.sh: `setup-schema -v 0.0`, then `update-schema` from the versioned directory). Idempotent.
  */
 export function setupTemporalSchema(t: TemporalServerTools, db: TemporalDb): void {
-  const pairs: [string, string][] = [
-    [db.database ?? 'temporal', 'temporal'],
-    [db.visibilityDatabase ?? 'temporal_visibility', 'visibility'],
-  ];
-  for (const [database, kind] of pairs) {
-    sqlTool(t, db, database, ['create-database']);
-    sqlTool(t, db, database, ['setup-schema', '-v', '0.0']);
-    sqlTool(t, db, database, ['update-schema', '-d', path.join(t.schemaDir, kind, 'versioned')]);
-  }
+  const r = spawnSync('sh', [SETUP_SCHEMA_SCRIPT], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      SQL_TOOL: t.sqlTool,
+      SCHEMA_DIR: t.schemaDir,
+      SQL_HOST: db.host,
+      SQL_PORT: String(db.port),
+      SQL_USER: db.user,
+      SQL_PASSWORD: db.password,
+    },
+  });
+  if (r.status !== 0) throw new Error(`setting up the Temporal schema failed: ${(r.stderr || r.stdout).slice(-2000)}`);
 }
 
 export interface TemporalServerPorts {
@@ -164,8 +147,8 @@ persistence:
   visibilityStore: visibility
   numHistoryShards: ${historyShards}
   datastores:
-    default:${store(db.database ?? 'temporal', 20)}
-    visibility:${store(db.visibilityDatabase ?? 'temporal_visibility', 5)}
+    default:${store('temporal', 20)}
+    visibility:${store('temporal_visibility', 5)}
 global:
   membership:
     maxJoinDuration: 30s

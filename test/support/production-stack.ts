@@ -98,13 +98,9 @@ export interface TemporalOnPostgres {
 /** The real Temporal server on those databases (schema set up on first use), its log under `dir`. */
 export async function startTemporal(dbs: AppDatabases, dir: string, log: StackLog): Promise<TemporalOnPostgres> {
   const tools = buildTemporalServer(log);
-  const marker = path.join(dir, 'schema-ready');
-  if (!fs.existsSync(marker)) {
-    setupTemporalSchema(tools, dbs.temporalDb);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(marker, new Date().toISOString());
-    log('Temporal schema set up by temporal-sql-tool (persistence and visibility)');
-  }
+  setupTemporalSchema(tools, dbs.temporalDb);
+  fs.mkdirSync(dir, { recursive: true });
+  log('Temporal schema set up by temporal-sql-tool (deploy/temporal/setup-schema.sh, persistence and visibility)');
   const ports = await temporalServerPorts();
   const logFile = fs.createWriteStream(path.join(dir, 'temporal.log'), { flags: 'a' });
   const start = () =>
