@@ -106,6 +106,11 @@ const schema = z.object({
     .default('loopback')
     .transform((v) => (['none', 'false', ''].includes(v.trim()) ? [] : v.split(',').map((s) => s.trim())))
     .pipe(z.array(z.string().regex(/^[0-9A-Za-z.:/]+$/, 'TRUST_PROXY: loopback、uniquelocal、IP 或 CIDR，逗号分隔，或 none'))),
+  /**
+   * The Temporal server's Postgres (a role that may create databases, no database name), for `npm run backup` and
+   * `npm run restore` when TEMPORAL_ADDRESS names a real cluster: its `temporal` and `temporal_visibility` databases.
+   */
+  TEMPORAL_DB_URL: optionalUrl,
   /** The worker's Prometheus endpoint (the Temporal SDK's own metrics) listens on this port; unset: none. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
