@@ -89,6 +89,8 @@ function run(file: string, args: string[], as: RunAs | null): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       ...(as ?? {}),
+      // Not the caller's directory, which the `postgres` user may not be allowed into.
+      cwd: '/',
       env: { ...process.env, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -187,7 +189,7 @@ export async function startEmbeddedPostgres(opts: {
       '-c',
       'max_connections=200',
     ],
-    { ...(as ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { ...(as ?? {}), cwd: '/', env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   await new Promise<void>((resolve, reject) => {
