@@ -105,7 +105,11 @@ const schema = z.object({
     .string()
     .default('loopback')
     .transform((v) => (['none', 'false', ''].includes(v.trim()) ? [] : v.split(',').map((s) => s.trim())))
-    .pipe(z.array(z.string().regex(/^[0-9A-Za-z.:/]+$/, 'TRUST_PROXY: loopback、uniquelocal、IP 或 CIDR，逗号分隔，或 none'))),
+    .pipe(
+      z.array(
+        z.string().regex(/^[0-9A-Za-z.:/]+$/, 'TRUST_PROXY: loopback、uniquelocal、IP 或 CIDR，逗号分隔，或 none'),
+      ),
+    ),
   /**
    * The Temporal server's Postgres (a role that may create databases, no database name), for `npm run backup` and
    * `npm run restore` when TEMPORAL_ADDRESS names a real cluster: its `temporal` and `temporal_visibility` databases.

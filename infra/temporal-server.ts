@@ -53,7 +53,9 @@ export function buildTemporalServer(log: (m: string) => void = console.log): Tem
       `Go is needed once to build the Temporal server ${TEMPORAL_SERVER_VERSION} (apt-get install golang, or /usr/local/go)`,
     );
   }
-  log(`building the Temporal server ${TEMPORAL_SERVER_VERSION} with Go into ${path.relative(ROOT, TOOLS)} (first time only, minutes)…`);
+  log(
+    `building the Temporal server ${TEMPORAL_SERVER_VERSION} with Go into ${path.relative(ROOT, TOOLS)} (first time only, minutes)…`,
+  );
   const src = path.join(TOOLS, 'src');
   fs.mkdirSync(src, { recursive: true });
   const env = { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' };

@@ -99,7 +99,9 @@ async function main() {
     console.log(
       `  API          http://localhost:${api.port}/api   (OpenAPI: http://localhost:${api.port}/api/openapi.json)`,
     );
-    console.log(`  Health       http://localhost:${api.port}/healthz`);
+    console.log(
+      `  Health       http://localhost:${api.port}/healthz (alive) · /readyz (Postgres and Temporal answer) · /metrics`,
+    );
     if (uiUrl) console.log(`  Temporal UI  ${uiUrl}`);
     console.log(`  Demo users   admin, hhg.edu, nj.edu, hhg.s1, hhg.s2, nj.s1, nj.s2 — password demo-password`);
     console.log(`  Press Ctrl-C to stop.`);

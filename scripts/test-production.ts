@@ -34,6 +34,8 @@ const arg = (name: string, def: string) => {
 const CASES = Number(arg('cases', '12'));
 const KEEP = process.argv.includes('--keep');
 const MEASURE = process.argv.includes('--measure');
+/** Transfers driven to measure bytes per case (more cases, less rounding to Postgres pages). */
+const MEASURE_CASES = Number(arg('measure-cases', '200'));
 const started = Date.now();
 const say = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -547,19 +549,20 @@ async function main() {
       say('measuring (the machine is shared: figures are a floor, not a capacity)…');
       const figures: string[] = [];
       /** `cases` transfers through every stage by `lanes` concurrent clients; the decisions made. */
-      const drive = async (cases: number, lanes: number) => {
-        const list = await pupils(db, CHAINS.A.from, cases);
+      const drive = async (chain: (typeof CHAINS)[keyof typeof CHAINS], cases: number, lanes: number) => {
+        const list = await pupils(db, chain.from, cases);
+        expectThat(list.length === cases, `only ${list.length} pupils left at ${chain.from}`);
         const before = s.decisions;
         const per = Math.ceil(list.length / lanes);
-        await Promise.all(Array.from({ length: lanes }, (_, i) => lane(CHAINS.A, list.slice(i * per, (i + 1) * per))));
+        await Promise.all(Array.from({ length: lanes }, (_, i) => lane(chain, list.slice(i * per, (i + 1) * per))));
         expectThat(s.problems.length === 0, s.problems.join('; '));
         return s.decisions - before;
       };
       figures.push(
         ...(await measureBytesPerCase({
           adminUrl: dbs.pg.adminUrl,
-          cases: 40,
-          drive: (n) => drive(n, 4).then(() => undefined),
+          cases: MEASURE_CASES,
+          drive: (n) => drive(CHAINS.A, n, 4).then(() => undefined),
           say,
         })),
       );
@@ -574,7 +577,7 @@ async function main() {
         ...(await measureThroughput({
           label: '2 workers + 2 API processes, 16 clients',
           groups,
-          drive: () => drive(48, 16),
+          drive: () => drive(CHAINS.B, 48, 16),
         })),
       );
       await Promise.all([procs.workers[1].close(), procs.apis[1].close()]);
@@ -582,7 +585,7 @@ async function main() {
         ...(await measureThroughput({
           label: '1 worker + 1 API process, 16 clients',
           groups,
-          drive: () => drive(48, 16),
+          drive: () => drive(CHAINS.B, 48, 16),
         })),
       );
       console.log('');
