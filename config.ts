@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 export const PROJECT_ROOT = __dirname;
@@ -105,11 +106,13 @@ const schema = z.object({
     .string()
     .default('loopback')
     .transform((v) => (['none', 'false', ''].includes(v.trim()) ? [] : v.split(',').map((s) => s.trim())))
-    .pipe(
-      z.array(
-        z.string().regex(/^[0-9A-Za-z.:/]+$/, 'TRUST_PROXY: loopback、uniquelocal、IP 或 CIDR，逗号分隔，或 none'),
-      ),
-    ),
+    .superRefine((list, ctx) => {
+      try {
+        proxyaddr.compile(list); // what the app will use: loopback, linklocal, uniquelocal, IPs, CIDRs
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'loopback、uniquelocal、IP 或 CIDR，逗号分隔，或 none' });
+      }
+    }),
   /**
    * The Temporal server's Postgres (a role that may create databases, no database name), for `npm run backup` and
    * `npm run restore` when TEMPORAL_ADDRESS names a real cluster: its `temporal` and `temporal_visibility` databases.
@@ -125,10 +128,10 @@ export type Config = z.infer<typeof schema>;
  * The process environment over the project's `.env` file, if there is one (as .env.example says): a variable set in
  * the environment always wins. Tests (NODE_ENV=test) never read .env.
  */
-export function environment(root: string = PROJECT_ROOT): NodeJS.ProcessEnv {
+export function environment(root: string = PROJECT_ROOT, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const file = path.join(root, '.env');
-  if (process.env.NODE_ENV === 'test' || !fs.existsSync(file)) return process.env;
-  return { ...parseDotenv(fs.readFileSync(file)), ...process.env };
+  if (env.NODE_ENV === 'test' || !fs.existsSync(file)) return env;
+  return { ...parseDotenv(fs.readFileSync(file)), ...env };
 }
 
 /** Parses the environment once at start-up; a bad value stops the process with a clear message. */
