@@ -29,7 +29,9 @@ export const WORKFLOW_BUNDLE = path.join(__dirname, 'generated', 'workflow-bundl
 
 export function createWorker(p: WorkerParams): Promise<Worker> {
   if (!p.workflowBundle && !fs.existsSync(WORKFLOW_BUNDLE)) {
-    throw new Error(`没有预先打包的工作流 (no prebuilt workflow bundle at ${WORKFLOW_BUNDLE}): run npm run build`);
+    throw new Error(
+      `没有预先打包的工作流 (no prebuilt workflow bundle at ${WORKFLOW_BUNDLE}): run node scripts/build.js --workflows (npm start does)`,
+    );
   }
   return Worker.create({
     connection: p.connection,
