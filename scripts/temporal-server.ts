@@ -50,7 +50,7 @@ async function main() {
     if (!exists.rowCount) await c.query(`create role temporal login createdb password 'temporal'`);
     await c.end();
     db = { host: '127.0.0.1', port: pgPort, user: 'temporal', password: 'temporal' };
-    say(`Postgres 15 for Temporal on 127.0.0.1:${pgPort} (data/temporal-pg)`);
+    say(`Postgres 15 for Temporal on 127.0.0.1:${pgPort} (${path.join(config.DATA_DIR, 'temporal-pg')})`);
   }
   const tools = buildTemporalServer(say);
   setupTemporalSchema(tools, db);
