@@ -8,6 +8,24 @@ import type { PrismaClient } from './db';
 import { decideUpdate, stateQuery, type DecideInput } from '../workflows/messages';
 import type { Actor, Role } from '../domain/types';
 
+/**
+ * Right after a restore a workflow may still be "sticky" to a worker of the old installation, which no longer exists:
+ * queries and updates fail until Temporal gives up on it and hands the workflow to a live worker. Retried meanwhile.
+ */
+async function retrying<T>(what: string, fn: () => Promise<T>, log: (m: string) => void, ms = 120_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (let n = 0; ; n++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError || Date.now() > until) throw e;
+      const cause = (e as { cause?: { message?: string } }).cause?.message;
+      if (n === 0) log(`${what}: ${(e as Error).message}${cause ? ` (${cause})` : ''}; retrying`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 /** Clocks of the backup host and the app servers may differ a little: look this much earlier than the snapshot. */
 const CLOCK_MARGIN_MS = 5_000;
 const OPEN = ['IN_REVIEW', 'RETURNED'] as const;
@@ -79,7 +97,7 @@ export async function reconcileWithTemporal(opts: {
     const needs = (problem: string) => report.needsAdmin.push({ applicationId: app.id, problem });
     let running: boolean;
     try {
-      running = (await handle.describe()).status.name === 'RUNNING';
+      running = (await retrying(`case ${app.id}: describe`, () => handle.describe(), log)).status.name === 'RUNNING';
     } catch (e) {
       if (!(e instanceof WorkflowNotFoundError)) throw e;
       const untouched = app.round === 1 && app.status === 'IN_REVIEW' && app.steps.every((s) => !s.decision);
@@ -101,7 +119,7 @@ export async function reconcileWithTemporal(opts: {
       continue;
     }
     for (let guard = 0; ; guard++) {
-      const st = await handle.query(stateQuery);
+      const st = await retrying(`case ${app.id}: query`, () => handle.query(stateQuery), log);
       if (st.status === app.status && st.round === app.round && st.currentStage === app.currentStage) {
         if (guard === 0) report.inStep += 1;
         break;
@@ -128,11 +146,17 @@ export async function reconcileWithTemporal(opts: {
           ? { override: { reason: '恢复备份后补发管理员的代为审核 (replayed after a restore)' } }
           : {}),
       };
-      await temporal.withDeadline(Date.now() + (opts.updateTimeoutMs ?? 30_000), () =>
-        handle.executeUpdate(decideUpdate, {
-          args: [input],
-          updateId: `decide:${app.id}:${step.round}:${step.stage}:${step.decision}`,
-        }),
+      // The same business update id as the API's: sending it twice is harmless.
+      await retrying(
+        `case ${app.id}: ${step.decision} ${step.stage}`,
+        () =>
+          temporal.withDeadline(Date.now() + (opts.updateTimeoutMs ?? 30_000), () =>
+            handle.executeUpdate(decideUpdate, {
+              args: [input],
+              updateId: `decide:${app.id}:${step.round}:${step.stage}:${step.decision}`,
+            }),
+          ),
+        log,
       );
       report.replayed.push({ applicationId: app.id, round: step.round, stage: step.stage, decision: step.decision! });
       log(`case ${app.id}: ${step.decision} ${step.stage} (round ${step.round}) sent again to its workflow`);

@@ -111,6 +111,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error('[restore] failed:', err instanceof Error ? err.message : err);
+  const cause = (err as { cause?: { message?: string } })?.cause?.message;
+  console.error('[restore] failed:', err instanceof Error ? err.message : err, cause ? `(${cause})` : '');
   process.exit(1);
 });
