@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 export const PROJECT_ROOT = __dirname;
@@ -111,12 +114,44 @@ const schema = z.object({
   RULES_FILE: z.string().min(1).optional(),
   /** Coded reasons per change type (JSON); default settings/reason-codes.json. */
   REASON_CODES_FILE: z.string().min(1).optional(),
+  /**
+   * The one reverse proxy whose X-Forwarded-For is believed: its address(es) — `loopback`, `uniquelocal`, IPs or
+   * CIDRs, comma-separated — or `none`. Exactly one hop: the client address is the one that proxy saw.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .transform((v) => (['none', 'false', ''].includes(v.trim()) ? [] : v.split(',').map((s) => s.trim())))
+    .superRefine((list, ctx) => {
+      try {
+        proxyaddr.compile(list); // what the app will use: loopback, linklocal, uniquelocal, IPs, CIDRs
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'loopback、uniquelocal、IP 或 CIDR，逗号分隔，或 none' });
+      }
+    }),
+  /**
+   * The Temporal server's Postgres (a role that may create databases, no database name), for `npm run backup` and
+   * `npm run restore` when TEMPORAL_ADDRESS names a real cluster: its `temporal` and `temporal_visibility` databases.
+   */
+  TEMPORAL_DB_URL: optionalUrl,
+  /** The worker's Prometheus endpoint (the Temporal SDK's own metrics) listens on this port; unset: none. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export type Config = z.infer<typeof schema>;
 
+/**
+ * The process environment over the project's `.env` file, if there is one (as .env.example says): a variable set in
+ * the environment always wins. Tests (NODE_ENV=test) never read .env.
+ */
+export function environment(root: string = PROJECT_ROOT, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const file = path.join(root, '.env');
+  if (env.NODE_ENV === 'test' || !fs.existsSync(file)) return env;
+  return { ...parseDotenv(fs.readFileSync(file)), ...env };
+}
+
 /** Parses the environment once at start-up; a bad value stops the process with a clear message. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = environment()): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

@@ -5,7 +5,8 @@ module.exports = {
   // jose 6 ships ES modules only; jest (on Node 20) needs them compiled to CommonJS.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/domain/**/*.test.ts'],
-  modulePathIgnorePatterns: ['<rootDir>/data/', '<rootDir>/.tools/'],
+  // dist/ holds a copy of package.json (npm run build): not a second module root for jest.
+  modulePathIgnorePatterns: ['<rootDir>/data/', '<rootDir>/.tools/', '<rootDir>/dist/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

@@ -1,24 +1,24 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { durationMs } from './config';
-import type { Connection as ClientConnection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Connection as ClientConnection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { loadConfig, type Config } from './config';
+import { durationMs, loadConfig, type Config } from './config';
 import { createActivities, type Activities } from './activities';
+import { failureRecorder } from './activities/failures';
 import { createPrisma, type PrismaClient } from './infra/db';
 import { loadDeadlinePolicy } from './infra/deadlines';
 import { createLogger } from './infra/logger';
-import { createMailer } from './infra/mailer';
 import { startMailDispatcher, type MailDispatcher } from './infra/mail-dispatcher';
-import { failureRecorder } from './activities/failures';
-import { SEARCH_ATTRIBUTES } from './workflows/messages';
+import { createMailer } from './infra/mailer';
+import { missingSearchAttributes } from './infra/temporal-namespace';
 
 export interface WorkerParams {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: Activities;
-  /** Tests pass a prebuilt bundle; otherwise the worker bundles ./workflows itself. */
+  /** Tests pass their own bundle; otherwise the prebuilt one (WORKFLOW_BUNDLE). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Where failing activities are recorded for the stuck view (activities/failures.ts). */
   failures?: { prisma: PrismaClient; logger: Logger };
@@ -29,15 +29,45 @@ export interface WorkerParams {
   maxCachedWorkflows?: number;
 }
 
+/**
+ * The workflows bundled ahead of time by scripts/build.js: generated/ beside this file, in a checkout (the
+ * bootstrap rebuilds it when workflows/ or domain/ change) and in dist/ alike. A worker never bundles in its own
+ * process: webpack would cost the long-running process memory and start-up time for nothing.
+ */
+export const WORKFLOW_BUNDLE = path.join(__dirname, 'generated', 'workflow-bundle.js');
+
 export function createWorker(p: WorkerParams): Promise<Worker> {
+  if (!p.workflowBundle && !fs.existsSync(WORKFLOW_BUNDLE)) {
+    throw new Error(
+      `没有预先打包的工作流 (no prebuilt workflow bundle at ${WORKFLOW_BUNDLE}): run node scripts/build.js --workflows (npm start does)`,
+    );
+  }
   return Worker.create({
     connection: p.connection,
     namespace: p.namespace,
     taskQueue: p.taskQueue,
     activities: p.activities,
-    ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    workflowBundle: p.workflowBundle ?? { codePath: WORKFLOW_BUNDLE },
     ...(p.failures ? { interceptors: { activity: [failureRecorder(p.failures.prisma, p.failures.logger)] } } : {}),
     ...(p.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: p.maxCachedWorkflows } : {}),
+  });
+}
+
+/**
+ * The SDK's process-wide runtime: its log level, and — when `metricsPort` is set — the Temporal core's own metrics
+ * (workflow/activity task latencies, poll results, sticky cache, slots …) served in Prometheus format on that port.
+ */
+export function installWorkerRuntime(opts: { metricsPort?: number; shutdownSignals?: NodeJS.Signals[] } = {}): void {
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    ...(opts.shutdownSignals ? { shutdownSignals: opts.shutdownSignals } : {}),
+    ...(opts.metricsPort !== undefined
+      ? {
+          telemetryOptions: {
+            metrics: { prometheus: { bindAddress: `0.0.0.0:${opts.metricsPort}`, useSecondsForDurations: true } },
+          },
+        }
+      : {}),
   });
 }
 
@@ -61,35 +91,22 @@ export function dispatcherFromConfig(config: Config, databaseUrl: string, logger
   });
 }
 
-/**
- * Registers our search attributes on a cluster that does not have them yet (the dev server gets them
- * from its command line; a production cluster through the operator service, here).
- */
-export async function ensureSearchAttributes(connection: ClientConnection, namespace: string): Promise<void> {
-  const { IndexedValueType } = temporal.api.enums.v1;
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const have = new Set(Object.keys(existing.customAttributes ?? {}));
-  const missing = SEARCH_ATTRIBUTES.filter((sa) => !have.has(sa.name));
-  if (missing.length === 0) return;
-  const type = (t: string) =>
-    t === 'BOOL' ? IndexedValueType.INDEXED_VALUE_TYPE_BOOL : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map((sa) => [sa.name, type(sa.type)])),
-  });
-}
-
 async function main() {
   const config = loadConfig();
   if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
     throw new Error('独立运行 worker 需要 DATABASE_URL 和 TEMPORAL_ADDRESS（npm start 会自动提供）');
   }
+  installWorkerRuntime({ metricsPort: config.WORKER_METRICS_PORT });
   const logger = createLogger(config.LOG_LEVEL);
   const prisma = createPrisma(config.DATABASE_URL);
-  const { Connection: ClientConn } = await import('@temporalio/client');
-  const admin = await ClientConn.connect({ address: config.TEMPORAL_ADDRESS });
-  await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
-  await admin.close();
+  // Replicas do not register search attributes (they would race): the one-shot `temporal-setup` job does.
+  const admin = await ClientConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const missing = await missingSearchAttributes(admin, config.TEMPORAL_NAMESPACE).finally(() => admin.close());
+  if (missing.length > 0) {
+    throw new Error(
+      `命名空间 ${config.TEMPORAL_NAMESPACE} 缺少搜索属性 (missing search attributes: ${missing.join(', ')}): run node dist/scripts/temporal-setup.js first`,
+    );
+  }
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await createWorker({
     connection,
@@ -100,7 +117,10 @@ async function main() {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
   const dispatcher = dispatcherFromConfig(config, config.DATABASE_URL, logger);
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
+  logger.info(
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, metricsPort: config.WORKER_METRICS_PORT ?? null },
+    'worker started',
+  );
   try {
     await worker.run(); // returns after SIGINT/SIGTERM (the SDK installs the signal handlers)
   } finally {

@@ -21,7 +21,9 @@ import { attachmentRoutes } from './routes/attachments';
 import { authRoutes } from './routes/auth';
 import { importRoutes } from './routes/imports';
 import { userRoutes } from './routes/users';
-import { DEFAULT_SECURITY, type SecuritySettings } from './security';
+import { createApiMetrics } from './metrics';
+import { healthRoutes } from './routes/health';
+import { DEFAULT_SECURITY, trustOneProxyHop, type SecuritySettings } from './security';
 import { studentRoutes } from './routes/students';
 import { pupilRoutes } from './routes/pupils';
 import { statsRoutes } from './routes/stats';
@@ -71,7 +73,15 @@ export function buildApp(
   };
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // DESIGN §5: behind nginx exactly one trusted hop sets the client address (the login limit counts real clients).
+  app.set('trust proxy', trustOneProxyHop(security.trustProxy));
+  const openapi = buildOpenApiDocument();
+  const metrics = createApiMetrics({
+    prisma: deps.prisma,
+    routes: Object.keys(openapi.paths ?? {}),
+    logger: deps.logger,
+  });
+  app.use(metrics.middleware);
   // nosniff, HSTS, no referrer … and a CSP that fits the console served from here: its own scripts, styles
   // and API only — no inline script or style, nothing from other origins, never framed. Blob and data
   // images are the console's previews of uploaded proof. upgrade-insecure-requests is left out: behind TLS
@@ -133,26 +143,12 @@ export function buildApp(
   app.use('/api', apiHygiene);
   app.use(express.json({ limit: '100kb' }));
 
-  const openapi = buildOpenApiDocument();
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  app.get('/healthz', async (_req, res) => {
-    const [db, temporal] = await Promise.all([
-      deps.prisma.$queryRaw`select 1`.then(
-        () => 'ok',
-        () => 'unreachable',
-      ),
-      deps.temporal
-        .withDeadline(Date.now() + 2000, () => deps.temporal.workflowService.getSystemInfo({}))
-        .then(
-          () => 'ok',
-          () => 'unreachable',
-        ),
-    ]);
-    const ok = db === 'ok' && temporal === 'ok';
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', db, temporal });
-  });
+  app.use(healthRoutes(deps));
+  // Prometheus scrapes each process directly; nginx does not pass /metrics on (deploy/nginx/xueji-locations.conf).
+  app.get('/metrics', metrics.handler);
 
   app.use('/api/auth', authRoutes(full));
   // No login: DESIGN §5's public pages (document verification).

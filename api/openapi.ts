@@ -11,7 +11,7 @@ import { registerPublicPaths } from './routes/public';
 import { registerUserPaths } from './routes/users';
 import { registerAttachmentPaths } from './routes/attachments';
 import { registerConsolePaths } from './routes/console';
-import { z } from './schemas/common';
+import { registerHealthPaths } from './routes/health';
 import { LoginBodySchema, LoginResponseSchema } from './schemas/auth';
 import {
   ApplicationIdParamsSchema,
@@ -128,18 +128,7 @@ export function buildOpenApiDocument() {
     request: { query: TasksQuerySchema },
     responses: { 200: json(TaskListSchema, '待办'), 400: problem('limit 或 cursor 有误') },
   });
-  reg.registerPath({
-    method: 'get',
-    path: '/healthz',
-    summary: '健康检查',
-    responses: {
-      200: json(z.object({ status: z.literal('ok'), db: z.string(), temporal: z.string() }), '正常'),
-      503: json(
-        z.object({ status: z.literal('unavailable'), db: z.string(), temporal: z.string() }),
-        '数据库或 Temporal 不可达',
-      ),
-    },
-  });
+  registerHealthPaths(reg);
 
   registerAuthPaths(reg);
   registerUserPaths(reg);

@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { durationMs, loadConfig, type Config } from '../config';
 
 /** The login, session and upload limits the app enforces; from config.ts, or overridden by tests. */
@@ -17,6 +18,8 @@ export interface SecuritySettings {
   corsOrigins: string[];
   importMaxRows: number;
   importMaxBytes: number;
+  /** The one reverse proxy hop whose X-Forwarded-For gives the client address (TRUST_PROXY); empty: none. */
+  trustProxy: string[];
 }
 
 type SecurityConfig = Pick<
@@ -31,6 +34,7 @@ type SecurityConfig = Pick<
   | 'CORS_ORIGINS'
   | 'IMPORT_MAX_ROWS'
   | 'IMPORT_MAX_BYTES'
+  | 'TRUST_PROXY'
 >;
 
 export function securitySettings(c: SecurityConfig): SecuritySettings {
@@ -45,8 +49,20 @@ export function securitySettings(c: SecurityConfig): SecuritySettings {
     corsOrigins: c.CORS_ORIGINS,
     importMaxRows: c.IMPORT_MAX_ROWS,
     importMaxBytes: c.IMPORT_MAX_BYTES,
+    trustProxy: c.TRUST_PROXY,
   };
 }
 
 /** The defaults of config.ts, for callers of buildApp that pass no settings (scripts, tests). */
 export const DEFAULT_SECURITY: SecuritySettings = securitySettings(loadConfig({}));
+
+/**
+ * Express's `trust proxy` for exactly one hop: the address the socket came from is believed to be a proxy only when
+ * it is one of `proxies`, and then only the last X-Forwarded-For entry (the one that proxy wrote) is taken. Anything
+ * further left in the header — what a client wrote itself — is never believed, even from a trusted address.
+ */
+export function trustOneProxyHop(proxies: string[]): (addr: string, hop: number) => boolean {
+  if (proxies.length === 0) return () => false;
+  const isProxy = proxyaddr.compile(proxies);
+  return (addr, hop) => hop === 0 && isProxy(addr, hop);
+}

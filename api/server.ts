@@ -55,18 +55,17 @@ export async function startApi(opts: {
     },
   });
 
-  let reconciling = false;
+  let reconciling: Promise<void> | null = null;
   const tick = async () => {
     if (reconciling) return;
-    reconciling = true;
-    try {
-      await reconcileWorkflows(prisma, temporal, config.TEMPORAL_TASK_QUEUE, logger);
-      await reconcileClosedCases(prisma, temporal, logger);
-    } catch (e) {
-      logger.warn({ err: String(e) }, 'reconciler tick failed');
-    } finally {
-      reconciling = false;
-    }
+    reconciling = reconcileWorkflows(prisma, temporal, config.TEMPORAL_TASK_QUEUE, logger)
+      .then(() => reconcileClosedCases(prisma, temporal, logger))
+      .then(() => undefined)
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'reconciler tick failed'))
+      .finally(() => {
+        reconciling = null;
+      });
+    await reconciling;
   };
   const timer = setInterval(() => void tick(), config.RECONCILE_INTERVAL_MS);
   void tick();
@@ -82,6 +81,7 @@ export async function startApi(opts: {
     port,
     close: async () => {
       clearInterval(timer);
+      await reconciling; // a tick in flight finishes before the database pool closes
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close();
     },

@@ -30,13 +30,13 @@ async function canConnect(url: string): Promise<boolean> {
   }
 }
 
-interface RunAs {
+export interface RunAs {
   uid: number;
   gid: number;
 }
 
 /** Postgres refuses to run as root: then it runs as the `postgres` user, created if missing. */
-function runAs(): RunAs | null {
+export function runAs(): RunAs | null {
   if (process.getuid?.() !== 0) return null;
   const id = (flag: string) => spawnSync('id', [flag, USER], { encoding: 'utf8' });
   if (id('-u').status !== 0) {
@@ -89,6 +89,8 @@ function run(file: string, args: string[], as: RunAs | null): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       ...(as ?? {}),
+      // Not the caller's directory, which the `postgres` user may not be allowed into.
+      cwd: '/',
       env: { ...process.env, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -125,7 +127,22 @@ export async function startEmbeddedPostgres(opts: {
 
   const as = runAs();
   const bin = nativeBinaries(as);
-  if (!fs.existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
+  const versionFile = path.join(opts.dataDir, 'PG_VERSION');
+  if (fs.existsSync(versionFile)) {
+    const have = fs.readFileSync(versionFile, 'utf8').trim();
+    const major = packagedNativeDir().version.split('.')[0];
+    if (have !== major) {
+      throw new Error(
+        `${opts.dataDir} was made by Postgres ${have}; this version runs Postgres ${major} (one major everywhere: ` +
+          `Debian's pg_dump is 15). Dump it with that version's pg_dump, move the directory aside, start again and ` +
+          `restore the dump — or, for demo data only, delete the directory.`,
+      );
+    }
+  }
+  if (!fs.existsSync(versionFile)) {
+    // Parents as usual (0755), the data directory itself private: a recursive mkdir with mode 0700 would make the
+    // parents private too, and the `postgres` user could then not reach its own directory.
+    fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true });
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     if (as) fs.chownSync(opts.dataDir, as.uid, as.gid);
     const pwfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xueji-pw-')), 'pw');
@@ -175,7 +192,7 @@ export async function startEmbeddedPostgres(opts: {
       'max_connections=200',
       ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ],
-    { ...(as ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { ...(as ?? {}), cwd: '/', env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   await new Promise<void>((resolve, reject) => {

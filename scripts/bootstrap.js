@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs before `npm start`, `npm test` and `npm run bench` (npm's pre-scripts), with plain Node and no
 // dependencies, so a fresh clone needs nothing but Node and npm: installs node_modules when missing or
-// stale, generates the Prisma client offline, builds the web console when stale, and makes sure a
-// Temporal CLI is at hand.
+// stale, generates the Prisma client offline, builds the web console and the workflow bundle when stale, and
+// makes sure a Temporal CLI is at hand.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -70,7 +70,11 @@ if (mtime(built) < sources) {
   run('npm', ['run', '--silent', 'build:web']);
 }
 
-// 4. Temporal CLI: resolved (and built with Go if need be) by infra/temporal.ts.
+// 4. The prebuilt workflow bundle (generated/workflow-bundle.js) that `npm start` and the standalone worker load,
+//    when workflows/ or domain/ changed since it was built: workers never bundle in their own process.
+run(process.execPath, [path.join(root, 'scripts', 'build.js'), '--workflows']);
+
+// 5. Temporal CLI: resolved (and built with Go if need be) by infra/temporal.ts.
 run(process.execPath, [
   path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
   '-e',

@@ -3,7 +3,7 @@
 // SQLite file under data/ (unless TEMPORAL_ADDRESS is set), the worker and the API. Ctrl-C stops it all.
 import fs from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { startApi } from '../api/server';
@@ -13,7 +13,8 @@ import { createLogger } from '../infra/logger';
 import { migrateDatabase } from '../infra/migrations';
 import { isEmpty, seedDemoData } from '../infra/seed';
 import { resolveTemporalCli, startDevServer, type DevServer } from '../infra/temporal';
-import { activitiesFromConfig, createWorker, dispatcherFromConfig, ensureSearchAttributes } from '../worker';
+import { prepareNamespace } from '../infra/temporal-namespace';
+import { activitiesFromConfig, createWorker, dispatcherFromConfig, installWorkerRuntime } from '../worker';
 
 async function main() {
   const config = loadConfig();
@@ -21,7 +22,7 @@ async function main() {
   const say = (m: string) => console.log(`[start] ${m}`);
   fs.mkdirSync(config.DATA_DIR, { recursive: true });
   // We stop the worker ourselves, in order, on Ctrl-C.
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  installWorkerRuntime({ shutdownSignals: [], metricsPort: config.WORKER_METRICS_PORT });
 
   const stops: (() => Promise<unknown>)[] = [];
   let stopping = false;
@@ -68,7 +69,7 @@ async function main() {
       uiUrl = dev.uiUrl;
     }
     const admin = await Connection.connect({ address: temporalAddress });
-    await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
+    await prepareNamespace(admin, config.TEMPORAL_NAMESPACE, { log: say });
     await admin.close();
 
     const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
@@ -103,7 +104,9 @@ async function main() {
     console.log(
       `  API          http://localhost:${api.port}/api   (OpenAPI: http://localhost:${api.port}/api/openapi.json)`,
     );
-    console.log(`  Health       http://localhost:${api.port}/healthz`);
+    console.log(
+      `  Health       http://localhost:${api.port}/healthz (alive) · /readyz (Postgres and Temporal answer) · /metrics`,
+    );
     if (uiUrl) console.log(`  Temporal UI  ${uiUrl}`);
     console.log(`  Demo users   admin, hhg.edu, nj.edu, hhg.s1, hhg.s2, nj.s1, nj.s2 — password demo-password`);
     console.log(`  Press Ctrl-C to stop.`);

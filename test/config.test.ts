@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDeadlinePolicy } from '../infra/deadlines';
-import { loadConfig } from '../config';
+import { environment, loadConfig } from '../config';
 
 describe('configuration', () => {
   test('embedded defaults need no environment at all', () => {
@@ -20,6 +20,28 @@ describe('configuration', () => {
   test('production requires a token secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+  });
+
+  test('.env in the project directory is read, and the environment wins over it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xueji-env-'));
+    fs.writeFileSync(path.join(dir, '.env'), 'PORT=5000\nLOG_LEVEL=debug\n# a comment\n');
+    const c = loadConfig(environment(dir, { NODE_ENV: 'development', PORT: '4000' }));
+    expect(c).toMatchObject({ PORT: 4000, LOG_LEVEL: 'debug' });
+    // Tests never read a developer's .env.
+    expect(loadConfig(environment(dir, { NODE_ENV: 'test' })).LOG_LEVEL).toBe('info');
+    // No .env: the environment as it is.
+    expect(environment(os.tmpdir(), { NODE_ENV: 'development', PORT: '1' })).toEqual({
+      NODE_ENV: 'development',
+      PORT: '1',
+    });
+  });
+
+  test('TRUST_PROXY: the proxy hop by address, loopback by default, none to trust nobody', () => {
+    expect(loadConfig({}).TRUST_PROXY).toEqual(['loopback']);
+    expect(loadConfig({ TRUST_PROXY: 'none' }).TRUST_PROXY).toEqual([]);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.5, 172.16.0.0/12' }).TRUST_PROXY).toEqual(['10.0.0.5', '172.16.0.0/12']);
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/99' })).toThrow(/TRUST_PROXY/);
   });
 });
 

@@ -58,7 +58,13 @@ describe('Temporal down when a clerk submits', () => {
     const refused = await decide(stack, 'nj.s1', id, 'RECEIVING_SCHOOL');
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toMatch(/^\d+$/); // every 503 says when to retry
-    expect((await as(stack, 'admin').get('/healthz')).status).toBe(503);
+    // Not ready (503 problem+json naming Temporal), but alive: an orchestrator must not restart the API for this.
+    const ready = await as(stack, 'admin').get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(ready.headers['retry-after']).toBeDefined();
+    expect(ready.body).toMatchObject({ status: 503, db: 'ok', temporal: 'unreachable' });
+    expect((await as(stack, 'admin').get('/healthz')).status).toBe(200);
     // The reconciler retries harmlessly while Temporal is still down.
     expect(await reconcileWorkflows(stack.prisma, stack.temporal, stack.taskQueue, logger, 0)).toBe(0);
 

@@ -432,7 +432,7 @@ describe('lists and lookups', () => {
         '/api/admin/calendar/{year}',
       ]),
     );
-    const health = await request(stack.app).get('/healthz');
-    expect(health.body).toEqual({ status: 'ok', db: 'ok', temporal: 'ok' });
+    expect((await request(stack.app).get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await request(stack.app).get('/readyz')).body).toEqual({ status: 'ok', db: 'ok', temporal: 'ok' });
   });
 });

@@ -67,8 +67,15 @@ export interface ServiceOptions {
   /** Name in logs and reports, e.g. `worker-1`. */
   name: string;
   /** A TypeScript entry point, relative to the project root, run with tsx's loader in a single Node process. */
-  script: string;
+  script?: string;
+  /**
+   * Or any executable, run with `args` as they are: e.g. another Node binary on a compiled entry point
+   * (`node dist/worker.js`, as test:production runs the build), or nginx.
+   */
+  command?: string;
   args?: string[];
+  /** Working directory (default: the project root). */
+  cwd?: string;
   /** The child's whole environment (see baseEnv): config.ts reads it, nothing else is inherited. */
   env: Record<string, string>;
   /** The child is ready when a line of its output (stdout or stderr) matches. */
@@ -123,8 +130,11 @@ export class Service {
     if (this.running) throw new Error(`${this.opts.name} is already running`);
     this.desired = true;
     this.starts += 1;
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, this.opts.script, ...(this.opts.args ?? [])], {
-      cwd: ROOT,
+    const [file, argv] = this.opts.command
+      ? [this.opts.command, this.opts.args ?? []]
+      : [process.execPath, ['--import', TSX_LOADER, this.opts.script!, ...(this.opts.args ?? [])]];
+    const child = spawn(file, argv, {
+      cwd: this.opts.cwd ?? ROOT,
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so a kill reaches anything it started.
