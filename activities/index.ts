@@ -226,22 +226,6 @@ export function createActivities({
     },
 
     /**
-     * Records that a case's workflow has seen it closed and is ending: the reconciler then knows not to bring it in
-     * step (a closed case whose workflow never learnt it — its closing write landed, its workflow task was lost — is
-     * found by this mark missing). Only on the row the workflow was started for.
-     */
-    async confirmClosed(input: { applicationId: number; createdAtMs?: number }): Promise<void> {
-      if (input.createdAtMs === undefined) {
-        await prisma.$executeRaw`update "Application" set "workflowClosedAt" = now() at time zone 'UTC'
-                                  where id = ${input.applicationId} and "workflowClosedAt" is null`;
-        return;
-      }
-      await prisma.$executeRaw`update "Application" set "workflowClosedAt" = now() at time zone 'UTC'
-                                where id = ${input.applicationId} and "workflowClosedAt" is null
-                                  and "createdAt" = ${new Date(input.createdAtMs)}`;
-    },
-
-    /**
      * Writes one decision in one transaction: the step, the next stage (opened now, with its due time), the case's
      * state, for the final approval the change to the pupil's record, the statistics, the mails it causes and the
      * audit entries. Idempotent: a retry finds the step decided and writes nothing. A case that is no longer in

@@ -117,7 +117,9 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
           return;
         }
         logger.warn({ key: row.key, attempt, err: String(err) }, 'mail sent; recording it failed, retrying the record');
-        await sleep(Math.min(500 * attempt, 10_000));
+        // Often at first (the window in which a crash of this process would send the mail again is open until the
+        // record lands), then every few seconds through a longer outage.
+        await sleep(attempt <= 50 ? 200 : 5_000);
       }
     }
   }

@@ -71,7 +71,7 @@ beforeAll(async () => {
   await seedDemoData(prisma, { pupilsPerSchool: 2 });
   connection = Connection.lazy({ address: process.env.TEST_TEMPORAL_ADDRESS! });
   app = appOn(prisma);
-  for (const user of ['admin', 'nj.s1', 'nj.s2', 'hhg.s1']) {
+  for (const user of ['admin', 'nj.s1', 'nj.s2', 'hhg.s1', 'nj.edu']) {
     const res = await request(app).post('/api/auth/login').send({ username: user, password: 'demo-password' });
     expect(res.status).toBe(200);
     auth[user] = `Bearer ${res.body.token}`;
@@ -195,6 +195,19 @@ const SAMPLES: Record<string, () => Sample> = {
   }),
   'GET /api/console/config': () => ({ user: 'nj.s1' }),
   'GET /api/organisations': () => ({ user: 'nj.s1' }),
+  'GET /api/organisations/regions': () => ({ user: 'nj.s1' }),
+  'GET /api/reason-codes': () => ({ user: 'nj.s1' }),
+  'POST /api/admin/users/{id}/unlock': () => ({ user: 'admin' }),
+  'GET /api/pupils': () => ({ user: 'nj.s1', query: { q: '王芳' } }),
+  'GET /api/pupils/{ref}': () => ({ user: 'nj.s1' }),
+  'GET /api/stats': () => ({ user: 'nj.edu' }),
+  'GET /api/stats.xlsx': () => ({ user: 'nj.edu' }),
+  'GET /api/applications/{id}/form.pdf': () => ({ user: 'nj.s1' }),
+  'GET /api/applications/{id}/letter.pdf': () => ({ user: 'nj.s1' }),
+  'GET /api/applications/{id}/documents': () => ({ user: 'nj.s1' }),
+  'POST /api/admin/documents/{ref}/revoke': () => ({ user: 'admin', body: { reason: '打印错误，作废' } }),
+  'POST /api/public/verify': () => ({ body: { ref: 'K7QM2XD9', code: 'ABCD-2EFG-H3' } }),
+  'GET /api/admin/audit/verify': () => ({ user: 'admin' }),
 };
 
 /** Health and readiness say "unavailable" in their own way; the API document needs no database. */
@@ -211,6 +224,7 @@ function send(target: Express, op: string) {
     .replace('{id}', String(op.includes('/users/') ? ids.userId : ids.caseId))
     .replace('{attachmentId}', String(ids.attachmentId))
     .replace('{studentNo}', ZHANG)
+    .replace('{ref}', 'K7QM2XD9')
     .replace('{year}', '2027');
   const s = SAMPLES[op]();
   const agent = request(target);

@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-// The short version of the project's fuzz suite, as a user runs it: `npm run fuzz -- --requests 2500` on a throwaway
+// The short version of the project's fuzz suite, as a user runs it: `npm run fuzz -- --requests 3500` on a throwaway
 // stack of its own (embedded Postgres, Temporal dev server, worker and API). The long run (≥ 10,000 requests) and its
 // figures are in the README. A failure prints the fuzzer's report.
 
 const ROOT = path.resolve(__dirname, '..');
 
 test(
-  '2,500 fuzzed requests from the API document: no 5xx, every 4xx problem+json, every operation reached ≥ 50 times',
+  '3,500 fuzzed requests from the API document: no 5xx, every 4xx problem+json, every operation reached ≥ 50 times',
   async () => {
     const lines: string[] = [];
     const code = await new Promise<number | null>((resolve, reject) => {
@@ -18,7 +18,7 @@ test(
           path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
           'scripts/fuzz.ts',
           '--requests',
-          '2500',
+          '3500',
           '--seed',
           '20261201',
         ],
@@ -42,7 +42,7 @@ test(
     const report = lines.join('\n');
     if (code !== 0) console.log(report);
     expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
-    expect(Number(/^(\d+) passed/.exec(lines.at(-1) ?? '')?.[1])).toBe(2500);
+    expect(Number(/^(\d+) passed/.exec(lines.at(-1) ?? '')?.[1])).toBe(3500);
     expect(code).toBe(0);
   },
   20 * 60_000,

@@ -367,8 +367,7 @@ export async function leanCase(input: ApplicationWorkflowInput): Promise<Applica
     publishSearchAttributes();
     await watchStage(key);
   }
-  // Let the handler that closed the case finish writing, then record that this workflow has seen it closed.
+  // Let the handler that closed the case finish writing before the run completes.
   await condition(allHandlersFinished);
-  await write.confirmClosed(ref);
   return { applicationId: input.applicationId, status };
 }

@@ -447,10 +447,11 @@ export async function reconcileWorkflows(
 }
 
 /**
- * The reconciler's second question: a case Postgres shows closed whose workflow has not seen it (no workflowClosedAt a
- * minute after closing). That happens when the write that closed it landed but its workflow task was lost to a crash
- * of the worker or of Temporal: the workflow replays without the message and waits on. A sync Update has it read the
- * case and end; a workflow found already finished (older versions do not confirm) is marked. Returns how many.
+ * The reconciler's second question: has the workflow of a case Postgres shows closed really ended? Each closed case is
+ * looked at once, a minute after closing: a workflow found finished is marked (workflowClosedAt) and not looked at
+ * again. One still running missed the close — the write that closed the case landed but its workflow task was lost to
+ * a crash of the worker or of Temporal (a speculative task, which an Update's is, lives only in the server's memory)
+ * — and a sync Update has it read the case and end; the next tick finds it finished. Returns how many it looked at.
  */
 export async function reconcileClosedCases(
   prisma: PrismaClient,

@@ -125,8 +125,8 @@ export async function statsWorkbook(stats: Stats): Promise<Buffer> {
     addExportRow(ws, [...first, ...HEADERS]).font = { bold: true };
     for (const r of rows) addExportRow(ws, r);
     ws.columns.forEach((c, i) => (c.width = i < first.length ? 24 : 16));
-    // Hours with two decimals: a stage decided in a minute reads 0.02, not 0.
-    for (const col of [first.length + 3, first.length + 4]) ws.getColumn(col).numFmt = '0.00';
+    // Hours with two decimals: a stage decided in a minute reads 0.02, not 0 (its minutes are beside it).
+    for (const col of [first.length + 5, first.length + 6]) ws.getColumn(col).numFmt = '0.00';
     ws.views = [{ state: 'frozen', ySplit: 1 }];
   };
   const cells = (m: Measures) => [
