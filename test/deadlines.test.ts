@@ -102,8 +102,14 @@ describe('timers: overdue, reminders once per interval, escalation, all stopped 
       expect(r.subject).toContain('【催办】');
       expect(r.text).toContain('学生姓名：张小明');
     }
-    for (let i = 1; i < reminders.length; i++) {
-      expect(reminders[i].at - reminders[i - 1].at).toBeGreaterThanOrEqual(INTERVAL - 100);
+    // When the workflow reminded (its writes, in the audit trail; the mails follow through the outbox a moment later).
+    const reminded = await stack.prisma.auditEvent.findMany({
+      where: { applicationId: id, action: { in: ['application.overdue', 'application.remind'] } },
+      orderBy: { seq: 'asc' },
+    });
+    expect(reminded.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < reminded.length; i++) {
+      expect(reminded[i].at.getTime() - reminded[i - 1].at.getTime()).toBeGreaterThanOrEqual(INTERVAL - 100);
     }
 
     // The administrator's view shows it: overdue, reminders counted, escalated to the bureau.
