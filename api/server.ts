@@ -70,8 +70,13 @@ export async function startApi(opts: {
   const timer = setInterval(() => void tick(), config.RECONCILE_INTERVAL_MS);
   void tick();
 
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(config.PORT, () => resolve(s));
+  // Express 5 calls back on a failed listen too (EADDRINUSE): without the check the process would report itself
+  // running while another program answers on its port.
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.PORT, (err?: Error) => (err ? reject(err) : resolve(s)));
+  }).catch((e: unknown) => {
+    clearInterval(timer);
+    throw e;
   });
   answerClientErrors(server);
   const address = server.address();

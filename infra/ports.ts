@@ -12,7 +12,8 @@ function tryListen(port: number): Promise<boolean> {
 /**
  * A port that was free a moment ago, chosen at random in [min, max]. The Temporal server stores its services' ports
  * in a `smallint` column (cluster_membership), so they must stay below 32768 — under the kernel's ephemeral range,
- * from which a plain `listen(0)` would pick.
+ * from which a plain `listen(0)` would pick. Every caller keeps below it for a second reason: the Temporal dev server
+ * opens its internal services on ephemeral ports after we chose ours, and could otherwise take one of them.
  */
 export async function freePortInRange(min = 20_000, max = 32_767, taken: Set<number> = new Set()): Promise<number> {
   for (let i = 0; i < 200; i++) {

@@ -41,7 +41,7 @@ async function main() {
       password: decodeURIComponent(u.password),
     };
   } else {
-    const pgPort = await freePortInRange(33_000, 39_999);
+    const pgPort = await freePortInRange(15_000, 19_999);
     const pg = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'temporal-pg'), port: pgPort });
     stops.push(() => pg.stop());
     const c = new PgClient({ connectionString: pg.adminUrl });

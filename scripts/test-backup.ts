@@ -78,8 +78,8 @@ function runAsync(cmd: string, args: string[], opts: { cwd: string; env: Record<
 async function devSystem(work: string): Promise<System> {
   const dataDir = path.join(work, 'data');
   const [port, pgPort, temporalPort, uiPort] = await Promise.all([
-    freePortInRange(40_000, 49_999),
-    freePortInRange(33_000, 39_999),
+    freePortInRange(10_000, 14_999),
+    freePortInRange(15_000, 19_999),
     freePortInRange(20_000, 32_000),
     freePortInRange(20_000, 32_000),
   ]);
@@ -132,7 +132,7 @@ async function serverSystem(work: string): Promise<System> {
   const pgDir = path.join(work, 'pg');
   const temporalDir = path.join(work, 'temporal');
   const appDir = path.join(work, 'app-data');
-  const pgPort = await freePortInRange(33_000, 39_999);
+  const pgPort = await freePortInRange(15_000, 19_999);
   let dbs: AppDatabases | null = null;
   let temporal: TemporalOnPostgres | null = null;
   let procs: AppProcesses | null = null;
@@ -196,7 +196,9 @@ async function scenario(sys: System, work: string, checks: Checks) {
   await sys.start(true);
   const retry = { deadlineMs: 180_000, requestTimeoutMs: 30_000, baseDelayMs: 200, maxDelayMs: 3000 };
   let api = new ApiClient(sys.url(), retry);
+  // A scenario that fails part-way leaves its connection open: Postgres stopping later must not crash the run.
   let db = new PgClient({ connectionString: sys.databaseUrl() });
+  db.on('error', () => undefined);
   await db.connect();
   const openCaseOf = async (studentNo: string) =>
     (
@@ -303,6 +305,7 @@ async function scenario(sys: System, work: string, checks: Checks) {
 
   await sys.start(false);
   db = new PgClient({ connectionString: sys.databaseUrl() });
+  db.on('error', () => undefined);
   await db.connect();
   // The same people carry on, at the system's (possibly new) address.
   earlier.push(...api.attempts);

@@ -48,8 +48,8 @@ function cloneInto(dest: string) {
     const clone = path.join(priv, 'xueji');
     cloneInto(clone);
     const [port, pgPort, temporalPort, uiPort] = await Promise.all([
-      freePortInRange(40_000, 49_999),
-      freePortInRange(33_000, 39_999),
+      freePortInRange(10_000, 14_999),
+      freePortInRange(15_000, 19_999),
       freePortInRange(20_000, 32_000),
       freePortInRange(20_000, 32_000),
     ]);

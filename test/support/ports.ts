@@ -1,14 +1,11 @@
-import net from 'node:net';
+import { freePortInRange } from '../../infra/ports';
 
-/** A port that was free a moment ago (the OS picks it). */
+const taken = new Set<number>();
+
+/**
+ * A port that was free a moment ago, below the kernel's ephemeral range (see infra/ports.ts): a Temporal dev server
+ * started after the choice cannot take it for one of its internal services.
+ */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  return freePortInRange(20_000, 32_767, taken);
 }

@@ -67,7 +67,7 @@ export interface AppDatabases {
 
 /** Postgres 15 with a role and database for the app and a role for Temporal (which creates its own databases). */
 export async function startDatabases(dir: string, log: StackLog, port?: number): Promise<AppDatabases> {
-  const pgPort = port ?? (await freePortInRange(33_000, 39_999));
+  const pgPort = port ?? (await freePortInRange(15_000, 19_999));
   const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
   const pg = await startEmbeddedPostgres({ dataDir: dir, port: pgPort });
   const appPassword = 'xueji-test-password';
@@ -152,7 +152,7 @@ export async function startApp(opts: {
   const secretFile = path.join(dir, 'jwt-secret');
   if (!fs.existsSync(secretFile)) fs.writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const taken = new Set<number>();
-  const port = () => freePortInRange(40_000, 49_999, taken);
+  const port = () => freePortInRange(10_000, 14_999, taken);
   const env: Record<string, string> = {
     ...baseEnv(),
     NODE_ENV: 'production',
