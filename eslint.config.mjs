@@ -60,6 +60,23 @@ export default tseslint.config(
       ],
     },
   },
+  // Layers (README "Code layout"): infra/ is below the HTTP edge and never reaches up into api/.
+  {
+    files: ['infra/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+api(/|$)',
+              message: 'infra/ imports nothing from api/: move the shared part to infra/ or domain/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
