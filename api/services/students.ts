@@ -331,3 +331,8 @@ export async function studentDetailFor(prisma: PrismaClient, u: AuthUser, studen
   if (!pupil || !(await isWithinReach(prisma, u, studentNo))) return null;
   return detailOf(prisma, pupil);
 }
+
+/** The pupil of a case (it exists: cases keep their pupil). */
+export function loadStudent(prisma: PrismaClient, studentNo: string) {
+  return prisma.student.findUniqueOrThrow({ where: { studentNo } });
+}
