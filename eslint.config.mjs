@@ -17,6 +17,8 @@ const forbiddenInWorkflows = [
   '@temporalio/activity',
 ];
 
+const routesMessage = 'Routes parse, authorise and answer: database work belongs in api/services/.';
+
 export default tseslint.config(
   {
     ignores: [
@@ -57,6 +59,52 @@ export default tseslint.config(
           paths: forbiddenInWorkflows.filter((m) => !m.includes('*')),
           patterns: forbiddenInWorkflows.filter((m) => m.includes('*')),
         },
+      ],
+    },
+  },
+  // Layers (README "Code layout"): infra/ is below the HTTP edge and never reaches up into api/.
+  {
+    files: ['infra/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+api(/|$)',
+              message: 'infra/ imports nothing from api/: move the shared part to infra/ or domain/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Thin edges: a route parses, authorises and answers; the database work (queries, transactions, audit writes) is in
+  // api/services/. Routes may import model types to shape answers, nothing that talks to Postgres, and may not reach
+  // into a Prisma client they were handed.
+  {
+    files: ['api/routes/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'pg', message: routesMessage }],
+          patterns: [
+            { group: ['@prisma/*'], message: routesMessage, allowTypeImports: true },
+            { regex: '(^|/)generated/prisma(/|$)', message: routesMessage, allowTypeImports: true },
+            { regex: '^(\\.\\./)+infra/(db|audit)$', message: routesMessage, allowTypeImports: true },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'MemberExpression[property.name=/^\\$(queryRaw|executeRaw|queryRawUnsafe|executeRawUnsafe|transaction)$/]',
+          message: routesMessage,
+        },
+        { selector: 'MemberExpression[object.name=/^(prisma|tx)$/]', message: routesMessage },
+        { selector: "MemberExpression[object.property.name='prisma']", message: routesMessage },
       ],
     },
   },
