@@ -173,6 +173,8 @@ export interface Prediction {
   p80WorkingDays: number;
   /** Working days already spent in the current stage. */
   elapsedWorkingDays: number;
+  /** When the current stage alone is decided, p50 and p80: against its due date, the early warning (预计超期). */
+  currentStage: { p50: string; p80: string };
   /** The least specific level any remaining stage used: what the prediction is as good as. */
   level: FallbackLevel;
   stages: StagePrediction[];
@@ -199,6 +201,10 @@ export function predictCompletion(book: DurationBook, calendar: WorkingCalendar,
     stages.push({ orgCode: input.current.org.code, level: own.level, basis: own.n });
   }
 
+  const currentStage = {
+    p50: calendar.addWorkingDays(input.today, quantile(pmf, 0.5)).date,
+    p80: calendar.addWorkingDays(input.today, quantile(pmf, 0.8)).date,
+  };
   for (const s of input.next) {
     const own = book.levels(s.org)[0];
     pmf = convolve(pmf, pmfOf(own.counts));
@@ -213,6 +219,7 @@ export function predictCompletion(book: DurationBook, calendar: WorkingCalendar,
     p50WorkingDays: p50,
     p80WorkingDays: p80,
     elapsedWorkingDays: elapsed,
+    currentStage,
     level: worst(stages.map((s) => s.level)),
     stages,
   };
