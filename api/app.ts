@@ -31,6 +31,7 @@ import { documentAdminRoutes, documentRoutes } from './routes/documents';
 import { publicRoutes } from './routes/public';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
+import { PredictionService } from './services/prediction';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -44,6 +45,8 @@ export interface AppDeps {
   tokens: TokenService;
   logger: Logger;
   orgs: OrgDirectory;
+  /** Predicted completion of open cases (durations of the last 12 months, kept a minute). */
+  predictions: PredictionService;
   security: SecuritySettings;
   /** The web console: where its built files are and what it links to. */
   console: ConsoleSettings;
@@ -54,7 +57,7 @@ export interface AppDeps {
  * `security` defaults to config.ts's defaults; server.ts passes the configured values.
  */
 export function buildApp(
-  deps: Omit<AppDeps, 'orgs' | 'security' | 'console' | 'reasonCodes' | 'appUrl'> & {
+  deps: Omit<AppDeps, 'orgs' | 'predictions' | 'security' | 'console' | 'reasonCodes' | 'appUrl'> & {
     security?: Partial<SecuritySettings>;
     console?: Partial<ConsoleSettings>;
     reasonCodes?: ReasonCodes;
@@ -68,6 +71,7 @@ export function buildApp(
     security,
     console: consoleSettings,
     orgs: new OrgDirectory(deps.prisma),
+    predictions: new PredictionService(deps.prisma),
     reasonCodes: deps.reasonCodes ?? loadReasonCodes(),
     appUrl: (deps.appUrl ?? 'http://localhost:3000').replace(/\/$/, ''),
   };

@@ -50,7 +50,7 @@ export function adminRoutes(deps: AppDeps): Router {
   r.get('/stuck', async (req, res) => {
     const q = parse(StuckQuerySchema, req.query);
     const kind = q.kind ?? (q.overdueOnly ? 'overdue' : 'all');
-    res.json(await loadStuck({ prisma, orgs }, { kind, limit: q.limit }));
+    res.json(await loadStuck({ prisma, orgs, predictions: deps.predictions }, { kind, limit: q.limit }));
   });
 
   /** 催办: one more reminder mail to the organisation holding the case, now. Audited as application.remind. */

@@ -23,6 +23,7 @@ import { listApplications } from '../services/case-lists';
 import { loadStudent } from '../services/students';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
 import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
+import { guardianAccessOf, reissueQueryCode } from '../services/guardian';
 import { isOpenStatus } from '../../domain/types';
 import { checkProvinceRules } from '../../domain/rules';
 
@@ -44,7 +45,11 @@ export function applicationRoutes(deps: AppDeps): Router {
     res
       .status(201)
       .location(`/api/applications/${app.id}`)
-      .json(await toApplicationDtoFor(prisma, u, app, orgs));
+      .json({
+        ...(await toApplicationDtoFor(prisma, u, app, orgs)),
+        // Shown once, to the clerk, for the family's receipt: only its hash is kept.
+        guardianAccess: guardianAccessOf(deps.appUrl, app.guardianAccess.ref, app.guardianAccess.code),
+      });
   });
 
   /** Cases the caller may read, newest first, with cursor paging. */
@@ -54,12 +59,22 @@ export function applicationRoutes(deps: AppDeps): Router {
     res.json(await listApplications(prisma, u, q, orgs));
   });
 
+  /** A new query code for the family (the old one stops working): the applicant school's clerk or an admin. */
+  r.post('/:id/query-code', async (req, res) => {
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    res.set('Cache-Control', 'no-store').json(await reissueQueryCode(prisma, currentUser(req), id, deps.appUrl));
+  });
+
   /** 200 the case; 404 when it does not exist or the caller may not see it. */
   r.get('/:id', async (req, res) => {
     const u = currentUser(req);
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     const app = await loadVisibleApplication(prisma, u, id);
-    res.json(await toApplicationDtoFor(prisma, u, app, orgs));
+    const [dto, prediction] = await Promise.all([
+      toApplicationDtoFor(prisma, u, app, orgs),
+      deps.predictions.forCase(app),
+    ]);
+    res.json({ ...dto, prediction });
   });
 
   /**

@@ -35,7 +35,8 @@ export function codeMatches(code: string, storedHash: string): boolean {
 /** A hash of a code nobody has, to spend the same work when the reference is unknown. */
 export const UNKNOWN_CODE_HASH = hashCode('-');
 
-export type PublicOutcome = 'VALID' | 'REVOKED' | 'NO_MATCH' | 'THROTTLED';
+/** Documents: VALID or REVOKED; cases: FOUND, or EXPIRED (closed too long ago: answered as NO_MATCH). */
+export type PublicOutcome = 'VALID' | 'REVOKED' | 'FOUND' | 'EXPIRED' | 'NO_MATCH' | 'THROTTLED';
 
 /** One line in PublicAccessLog. Failures to log are reported, never fatal to the answer. */
 export async function logPublicAccess(
