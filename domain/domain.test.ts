@@ -1,4 +1,4 @@
-import { buildChain, transferChain } from './chain';
+import { buildChain } from './chain';
 import { idCheckChar, isValidStudentNo, maskIdNumber, maskStudentNo, parseIdNumber } from './id-number';
 import { checkChangeLegal, statusAfter } from './status-machine';
 
@@ -66,7 +66,7 @@ describe('approval chains', () => {
   const nj1 = { code: '5119220001', countyCode: '511922' };
 
   test('a transfer between counties: receiving school, receiving county, sending school, sending county', () => {
-    expect(transferChain(hhg1, nj1)).toEqual([
+    expect(buildChain('TRANSFER', hhg1, nj1)).toEqual([
       { stage: 'RECEIVING_SCHOOL', orgCode: '5119220001' },
       { stage: 'RECEIVING_COUNTY', orgCode: '511922' },
       { stage: 'SENDING_SCHOOL', orgCode: '5203020001' },
@@ -75,7 +75,7 @@ describe('approval chains', () => {
   });
 
   test('within one county the bureau acts once', () => {
-    expect(transferChain(hhg1, hhg2).map((s) => s.stage)).toEqual([
+    expect(buildChain('TRANSFER', hhg1, hhg2).map((s) => s.stage)).toEqual([
       'RECEIVING_SCHOOL',
       'RECEIVING_COUNTY',
       'SENDING_SCHOOL',

@@ -9,6 +9,7 @@ import {
   maskStudentNoToRegion,
   replaceIdNumbers,
 } from './id-number';
+import { movesPupil } from './change-types';
 import { isOpenStatus, type ApplicationStatus, type ChangeType, type Role } from './types';
 
 /** How long the sending school and its bureau still reach a pupil after an approved transfer. */
@@ -54,7 +55,7 @@ export function withinReach(caller: ReachCaller, pupil: PupilPlace, cases: reado
   return cases.some((c) => {
     if (isOpenStatus(c.status)) return c.applicantOrgCode === org || c.reachedOrgCodes.includes(org);
     return (
-      c.type === 'TRANSFER' &&
+      movesPupil(c.type) &&
       c.status === 'APPROVED' &&
       c.closedAt !== null &&
       now.getTime() - c.closedAt.getTime() <= TRANSFER_AFTERCARE_DAYS * DAY_MS &&

@@ -9,6 +9,7 @@ import { CHANGE_TYPE_LABELS, STATUS_LABELS } from '../../domain/labels';
 import { rankNearMatches, type MatchRank, type NameDifference } from '../../domain/lookalike';
 import { isValidStudentNo } from '../../domain/id-number';
 import { normaliseIdInput } from '../../domain/text';
+import { MOVING_TYPES } from '../../domain/change-types';
 import { OPEN_STATUSES, type ChangeType } from '../../domain/types';
 import type { AuthUser } from '../auth';
 import { isoDay } from '../schemas/common';
@@ -96,7 +97,7 @@ export async function reachWhere(
       {
         history: {
           some: {
-            type: 'TRANSFER',
+            type: { in: MOVING_TYPES },
             fromSchoolCode: { in: orgs },
             createdAt: { gte: new Date(now.getTime() - AFTER_TRANSFER_MS) },
           },

@@ -1,0 +1,59 @@
+import { CHANGE_TYPE_SPECS } from './registry';
+import type { ChainStep, ChangeTypeSpec, DetailsContext, DetailsIssue, Parties, PupilRecord } from './spec';
+
+export type { ChainStep, ChangeTypeSpec, DetailField, DetailsIssue, Parties, PupilRecord, PupilState } from './spec';
+export { MAX_GRADE } from './spec';
+
+/** The API's codes of the change types. */
+export type ChangeType = keyof typeof CHANGE_TYPE_SPECS;
+
+/** Every change type's code, in the registry's order. */
+export const CHANGE_TYPES = Object.keys(CHANGE_TYPE_SPECS) as [ChangeType, ...ChangeType[]];
+
+export const isChangeType = (code: string): code is ChangeType => Object.hasOwn(CHANGE_TYPE_SPECS, code);
+
+/** A type's spec. Throws for a code the registry does not know (a row written by a newer version, say). */
+export function specOf(type: string): ChangeTypeSpec {
+  if (!isChangeType(type)) throw new Error(`unknown change type ${JSON.stringify(type)}`);
+  return CHANGE_TYPE_SPECS[type];
+}
+
+/** A type changes the pupil's school (转学): the sending school keeps sight of the pupil for a while. */
+export const movesPupil = (type: string): boolean => specOf(type).changes.includes('schoolCode');
+
+/** The types that move the pupil, for queries. */
+export const MOVING_TYPES: ChangeType[] = CHANGE_TYPES.filter(movesPupil);
+
+/** The chain of a new case. */
+export function buildChain(type: string, parties: Parties): ChainStep[] {
+  return specOf(type).chain(parties);
+}
+
+/** The record after an approved change. */
+export function recordAfter(
+  type: string,
+  record: PupilRecord,
+  app: { toSchoolCode: string | null; details?: unknown } = { toSchoolCode: null },
+): PupilRecord {
+  return specOf(type).apply(record, { toSchoolCode: app.toSchoolCode, details: app.details ?? null });
+}
+
+/** The type's own checks of well-formed details. */
+export function detailsIssues(
+  type: string,
+  details: Record<string, string | undefined>,
+  ctx: DetailsContext,
+): DetailsIssue[] {
+  return specOf(type).checkDetails?.(details, ctx) ?? [];
+}
+
+/** A spec's wording, with the common defaults. */
+export function wordingOf(type: string) {
+  const w = specOf(type).wording;
+  return {
+    fromSchool: w?.fromSchool ?? '学校',
+    schoolPicker: w?.schoolPicker ?? '学校',
+    filingHint: w?.filingHint ?? null,
+    proofHint: w?.proofHint ?? null,
+  };
+}
