@@ -10,7 +10,7 @@ import {
   replaceIdNumbers,
 } from './id-number';
 import { movesPupil } from './change-types';
-import { isOpenStatus, type ApplicationStatus, type ChangeType, type Role } from './types';
+import { isOpenStatus, type ApplicationStatus, type Role } from './types';
 
 /** How long the sending school and its bureau still reach a pupil after an approved transfer. */
 export const TRANSFER_AFTERCARE_DAYS = 30;
@@ -30,7 +30,8 @@ export interface PupilPlace {
 
 /** What the rule needs of one case about the pupil. */
 export interface CaseFacts {
-  type: ChangeType;
+  /** The change type's code (as stored). */
+  type: string;
   status: ApplicationStatus;
   applicantOrgCode: string;
   /** Organisations whose stage of the case has been reached (any round). */

@@ -19,7 +19,7 @@ export interface ProvinceRules {
 export const DEFAULT_RULES: ProvinceRules = { noTransferGrades: [], noRepeatGrades: [], maxSuspendMonths: 24 };
 
 export function checkProvinceRules(
-  type: ChangeType,
+  type: ChangeType | string,
   pupil: PupilState,
   request: { effectiveDate: string; details?: Record<string, unknown> | null },
   rules: ProvinceRules,

@@ -1,5 +1,5 @@
 import { MAX_GRADE, recordAfter, specOf, type PupilState } from './change-types';
-import { CHANGE_TYPE_LABELS, STUDENT_STATUS_LABELS } from './labels';
+import { STUDENT_STATUS_LABELS } from './labels';
 import type { ChangeType, StudentStatus } from './types';
 
 export type { PupilState } from './change-types';
@@ -11,13 +11,13 @@ export type Legality = { legal: true } | { legal: false; reason: string };
  * Whether a change may be filed for a pupil in this state; the reason is written for a clerk. The statuses each type
  * starts from, and any further precondition, are the type's spec's (domain/change-types/).
  */
-export function checkChangeLegal(type: ChangeType, pupil: PupilState): Legality {
-  const label = CHANGE_TYPE_LABELS[type];
+export function checkChangeLegal(type: ChangeType | string, pupil: PupilState): Legality {
+  const spec = specOf(type);
+  const label = spec.label;
   if (pupil.status === 'DECEASED') return { legal: false, reason: '该学生学籍已注销（死亡），不能再办理任何异动' };
   if (pupil.problemFlag) {
     return { legal: false, reason: `该学生为问题学籍，须先由原学校核实更正后才能办理${label}` };
   }
-  const spec = specOf(type);
   if (!spec.from.includes(pupil.status)) {
     const now = STUDENT_STATUS_LABELS[pupil.status];
     const need = spec.from.map((s) => STUDENT_STATUS_LABELS[s]).join('或');

@@ -6,7 +6,7 @@ import { applyRollup } from '../../infra/rollup';
 import { TtlCache } from '../../infra/ttl-cache';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
-import { specOf } from '../../domain/change-types';
+import { asChangeType, specOf } from '../../domain/change-types';
 import { maskStudentNoToRegion } from '../../domain/id-number';
 import { studentNoAsSeen, textAsSeen } from '../../domain/reach';
 import { isoDay } from '../schemas/common';
@@ -337,7 +337,7 @@ export async function createApplication(
 
 export function workflowInputOf(a: {
   id: number;
-  type: ChangeType;
+  type: string;
   applicantOrgCode: string;
   round: number;
   createdAt?: Date;
@@ -349,7 +349,7 @@ export function workflowInputOf(a: {
     .map((s) => ({ stage: s.stage, orgCode: s.orgCode }));
   return {
     applicationId: a.id,
-    type: a.type,
+    type: asChangeType(a.type),
     applicantOrgCode: a.applicantOrgCode,
     chain,
     round: a.round,

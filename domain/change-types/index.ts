@@ -12,6 +12,15 @@ export const CHANGE_TYPES = Object.keys(CHANGE_TYPE_SPECS) as [ChangeType, ...Ch
 
 export const isChangeType = (code: string): code is ChangeType => Object.hasOwn(CHANGE_TYPE_SPECS, code);
 
+/**
+ * A stored code (Application.type and StudentHistory.type are text) as a ChangeType. Throws for a code the registry
+ * does not know (a row written by a newer version, say).
+ */
+export function asChangeType(code: string): ChangeType {
+  if (!isChangeType(code)) throw new Error(`unknown change type ${JSON.stringify(code)}`);
+  return code;
+}
+
 /** A type's spec. Throws for a code the registry does not know (a row written by a newer version, say). */
 export function specOf(type: string): ChangeTypeSpec {
   if (!isChangeType(type)) throw new Error(`unknown change type ${JSON.stringify(type)}`);
