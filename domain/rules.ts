@@ -26,7 +26,7 @@ export function checkProvinceRules(
 ): Legality {
   const reason = specOf(type).provinceRule?.(
     pupil,
-    { effectiveDate: request.effectiveDate, today: '', details: request.details ?? {} },
+    { effectiveDate: request.effectiveDate, details: request.details ?? {} },
     rules,
   );
   return reason ? { legal: false, reason } : { legal: true };

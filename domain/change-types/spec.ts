@@ -83,7 +83,7 @@ export interface ChangeTypeSpec<Code extends string = string> {
   /** The province's conditions (settings/province-rules.json) that apply to this type. */
   provinceRule?(
     pupil: PupilState,
-    request: DetailsContext & { details: Record<string, unknown> },
+    request: { effectiveDate: string; details: Record<string, unknown> },
     rules: ProvinceRules,
   ): string | null;
   /** The type's own fields in `details`. */

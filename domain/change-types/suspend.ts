@@ -10,9 +10,7 @@ export const suspend = {
   from: ['ENROLLED'],
   provinceRule(_pupil, request, rules) {
     const back = request.details.expectedReturnDate;
-    return request.effectiveDate &&
-      typeof back === 'string' &&
-      back > addMonths(request.effectiveDate, rules.maxSuspendMonths)
+    return typeof back === 'string' && back > addMonths(request.effectiveDate, rules.maxSuspendMonths)
       ? `按本省规定，休学最长 ${rules.maxSuspendMonths} 个月，请调整预计复学日期`
       : null;
   },
