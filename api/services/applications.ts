@@ -216,7 +216,7 @@ export async function createApplication(
   reasonCodes?: ReasonCodes,
 ) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
-  if (body.reasonCode && reasonCodes && !reasonCodes[body.type].some((c) => c.code === body.reasonCode)) {
+  if (body.reasonCode && reasonCodes && !(reasonCodes[body.type] ?? []).some((c) => c.code === body.reasonCode)) {
     const message = `“${CHANGE_TYPE_LABELS[body.type]}”没有代码为 ${body.reasonCode} 的异动原因，请从列表中选择`;
     throw badRequest(message, [{ path: 'reasonCode', message }]);
   }

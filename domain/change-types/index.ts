@@ -47,6 +47,36 @@ export function recordAfter(
   return specOf(type).apply(record, { toSchoolCode: app.toSchoolCode, details: app.details ?? null });
 }
 
+/** A history line's before and after values (StudentHistory). */
+export interface HistoryValues {
+  fromSchoolCode: string | null;
+  toSchoolCode: string | null;
+  fromStatus: PupilRecord['status'];
+  toStatus: PupilRecord['status'];
+  fromGrade: number | null;
+  toGrade: number | null;
+}
+
+/**
+ * What reversing an approved change (纠错) writes back: exactly the fields the type's approval changes (its spec's
+ * `changes`), each to the value the history line recorded before the change. Fields the type does not change are left
+ * as they are now, even if something else changed them since.
+ */
+export function reversalPatch(type: string, line: HistoryValues): Partial<PupilRecord> {
+  const before: { [K in keyof PupilRecord]: PupilRecord[K] | null } = {
+    schoolCode: line.fromSchoolCode,
+    status: line.fromStatus,
+    grade: line.fromGrade,
+  };
+  const patch: Partial<PupilRecord> = {};
+  for (const field of specOf(type).changes) {
+    const value = before[field];
+    if (value === null) throw new Error(`the history line has no earlier ${field}`);
+    Object.assign(patch, { [field]: value });
+  }
+  return patch;
+}
+
 /** The type's own checks of well-formed details. */
 export function detailsIssues(
   type: string,
