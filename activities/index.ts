@@ -5,7 +5,7 @@ import { appendAudit } from '../infra/audit';
 import type { ChainStep } from '../domain/chain';
 import type { Actor, ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from '../domain/types';
 import { maskStudentNo } from '../domain/id-number';
-import { gradeAfter, statusAfter } from '../domain/status-machine';
+import { recordAfter, type PupilRecord } from '../domain/change-types';
 import type { CaseState, Corrections, DecisionWritten, Outcome, WriteResult } from '../workflows/messages';
 import { InvariantViolationError } from './errors';
 import { loadCalendar } from '../infra/deadlines';
@@ -116,10 +116,14 @@ async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Da
     select "studentNo", "schoolCode", status::text as status, grade from "Student" where "studentNo" = ${app.studentNo} for update`;
   const already = await tx.studentHistory.findUnique({ where: { applicationId: app.id }, select: { id: true } });
   if (already) return null;
-  const toStatus = statusAfter(app.type, pupil.status);
-  const toGrade = gradeAfter(app.type, pupil.grade);
-  const toSchoolCode = app.type === 'TRANSFER' ? app.toSchoolCode : pupil.schoolCode;
-  if (!toSchoolCode) throw new InvariantViolationError(`transfer ${app.id} has no receiving school`);
+  // What the approval does to the record is the change type's own (domain/change-types/).
+  let after: PupilRecord;
+  try {
+    after = recordAfter(app.type, pupil, app);
+  } catch (e) {
+    throw new InvariantViolationError(`case ${app.id}: ${(e as Error).message}`);
+  }
+  const { schoolCode: toSchoolCode, status: toStatus, grade: toGrade } = after;
 
   const change: PupilChange = {
     studentNo: pupil.studentNo,

@@ -1,4 +1,6 @@
-import { buildChain, transferChain } from './chain';
+import { CHANGE_TYPE_SPECS } from './change-types/registry';
+import { CHANGE_TYPES, movesPupil, recordAfter, reversalPatch, specOf, type ChangeType } from './change-types';
+import { buildChain } from './chain';
 import { idCheckChar, isValidStudentNo, maskIdNumber, maskStudentNo, parseIdNumber } from './id-number';
 import { checkChangeLegal, statusAfter } from './status-machine';
 
@@ -66,7 +68,7 @@ describe('approval chains', () => {
   const nj1 = { code: '5119220001', countyCode: '511922' };
 
   test('a transfer between counties: receiving school, receiving county, sending school, sending county', () => {
-    expect(transferChain(hhg1, nj1)).toEqual([
+    expect(buildChain('TRANSFER', hhg1, nj1)).toEqual([
       { stage: 'RECEIVING_SCHOOL', orgCode: '5119220001' },
       { stage: 'RECEIVING_COUNTY', orgCode: '511922' },
       { stage: 'SENDING_SCHOOL', orgCode: '5203020001' },
@@ -75,7 +77,7 @@ describe('approval chains', () => {
   });
 
   test('within one county the bureau acts once', () => {
-    expect(transferChain(hhg1, hhg2).map((s) => s.stage)).toEqual([
+    expect(buildChain('TRANSFER', hhg1, hhg2).map((s) => s.stage)).toEqual([
       'RECEIVING_SCHOOL',
       'RECEIVING_COUNTY',
       'SENDING_SCHOOL',
@@ -108,5 +110,44 @@ describe('pupil status machine', () => {
     expect(checkChangeLegal('SUSPEND', { ...enrolled, status: 'DECEASED' }).legal).toBe(false);
     expect(statusAfter('SUSPEND', 'ENROLLED')).toBe('SUSPENDED');
     expect(statusAfter('TRANSFER', 'ENROLLED')).toBe('ENROLLED');
+  });
+});
+
+describe('change type specifications', () => {
+  const record = { schoolCode: '5203020001', status: 'ENROLLED' as const, grade: 4 };
+  const lineOf = (type: ChangeType, toSchoolCode: string | null = null) => {
+    const after = recordAfter(type, record, { toSchoolCode });
+    return {
+      fromSchoolCode: record.schoolCode,
+      toSchoolCode: after.schoolCode,
+      fromStatus: record.status,
+      toStatus: after.status,
+      fromGrade: record.grade,
+      toGrade: after.grade,
+    };
+  };
+
+  test('every registered spec is filed under its own code, with a Chinese label', () => {
+    for (const [key, spec] of Object.entries(CHANGE_TYPE_SPECS)) {
+      expect(spec.code).toBe(key);
+      expect(spec.label).toMatch(/^[\u4e00-\u9fff]+$/);
+    }
+  });
+
+  test('approval changes exactly the fields a spec declares, and a reversal restores exactly those', () => {
+    for (const type of CHANGE_TYPES) {
+      const spec = specOf(type);
+      const after = recordAfter(type, record, { toSchoolCode: '5119220001' });
+      const changed = (Object.keys(record) as (keyof typeof record)[]).filter((k) => after[k] !== record[k]);
+      for (const k of changed) expect([type, spec.changes.includes(k)]).toEqual([type, true]);
+      const back = { ...after, ...reversalPatch(type, lineOf(type, '5119220001')) };
+      expect([type, back]).toEqual([type, record]);
+    }
+  });
+
+  test('only a type that changes the school moves the pupil', () => {
+    expect(CHANGE_TYPES.filter(movesPupil)).toEqual(['TRANSFER']);
+    expect(reversalPatch('TRANSFER', lineOf('TRANSFER', '5119220001'))).toEqual({ schoolCode: '5203020001' });
+    expect(reversalPatch('SKIP_GRADE', lineOf('SKIP_GRADE'))).toEqual({ grade: 4 });
   });
 });

@@ -1,16 +1,10 @@
+import { CHANGE_TYPE_SPECS } from './change-types/registry';
 import type { ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from './types';
 
-// Chinese names as clerks know them from the national system.
-export const CHANGE_TYPE_LABELS: Record<ChangeType, string> = {
-  TRANSFER: '转学',
-  SUSPEND: '休学',
-  RESUME: '复学',
-  REPEAT_GRADE: '留级',
-  SKIP_GRADE: '跳级',
-  DROP_OUT: '辍学',
-  STUDY_ABROAD: '出境学习',
-  DECEASED: '死亡',
-};
+// Chinese names as clerks know them from the national system (a change type's is its spec's).
+export const CHANGE_TYPE_LABELS = Object.fromEntries(
+  Object.values(CHANGE_TYPE_SPECS).map((s) => [s.code, s.label]),
+) as Record<ChangeType, string>;
 
 export const STATUS_LABELS: Record<ApplicationStatus, string> = {
   IN_REVIEW: '审核中',

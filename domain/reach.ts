@@ -9,7 +9,8 @@ import {
   maskStudentNoToRegion,
   replaceIdNumbers,
 } from './id-number';
-import { isOpenStatus, type ApplicationStatus, type ChangeType, type Role } from './types';
+import { movesPupil } from './change-types';
+import { isOpenStatus, type ApplicationStatus, type Role } from './types';
 
 /** How long the sending school and its bureau still reach a pupil after an approved transfer. */
 export const TRANSFER_AFTERCARE_DAYS = 30;
@@ -29,7 +30,8 @@ export interface PupilPlace {
 
 /** What the rule needs of one case about the pupil. */
 export interface CaseFacts {
-  type: ChangeType;
+  /** The change type's code (as stored). */
+  type: string;
   status: ApplicationStatus;
   applicantOrgCode: string;
   /** Organisations whose stage of the case has been reached (any round). */
@@ -54,7 +56,7 @@ export function withinReach(caller: ReachCaller, pupil: PupilPlace, cases: reado
   return cases.some((c) => {
     if (isOpenStatus(c.status)) return c.applicantOrgCode === org || c.reachedOrgCodes.includes(org);
     return (
-      c.type === 'TRANSFER' &&
+      movesPupil(c.type) &&
       c.status === 'APPROVED' &&
       c.closedAt !== null &&
       now.getTime() - c.closedAt.getTime() <= TRANSFER_AFTERCARE_DAYS * DAY_MS &&

@@ -1,10 +1,11 @@
-import { CHANGE_TYPE_LABELS } from './labels';
+import { specOf } from './change-types';
 import type { Legality, PupilState } from './status-machine';
 import type { ChangeType } from './types';
 
 /**
  * Conditions that provinces add to the national rules (《中小学生学籍管理办法》 art. 11 leaves them to the
- * provinces). They are settings (settings/province-rules.json, or RULES_FILE), not code.
+ * provinces). They are settings (settings/province-rules.json, or RULES_FILE), not code; which of them applies to
+ * which change type is the type's spec's `provinceRule`.
  */
 export interface ProvinceRules {
   /** Grades in which a transfer is refused, e.g. [6, 9, 12] for the graduating years. */
@@ -17,30 +18,16 @@ export interface ProvinceRules {
 
 export const DEFAULT_RULES: ProvinceRules = { noTransferGrades: [], noRepeatGrades: [], maxSuspendMonths: 24 };
 
-function addMonths(isoDate: string, months: number): string {
-  const d = new Date(`${isoDate}T00:00:00Z`);
-  d.setUTCMonth(d.getUTCMonth() + months);
-  return d.toISOString().slice(0, 10);
-}
-
 export function checkProvinceRules(
-  type: ChangeType,
+  type: ChangeType | string,
   pupil: PupilState,
   request: { effectiveDate: string; details?: Record<string, unknown> | null },
   rules: ProvinceRules,
 ): Legality {
-  const label = CHANGE_TYPE_LABELS[type];
-  if (type === 'TRANSFER' && rules.noTransferGrades.includes(pupil.grade)) {
-    return { legal: false, reason: `按本省规定，${pupil.grade} 年级（毕业年级）学生不能办理${label}` };
-  }
-  if (type === 'REPEAT_GRADE' && rules.noRepeatGrades.includes(pupil.grade)) {
-    return { legal: false, reason: `按本省规定，${pupil.grade} 年级学生不能办理${label}` };
-  }
-  if (type === 'SUSPEND') {
-    const back = request.details?.expectedReturnDate;
-    if (typeof back === 'string' && back > addMonths(request.effectiveDate, rules.maxSuspendMonths)) {
-      return { legal: false, reason: `按本省规定，休学最长 ${rules.maxSuspendMonths} 个月，请调整预计复学日期` };
-    }
-  }
-  return { legal: true };
+  const reason = specOf(type).provinceRule?.(
+    pupil,
+    { effectiveDate: request.effectiveDate, details: request.details ?? {} },
+    rules,
+  );
+  return reason ? { legal: false, reason } : { legal: true };
 }

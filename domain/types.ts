@@ -1,17 +1,9 @@
 // Pure types shared by workflows, activities and the API. They mirror the Prisma enums on purpose:
-// workflow code may not import the generated client (it pulls in Node built-ins).
+// workflow code may not import the generated client (it pulls in Node built-ins). (Change types are stored as text and
+// defined by domain/change-types/ alone.)
 
-export const CHANGE_TYPES = [
-  'TRANSFER',
-  'SUSPEND',
-  'RESUME',
-  'REPEAT_GRADE',
-  'SKIP_GRADE',
-  'DROP_OUT',
-  'STUDY_ABROAD',
-  'DECEASED',
-] as const;
-export type ChangeType = (typeof CHANGE_TYPES)[number];
+// The change types are defined by their specs (domain/change-types/): one file per type, one registry.
+export { CHANGE_TYPES, type ChangeType } from './change-types';
 
 export const APPLICATION_STATUSES = [
   'IN_REVIEW',

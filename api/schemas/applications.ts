@@ -15,6 +15,8 @@ import {
 } from './common';
 
 import { shanghaiDate } from '../../domain/calendar';
+import { CHANGE_TYPES, detailsIssues, type ChangeType, type DetailField } from '../../domain/change-types';
+import { CHANGE_TYPE_SPECS } from '../../domain/change-types/registry';
 
 const shiftDays = (iso: string, days: number) =>
   new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
@@ -26,30 +28,29 @@ const effectiveDate = isoDate('异动日期').refine(
 );
 
 const reasonField = freeText('异动原因', { min: 1, max: 500, multiline: true });
-const none = z.object({}).strict();
+/** A type's `details` schema, built from its spec's fields (domain/change-types/): only those fields, none more. */
+function detailsSchemaOf(type: ChangeType) {
+  const fields = CHANGE_TYPE_SPECS[type].fields as readonly DetailField[];
+  return z
+    .object(
+      Object.fromEntries(
+        fields.map((f) => {
+          const base = f.kind === 'date' ? isoDate(f.label) : freeText(f.label, { min: 1, max: f.max ?? 50 });
+          return [f.name, f.required ? base : base.optional()];
+        }),
+      ),
+    )
+    .strict();
+}
 
 /** The fields each change type needs beyond reason and date. */
-export const DETAILS_BY_TYPE = {
-  TRANSFER: none,
-  SUSPEND: z.object({ expectedReturnDate: isoDate('预计复学日期') }).strict(),
-  RESUME: none,
-  REPEAT_GRADE: none,
-  SKIP_GRADE: none,
-  DROP_OUT: z.object({ lastAttendanceDate: isoDate('最后到校日期').optional() }).strict(),
-  STUDY_ABROAD: z
-    .object({
-      destination: freeText('前往国家或地区', { min: 1, max: 50 }),
-      expectedReturnDate: isoDate('预计回国日期').optional(),
-    })
-    .strict(),
-  DECEASED: z.object({ deathDate: isoDate('死亡日期') }).strict(),
-} satisfies Record<z.infer<typeof ChangeTypeSchema>, z.ZodType>;
+export const DETAILS_BY_TYPE = Object.fromEntries(CHANGE_TYPES.map((t) => [t, detailsSchemaOf(t)])) as Record<
+  ChangeType,
+  ReturnType<typeof detailsSchemaOf>
+>;
 
-/** Checks `details` against the type's own fields and their relation to the effective date. */
-function checkDetails(
-  v: { type: z.infer<typeof ChangeTypeSchema>; effectiveDate?: string; details?: unknown },
-  ctx: z.RefinementCtx,
-) {
+/** Checks `details` against the type's own fields, then the type's checks between them and the effective date. */
+function checkDetails(v: { type: ChangeType; effectiveDate?: string; details?: unknown }, ctx: z.RefinementCtx) {
   const parsed = DETAILS_BY_TYPE[v.type].safeParse(v.details ?? {});
   if (!parsed.success) {
     for (const i of parsed.error.issues) {
@@ -60,16 +61,18 @@ function checkDetails(
     return;
   }
   const d = parsed.data as Record<string, string | undefined>;
-  if (v.effectiveDate && d.expectedReturnDate && d.expectedReturnDate <= v.effectiveDate) {
-    ctx.addIssue({ code: 'custom', path: ['details', 'expectedReturnDate'], message: '预计返回日期应晚于异动日期' });
-  }
-  if (d.deathDate && d.deathDate > todayIso()) {
-    ctx.addIssue({ code: 'custom', path: ['details', 'deathDate'], message: '死亡日期不能晚于今天' });
-  }
-  if (d.lastAttendanceDate && v.effectiveDate && d.lastAttendanceDate > v.effectiveDate) {
-    ctx.addIssue({ code: 'custom', path: ['details', 'lastAttendanceDate'], message: '最后到校日期不能晚于异动日期' });
+  for (const issue of detailsIssues(v.type, d, { effectiveDate: v.effectiveDate, today: todayIso() })) {
+    ctx.addIssue({ code: 'custom', path: ['details', issue.field], message: issue.message });
   }
 }
+
+/** `details` as the API document describes it: each type's fields (? = optional). */
+const detailsDescription =
+  '按类型：' +
+  CHANGE_TYPES.flatMap((t) => {
+    const fields = CHANGE_TYPE_SPECS[t].fields as readonly DetailField[];
+    return fields.length ? [`${t} {${fields.map((f) => f.name + (f.required ? '' : '?')).join(', ')}}`] : [];
+  }).join('；');
 
 export const CreateApplicationBodySchema = z
   .object({
@@ -84,10 +87,7 @@ export const CreateApplicationBodySchema = z
       .meta({ description: '异动原因代码（GET /api/reason-codes，按类型）；reason 为说明', example: '01' }),
     effectiveDate,
     toSchoolCode: orgCode('转入学校代码').optional(),
-    details: z.record(z.string(), z.unknown()).optional().meta({
-      description:
-        '按类型：SUSPEND {expectedReturnDate}；STUDY_ABROAD {destination, expectedReturnDate?}；DECEASED {deathDate}；DROP_OUT {lastAttendanceDate?}',
-    }),
+    details: z.record(z.string(), z.unknown()).optional().meta({ description: detailsDescription }),
   })
   .superRefine((v, ctx) => checkDetails(v, ctx))
   .meta({ id: 'CreateApplicationBody' });

@@ -6,6 +6,7 @@ import { applyRollup } from '../../infra/rollup';
 import { TtlCache } from '../../infra/ttl-cache';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
 import { buildChain, type ChainStep } from '../../domain/chain';
+import { asChangeType, specOf } from '../../domain/change-types';
 import { maskStudentNoToRegion } from '../../domain/id-number';
 import { studentNoAsSeen, textAsSeen } from '../../domain/reach';
 import { isoDay } from '../schemas/common';
@@ -216,26 +217,27 @@ export async function createApplication(
   reasonCodes?: ReasonCodes,
 ) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
-  if (body.reasonCode && reasonCodes && !reasonCodes[body.type].some((c) => c.code === body.reasonCode)) {
+  if (body.reasonCode && reasonCodes && !(reasonCodes[body.type] ?? []).some((c) => c.code === body.reasonCode)) {
     const message = `“${CHANGE_TYPE_LABELS[body.type]}”没有代码为 ${body.reasonCode} 的异动原因，请从列表中选择`;
     throw badRequest(message, [{ path: 'reasonCode', message }]);
   }
   const label = CHANGE_TYPE_LABELS[body.type];
-  // The typed 学籍号 is a guess until it names a pupil the clerk may file for: a transfer may name a pupil of any
-  // school (the receiving school files it), other changes only a pupil within the clerk's reach. Anything else is a
+  const spec = specOf(body.type);
+  const receiving = spec.applicant === 'receivingSchool';
+  // The typed 学籍号 is a guess until it names a pupil the clerk may file for: a type the receiving school files (a
+  // transfer) may name a pupil of any school, other changes only a pupil within the clerk's reach. Anything else is a
   // failed match — the same 404 whether the pupil exists elsewhere or not, counted and audited (services/reach.ts).
   const { pupil } = await guardedMatch(prisma, u, { via: 'application', studentNo: body.studentNo }, async (tx) => {
     const found = await tx.student.findUnique({ where: { studentNo: body.studentNo }, include: { school: true } });
-    const fileable =
-      found && (body.type === 'TRANSFER' || (await reachOf(tx, u, [found.studentNo])).has(found.studentNo));
+    const fileable = found && (receiving || (await reachOf(tx, u, [found.studentNo])).has(found.studentNo));
     return { ok: !!fileable, pupil: fileable ? found : null };
   });
   if (!pupil) throw notFound(`没有找到学籍号为 ${maskStudentNoToRegion(body.studentNo)} 的学生，请核对学籍号`);
 
   let toSchool: { code: string; countyCode: string } | null = null;
-  if (body.type === 'TRANSFER') {
+  if (receiving) {
     if (body.toSchoolCode && body.toSchoolCode !== u.orgCode) {
-      throw ruleViolation('转学申请由转入学校提交：转入学校只能是您所在的学校', [
+      throw ruleViolation(`${label}申请由转入学校提交：转入学校只能是您所在的学校`, [
         { path: 'toSchoolCode', message: '转入学校应为您所在的学校' },
       ]);
     }
@@ -341,7 +343,7 @@ export async function createApplication(
 
 export function workflowInputOf(a: {
   id: number;
-  type: ChangeType;
+  type: string;
   applicantOrgCode: string;
   round: number;
   createdAt?: Date;
@@ -353,7 +355,7 @@ export function workflowInputOf(a: {
     .map((s) => ({ stage: s.stage, orgCode: s.orgCode }));
   return {
     applicationId: a.id,
-    type: a.type,
+    type: asChangeType(a.type),
     applicantOrgCode: a.applicantOrgCode,
     chain,
     round: a.round,

@@ -16,6 +16,7 @@ import {
   STUDENT_STATUS_LABELS,
 } from '../../domain/labels';
 import { groupCode, maskName } from '../../domain/public-code';
+import { movesPupil, specOf, wordingOf } from '../../domain/change-types';
 import { reasonCodeLabel, type ReasonCodes } from '../../domain/reason-codes';
 import type { ApplicationStatus, ChangeType } from '../../domain/types';
 import type { AuthUser } from '../auth';
@@ -115,8 +116,9 @@ function buildDocument(
   const to = a.toSchoolCode ? (names.get(a.toSchoolCode) ?? a.toSchoolCode) : null;
   const steps = a.steps.filter((s) => s.round === a.round);
   const reason = [reasonCodeLabel(reasonCodes, type, a.reasonCode), a.reason].filter(Boolean).join('：');
+  const fields = specOf(type).fields;
   const details = Object.entries((a.details as Record<string, unknown> | null) ?? {}).map(
-    ([k, v]) => [DETAIL_LABELS[k] ?? k, String(v)] as [string, string],
+    ([k, v]) => [fields.find((f) => f.name === k)?.label ?? k, String(v)] as [string, string],
   );
   const s = a.student;
   const decided = steps.filter((x) => x.decision);
@@ -133,7 +135,7 @@ function buildDocument(
       ['学籍状态', STUDENT_STATUS_LABELS[s.status]],
       ['异动类型', CHANGE_TYPE_LABELS[type]],
       ['异动日期', isoDay(a.effectiveDate)],
-      [type === 'TRANSFER' ? '转出学校' : '学校', from],
+      [wordingOf(type).fromSchool, from],
       ...(to ? ([['转入学校', to]] as [string, string][]) : []),
       ['异动原因', reason],
       ...details,
@@ -185,13 +187,6 @@ function buildDocument(
   return { printed, facts };
 }
 
-const DETAIL_LABELS: Record<string, string> = {
-  expectedReturnDate: '预计返回日期',
-  destination: '前往国家或地区',
-  deathDate: '死亡日期',
-  lastAttendanceDate: '最后到校日期',
-};
-
 /**
  * Issues and renders one document: 404 when the caller may not see the case; 409 for a letter of a case that is
  * not an approved transfer. The row, its audit event and the PDF's reference and code belong together: the code is
@@ -205,7 +200,7 @@ export async function issueDocument(
 ): Promise<{ pdf: Buffer; ref: string; fileName: string }> {
   const { prisma } = deps;
   const a = await loadPrintable(prisma, u, id);
-  if (kind === 'TRANSFER_LETTER' && !(a.type === 'TRANSFER' && a.status === 'APPROVED')) {
+  if (kind === 'TRANSFER_LETTER' && !(movesPupil(a.type) && a.status === 'APPROVED')) {
     throw conflict('转学联系函只能为审批通过的转学业务出具');
   }
   const names = await orgNames(prisma, [a.fromSchoolCode, a.toSchoolCode, a.currentOrgCode, a.applicantOrgCode]);

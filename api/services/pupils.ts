@@ -9,6 +9,7 @@ import { CHANGE_TYPE_LABELS, STATUS_LABELS } from '../../domain/labels';
 import { rankNearMatches, type MatchRank, type NameDifference } from '../../domain/lookalike';
 import { isValidStudentNo } from '../../domain/id-number';
 import { normaliseIdInput } from '../../domain/text';
+import { asChangeType, MOVING_TYPES } from '../../domain/change-types';
 import { OPEN_STATUSES, type ChangeType } from '../../domain/types';
 import type { AuthUser } from '../auth';
 import { isoDay } from '../schemas/common';
@@ -96,7 +97,7 @@ export async function reachWhere(
       {
         history: {
           some: {
-            type: 'TRANSFER',
+            type: { in: MOVING_TYPES },
             fromSchoolCode: { in: orgs },
             createdAt: { gte: new Date(now.getTime() - AFTER_TRANSFER_MS) },
           },
@@ -154,10 +155,11 @@ export async function openCaseNotes(
     const isParty = party.has(a.id);
     const to =
       isParty && a.toSchoolCode ? { code: a.toSchoolCode, name: names.get(a.toSchoolCode) ?? a.toSchoolCode } : null;
+    const type = asChangeType(a.type);
     out.set(a.studentNo, {
-      type: a.type,
+      type,
       status: a.status as OpenCaseNote['status'],
-      label: `在办（${CHANGE_TYPE_LABELS[a.type]}${to ? `至${to.name}` : ''}，${STATUS_LABELS[a.status]}）`,
+      label: `在办（${CHANGE_TYPE_LABELS[type]}${to ? `至${to.name}` : ''}，${STATUS_LABELS[a.status]}）`,
       applicationId: isParty ? a.id : null,
       toSchool: to,
     });

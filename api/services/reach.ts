@@ -3,6 +3,7 @@ import { appendAudit } from '../../infra/audit';
 import type { PrismaClient } from '../../infra/db';
 import { maskStudentNoToRegion } from '../../domain/id-number';
 import { TRANSFER_AFTERCARE_DAYS, withinReach, type CaseFacts, type ReachCaller } from '../../domain/reach';
+import { MOVING_TYPES } from '../../domain/change-types';
 import { OPEN_STATUSES } from '../../domain/types';
 import { auditActorOf, type AuthUser } from '../auth';
 import { tooManyRequests } from '../errors';
@@ -49,7 +50,10 @@ export async function reachOf(
     prisma.application.findMany({
       where: {
         studentNo: { in: wanted },
-        OR: [{ status: { in: OPEN_STATUSES } }, { type: 'TRANSFER', status: 'APPROVED', closedAt: { gte: since } }],
+        OR: [
+          { status: { in: OPEN_STATUSES } },
+          { type: { in: MOVING_TYPES }, status: 'APPROVED', closedAt: { gte: since } },
+        ],
       },
       select: {
         studentNo: true,

@@ -77,7 +77,7 @@ async function seedCases(url: string, from: number, to: number, total: number, p
      insert into "Application" (id, type, "studentNo", "fromSchoolCode", "toSchoolCode", "applicantOrgCode", status,
                                 "currentStage", "currentOrgCode", round, reason, "effectiveDate", "workflowId",
                                 "workflowStartedAt", "createdById", "createdAt", "updatedAt", "closedAt")
-     select i, type::"ChangeType",
+     select i, type,
             'G59' || lpad((1 + pupil % ${COUNTIES})::text, 4, '0') || to_char(date '2014-09-01' + (pupil % 2000)::int, 'YYYYMMDD')
               || lpad((pupil / 2000 % 1000)::text, 3, '0') || 'X',
             school, case when type = 'TRANSFER' then to_school end,

@@ -10,6 +10,8 @@ export {
   STUDENT_STATUS_LABELS,
 } from '../../../domain/labels';
 export { CHANGE_TYPES } from '../../../domain/types';
+// What the console needs of a change type (who files it, its wording, its fields) is the type's spec's.
+export { movesPupil, specOf, wordingOf } from '../../../domain/change-types';
 export type { ApplicationStatus, ChangeType, Decision, Role, Stage } from '../../../domain/types';
 
 export const ROLE_LABELS = {

@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ApiError, saveBlob, ok, type Application } from '../api/client';
-import { formatTime } from '../api/labels';
+import { formatTime, movesPupil } from '../api/labels';
 import { useSession } from '../auth';
 import { ReasonDialog } from './ReasonDialog';
 
@@ -37,7 +37,7 @@ export function Documents({ a }: { a: Application }) {
       setBusy(false);
     }
   };
-  const letter = a.type === 'TRANSFER' && a.status === 'APPROVED';
+  const letter = movesPupil(a.type) && a.status === 'APPROVED';
   return (
     <div className="documents">
       <h3>打印</h3>

@@ -1,5 +1,5 @@
 import type { Application, Step } from '../api/client';
-import { DECISION_LABELS, formatHours, formatTime, stageLabel } from '../api/labels';
+import { DECISION_LABELS, formatHours, formatTime, specOf, stageLabel } from '../api/labels';
 import { useNow } from './bits';
 
 const END_TEXT: Record<Application['status'], string> = {
@@ -66,7 +66,8 @@ export function Timeline({ a }: { a: Application }) {
     <ol className="timeline" aria-label="办理经过">
       <li className="step step-filed">
         <div className="step-head">
-          <strong>提交申请</strong> · {a.toSchool && a.type === 'TRANSFER' ? a.toSchool.name : a.fromSchool.name}
+          <strong>提交申请</strong> ·{' '}
+          {a.toSchool && specOf(a.type).applicant === 'receivingSchool' ? a.toSchool.name : a.fromSchool.name}
         </div>
         <div className="step-body">{formatTime(a.createdAt)}</div>
       </li>

@@ -3,10 +3,10 @@ import { Fragment, useEffect, useRef, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, ApiError, ok, saveBlob, type Application } from '../api/client';
-import { CHANGE_TYPE_LABELS, formatTime, STAGE_LABELS, type Decision } from '../api/labels';
+import { CHANGE_TYPE_LABELS, formatTime, specOf, STAGE_LABELS, wordingOf, type Decision } from '../api/labels';
 import { useSession } from '../auth';
 import { caseTitle, LoadError, Loading, StatusBadge, whereIs } from '../components/bits';
-import { DETAIL_FIELDS, DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
+import { DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
 import { Dialog } from '../components/Dialog';
 import { ReasonDialog } from '../components/ReasonDialog';
 import { applyProblem, CharCounter, charCount, ErrorSummary, Field, limitRule, useDraft } from '../components/forms';
@@ -17,7 +17,8 @@ import { AdminCaseActions, TemporalLink } from './StuckPage';
 
 const isOpen = (a: Application) => a.status === 'IN_REVIEW' || a.status === 'RETURNED';
 /** The school that filed the case: the receiving school for a transfer, else the pupil's school. */
-const applicantOf = (a: Application) => (a.type === 'TRANSFER' ? a.toSchool?.code : a.fromSchool.code);
+const applicantOf = (a: Application) =>
+  specOf(a.type).applicant === 'receivingSchool' ? a.toSchool?.code : a.fromSchool.code;
 const FIRST_STAGES = ['RECEIVING_SCHOOL', 'SCHOOL'];
 
 /** One CasePage per case: moving to the next case starts afresh (dialogs closed, notice of that case). */
@@ -180,7 +181,7 @@ function CasePage({ id }: { id: number }) {
                 <dd>
                   {a.student.name} <span className="muted">{a.student.studentNo}</span>
                 </dd>
-                <dt>{a.type === 'TRANSFER' ? '转出学校' : '学校'}</dt>
+                <dt>{wordingOf(a.type).fromSchool}</dt>
                 <dd>{a.fromSchool.name}</dd>
                 {a.toSchool && (
                   <>
@@ -195,7 +196,7 @@ function CasePage({ id }: { id: number }) {
                   {a.reasonCode && <ReasonLabel type={a.type} code={a.reasonCode} />}
                   {a.reason}
                 </dd>
-                {DETAIL_FIELDS[a.type].map((f) =>
+                {specOf(a.type).fields.map((f) =>
                   a.details?.[f.name] ? (
                     <Fragment key={f.name}>
                       <dt>{f.label}</dt>

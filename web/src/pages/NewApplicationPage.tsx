@@ -3,7 +3,15 @@ import { useEffect, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { useNavigate } from 'react-router';
 import { api, ApiError, ok, type Schemas } from '../api/client';
-import { CHANGE_TYPE_LABELS, CHANGE_TYPES, GENDER_LABELS, STUDENT_STATUS_LABELS, type ChangeType } from '../api/labels';
+import {
+  CHANGE_TYPE_LABELS,
+  CHANGE_TYPES,
+  GENDER_LABELS,
+  specOf,
+  STUDENT_STATUS_LABELS,
+  wordingOf,
+  type ChangeType,
+} from '../api/labels';
 import { useSession } from '../auth';
 import { DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
 import { applyProblem, CharCounter, ErrorSummary, Field, limitRule, useDraft } from '../components/forms';
@@ -73,6 +81,9 @@ export function NewApplicationPage() {
   // eslint-disable-next-line react-hooks/incompatible-library -- react-hook-form's watch is meant to re-render here
   const type = watch('type');
   const picked = watch('picked');
+  // Who files this type: the receiving school (a transfer: the pupil is at another school) or the pupil's own.
+  const receiving = specOf(type).applicant === 'receivingSchool';
+  const wording = wordingOf(type);
   const reasonCodes = useQuery({
     queryKey: ['reason-codes'],
     queryFn: () => ok(api.GET('/api/reason-codes')),
@@ -88,8 +99,8 @@ export function NewApplicationPage() {
   }, []);
   // Other changes are for the clerk's own pupils; a transfer brings a pupil from another school.
   useEffect(() => {
-    if (type !== 'TRANSFER' && user?.orgCode) setValue('schoolCode', user.orgCode);
-  }, [type, user?.orgCode, setValue]);
+    if (!receiving && user?.orgCode) setValue('schoolCode', user.orgCode);
+  }, [receiving, user?.orgCode, setValue]);
 
   const search = async (name = form.getValues('name')) => {
     const schoolCode = form.getValues('schoolCode');
@@ -198,18 +209,14 @@ export function NewApplicationPage() {
               </select>
             )}
           </Field>
-          {type === 'TRANSFER' && <p className="hint">转学由转入学校（本校）申请；学生在转出学校的学籍须已建立。</p>}
+          {wording.filingHint && <p className="hint">{wording.filingHint}</p>}
         </fieldset>
 
         <fieldset>
           <legend>2. 查找学生</legend>
-          <Field
-            label={type === 'TRANSFER' ? '转出学校（学生现在就读的学校）' : '学校'}
-            required
-            error={errors.schoolCode?.message}
-          >
+          <Field label={wording.schoolPicker} required error={errors.schoolCode?.message}>
             {({ id, describedBy, invalid }) =>
-              type === 'TRANSFER' ? (
+              receiving ? (
                 <SchoolPicker
                   id={id}
                   value={schoolCode}
@@ -380,10 +387,7 @@ export function NewApplicationPage() {
             )}
           </Field>
           <DetailsFields type={type} register={register} errors={errors} />
-          <Field
-            label="证明材料（可选，PDF、JPG 或 PNG，不超过 10 MB）"
-            hint={type === 'TRANSFER' ? '如转学证明、户口或居住证明。' : undefined}
-          >
+          <Field label="证明材料（可选，PDF、JPG 或 PNG，不超过 10 MB）" hint={wording.proofHint ?? undefined}>
             {({ id, describedBy }) => (
               <input
                 id={id}
