@@ -60,6 +60,22 @@ export default tseslint.config(
       ],
     },
   },
+  // A change type is what its spec in domain/change-types/ says: code elsewhere asks the spec (specOf(type).applicant,
+  // movesPupil(type) …) and never compares a type with a code, so a new type needs no edit outside domain/.
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    ignores: ['domain/**', '**/*.test.ts', 'test/**', 'scripts/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "BinaryExpression[operator=/^[!=]==?$/]:matches([left.name=/^type$/i], [left.property.name=/^type$/i])[right.value=/^[A-Z][A-Z_]+$/]",
+          message: 'Ask the change type’s spec (domain/change-types/) instead of comparing the type with a code.',
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
