@@ -70,7 +70,7 @@ export default tseslint.config(
         'error',
         {
           selector:
-            "BinaryExpression[operator=/^[!=]==?$/]:matches([left.name=/^type$/i], [left.property.name=/^type$/i])[right.value=/^[A-Z][A-Z_]+$/]",
+            'BinaryExpression[operator=/^[!=]==?$/]:matches([left.name=/^type$/i], [left.property.name=/^type$/i])[right.value=/^[A-Z][A-Z_]+$/]',
           message: 'Ask the change type’s spec (domain/change-types/) instead of comparing the type with a code.',
         },
       ],
