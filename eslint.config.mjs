@@ -62,6 +62,22 @@ export default tseslint.config(
       ],
     },
   },
+  // A change type is what its spec in domain/change-types/ says: code elsewhere asks the spec (specOf(type).applicant,
+  // movesPupil(type) …) and never compares a type with a code, so a new type needs no edit outside domain/.
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    ignores: ['domain/**', '**/*.test.ts', 'test/**', 'scripts/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'BinaryExpression[operator=/^[!=]==?$/]:matches([left.name=/^type$/i], [left.property.name=/^type$/i])[right.value=/^[A-Z][A-Z_]+$/]',
+          message: 'Ask the change type’s spec (domain/change-types/) instead of comparing the type with a code.',
+        },
+      ],
+    },
+  },
   // Layers (README "Code layout"): infra/ is below the HTTP edge and never reaches up into api/.
   {
     files: ['infra/**/*.ts'],
@@ -105,6 +121,12 @@ export default tseslint.config(
         },
         { selector: 'MemberExpression[object.name=/^(prisma|tx)$/]', message: routesMessage },
         { selector: "MemberExpression[object.property.name='prisma']", message: routesMessage },
+        // The change-type rule above, again: this block's no-restricted-syntax replaces it for routes.
+        {
+          selector:
+            'BinaryExpression[operator=/^[!=]==?$/]:matches([left.name=/^type$/i], [left.property.name=/^type$/i])[right.value=/^[A-Z][A-Z_]+$/]',
+          message: 'Ask the change type’s spec (domain/change-types/) instead of comparing the type with a code.',
+        },
       ],
     },
   },

@@ -38,6 +38,20 @@ export interface OrgPlace {
   province: string;
 }
 
+/** The first China date of the window of decided stages a prediction on `today` reads (12 calendar months back). */
+export function windowStart(today: string): string {
+  return addMonths(today, -WINDOW_MONTHS);
+}
+
+/** Adds months to a China date 'YYYY-MM-DD' (the day clipped to the month's length). */
+export function addMonths(date: string, months: number): string {
+  const [y, m, d] = date.split('-').map(Number);
+  const first = new Date(Date.UTC(y, m - 1 + months, 1));
+  const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  first.setUTCDate(Math.min(d, last));
+  return first.toISOString().slice(0, 10);
+}
+
 /** The place of an organisation from its code, kind and parent (GB/T 2260: a province is the first two digits). */
 export function placeOf(org: { code: string; kind: string; parentCode: string | null }): OrgPlace {
   const county = org.kind === 'SCHOOL' ? (org.parentCode ?? org.code) : org.code;

@@ -6,10 +6,11 @@
 import { buildChain } from '../domain/chain';
 import { CN_WORKING_CALENDAR, type WorkingCalendar } from '../domain/calendar';
 import {
+  addMonths,
   DurationBook,
   FALLBACK_LEVELS,
   predictCompletion,
-  WINDOW_MONTHS,
+  windowStart,
   type FallbackLevel,
   type OrgPlace,
   type StageDuration,
@@ -143,15 +144,6 @@ function world(): SimOrg[] {
   return orgs;
 }
 
-/** Adds months to a China date (the day clipped to the month's length). */
-export function addMonths(date: string, months: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  const first = new Date(Date.UTC(y, m - 1 + months, 1));
-  const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
-  first.setUTCDate(Math.min(d, last));
-  return first.toISOString().slice(0, 10);
-}
-
 /**
  * Cases filed over `months` months from `start`, each school filing its own status changes and receiving transfers
  * (from any other school, in its county or not), every stage's duration drawn from its holder's pace.
@@ -220,11 +212,11 @@ export function backtest(cases: SimCase[], opts: { from: string; calendar?: Work
   const bookOn = (today: string) => {
     let book = books.get(today);
     if (!book) {
-      const windowStart = addMonths(today, -WINDOW_MONTHS);
+      const from = windowStart(today);
       const known: StageDuration[] = [];
       for (const s of decided) {
         if (s.decidedOn >= today) break;
-        if (s.decidedOn >= windowStart) known.push({ org: s.org, days: s.days });
+        if (s.decidedOn >= from) known.push({ org: s.org, days: s.days });
       }
       books.set(today, (book = new DurationBook(known)));
     }

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { CN_WORKING_CALENDAR as cal, endOfShanghaiDay, shanghaiDate } from '../domain/calendar';
-import { as, decideAs, fileTransfer, startStack, waitFor, WANG, ZHAO, type TestStack } from './support/stack';
+import { as, decideAs, fileTransfer, LI, startStack, waitFor, WANG, ZHAO, type TestStack } from './support/stack';
 
 // Guardian self-service (issue 14 item 4) and the predicted completion (item 5) on the real stack: a transfer of 王芳
 // from 南江县实验小学 into 红花岗区第一小学, with a history of decided stages written into the tables first so each
@@ -253,4 +253,19 @@ describe('a transfer followed by the family', () => {
       1,
     );
   });
+});
+
+test('REJECTED: the page says it ended without approval and to ask the school, never the reason', async () => {
+  const filed = await fileTransfer(stack, 'nj.s1', LI);
+  expect(filed.status).toBe(201);
+  const { ref, code } = filed.body.guardianAccess;
+  const rejected = await decideAs(stack, 'nj.s1', filed.body.id, 'RECEIVING_SCHOOL', 'REJECT', '学位已满，无法接收');
+  expect(rejected.status).toBe(200);
+  const res = await progress({ ref, code });
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ status: 'REJECTED', stage: null, prediction: null, closedOn: today() });
+  expect(res.body.statusText).toContain('原因请向申请学校咨询');
+  expect(res.body.steps[0]).toMatchObject({ result: '不同意', decidedOn: today() });
+  expect(JSON.stringify(res.body)).not.toContain('学位已满');
+  expect(JSON.stringify(res.body)).not.toContain('李');
 });

@@ -55,7 +55,7 @@ export function publicRoutes({ prisma, security, logger, predictions }: AppDeps)
       normalisePublicCode(b.code, CODE_LENGTH),
     );
     await progressLog(req, found ? found.outcome : 'NO_MATCH', found?.id);
-    if (!found?.answer) throw noMatch('案件');
+    if (!found?.answer) throw noMatch('案件', '查询码');
     res.set('Cache-Control', 'no-store').json(found.answer);
   });
   return r;

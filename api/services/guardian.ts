@@ -49,15 +49,16 @@ export async function caseStatus(
   code: string | null,
   nowMs = Date.now(),
 ) {
-  const a = ref
-    ? await deps.prisma.application.findUnique({
-        where: { publicRef: ref },
-        include: { steps: { include: { org: { select: { name: true } } } } },
-      })
+  // Only the hash before the code is checked: the same work whether or not the reference exists.
+  const key = ref
+    ? await deps.prisma.application.findUnique({ where: { publicRef: ref }, select: { id: true, queryCodeHash: true } })
     : null;
-  // The same hash work whether or not the reference exists.
-  const ok = codeMatches(code ?? '-', a?.queryCodeHash ?? UNKNOWN_CODE_HASH) && !!a?.queryCodeHash && !!code;
-  if (!ok || !a) return null;
+  const ok = codeMatches(code ?? '-', key?.queryCodeHash ?? UNKNOWN_CODE_HASH) && !!key?.queryCodeHash && !!code;
+  if (!ok || !key) return null;
+  const a = await deps.prisma.application.findUniqueOrThrow({
+    where: { id: key.id },
+    include: { steps: { include: { org: { select: { name: true } } } } },
+  });
   const closedAt = isOpenStatus(a.status) ? null : (a.closedAt ?? a.updatedAt);
   const visibleUntil = closedAt ? new Date(closedAt.getTime() + CLOSED_VISIBLE_DAYS * DAY_MS) : null;
   if (visibleUntil && visibleUntil.getTime() < nowMs) return { id: a.id, outcome: 'EXPIRED' as const, answer: null };

@@ -10,12 +10,10 @@ import {
   DurationBook,
   placeOf,
   predictCompletion,
-  WINDOW_MONTHS,
+  windowStart,
   type FallbackLevel,
   type OrgPlace,
 } from '../../domain/prediction';
-
-const DAY_MS = 86_400_000;
 
 /** What the pages show: the dates, and what they rest on. */
 export interface CasePrediction {
@@ -66,7 +64,7 @@ export class PredictionService {
    */
   private load(today: string): Promise<Loaded> {
     return this.books.get(today, async () => {
-      const since = new Date(Date.parse(`${today}T00:00:00+08:00`) - Math.round(WINDOW_MONTHS * 30.44 * DAY_MS));
+      const since = new Date(Date.parse(`${windowStart(today)}T00:00:00+08:00`));
       const [rows, calendar] = await Promise.all([
         this.prisma.$queryRaw<
           { code: string; kind: string; parent: string | null; opened: string; decided: string; n: number }[]
