@@ -7,7 +7,8 @@ import type { AuthUser } from '../auth';
 import type { PrismaClient } from '../../infra/db';
 import { appendAudit } from '../../infra/audit';
 import { shanghaiDate } from '../../domain/calendar';
-import { CHANGE_TYPE_LABELS, DECISION_LABELS, STAGE_LABELS } from '../../domain/labels';
+import { specOf } from '../../domain/change-types';
+import { DECISION_LABELS, STAGE_LABELS } from '../../domain/labels';
 import { groupCode } from '../../domain/public-code';
 import { isOpenStatus, type ApplicationStatus } from '../../domain/types';
 import { forbidden, notFound } from '../errors';
@@ -71,7 +72,7 @@ export async function caseStatus(
     outcome: 'FOUND' as const,
     answer: {
       ref: groupCode(ref!),
-      type: CHANGE_TYPE_LABELS[a.type],
+      type: specOf(a.type).label,
       status: a.status,
       statusText: STATUS_TEXT[a.status],
       filedOn: day(a.createdAt)!,

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import QRCode from 'qrcode';
 import { api, ApiError, ok, type Application, type Schemas } from '../api/client';
-import { CHANGE_TYPE_LABELS } from '../api/labels';
+import { CHANGE_TYPE_LABELS, specOf } from '../api/labels';
 
 export type GuardianAccess = Schemas['GuardianAccess'];
 type Prediction = Schemas['Prediction'];
@@ -50,7 +50,8 @@ export function GuardianReceipt({ a, access }: { a: Application; access: Guardia
       <dl className="facts">
         <dt>业务</dt>
         <dd>
-          {CHANGE_TYPE_LABELS[a.type]}（{a.type === 'TRANSFER' ? a.toSchool?.name : a.fromSchool.name}受理，
+          {CHANGE_TYPE_LABELS[a.type]}（
+          {specOf(a.type).applicant === 'receivingSchool' ? a.toSchool?.name : a.fromSchool.name}受理，
           {a.createdAt.slice(0, 10)}）
         </dd>
         <dt>查询编号</dt>
