@@ -39,6 +39,10 @@ async function signIn(username: string): Promise<Page> {
   return page;
 }
 
+/** Runs in the page (the server's tsconfig has no DOM types). */
+const visibility = (el: unknown) =>
+  (globalThis as unknown as { getComputedStyle(e: unknown): { visibility: string } }).getComputedStyle(el).visibility;
+
 test('filed by the clerk, followed by the family on a phone, predicted in the case page and the stuck view', async () => {
   // 1. 南江县实验小学 files a transfer for 张小明: the receipt with the query code is on the case page, once.
   const clerk = await signIn('nj.s1');
@@ -66,6 +70,11 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   await receipt.getByRole('img', { name: '查询页二维码' }).waitFor();
   await clerk.locator('.prediction', { hasText: '预计办结' }).waitFor();
   await screenshot(clerk, '40-clerk-receipt-and-prediction');
+  // Printed, the page is the receipt alone.
+  await clerk.emulateMedia({ media: 'print' });
+  expect(await receipt.locator('.receipt').evaluate(visibility)).toBe('visible');
+  expect(await clerk.locator('.case-grid').evaluate(visibility)).toBe('hidden');
+  await clerk.emulateMedia({ media: 'screen' });
   await receipt.getByRole('button', { name: /已交给家长/ }).click();
   await receipt.waitFor({ state: 'detached' });
   // Gone for good: a reload does not show the code again.
@@ -91,8 +100,12 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   expect(text).not.toContain('张');
   expect(text).not.toContain('父亲调往');
   expect(family.url()).not.toContain(code.replace(/-/g, ''));
+  // Made for a phone: nothing wider than the screen, every field and button at least 44 px high.
   const wide = (await family.evaluate('document.documentElement.scrollWidth')) as number;
   expect(wide).toBeLessThanOrEqual(390);
+  for (const el of await family.locator('input, button').all()) {
+    expect((await el.boundingBox())!.height).toBeGreaterThanOrEqual(43.5);
+  }
   await screenshot(family, '41-family-progress-390');
   // A wrong code, typed by hand: the one answer for every wrong input.
   await family.getByLabel(/^查询码/).fill('AAAA-AAAA-AA');
