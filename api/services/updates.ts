@@ -91,8 +91,11 @@ function applyOutcome(
     return s;
   });
   const closed = outcome.status !== 'IN_REVIEW' && outcome.status !== 'RETURNED';
+  // A resubmission starts the next round (its steps are not known here: the answer shows the round without them).
+  const resubmitted = before.status === 'RETURNED' && outcome.status === 'IN_REVIEW';
   return {
     ...before,
+    round: resubmitted ? before.round + 1 : before.round,
     status: outcome.status,
     currentStage: outcome.currentStage,
     currentOrgCode: outcome.currentOrgCode,
