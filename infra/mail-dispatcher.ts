@@ -131,10 +131,12 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
     // Taken before the send, released after the first try of the record (a lost connection is discarded).
     const held = db.connect ? await db.connect().catch(() => null) : null;
     let heldError: Error | undefined;
-    held?.on('error', (e: Error) => (heldError = e));
+    const onError = (e: Error) => (heldError = e);
+    held?.on('error', onError);
     try {
       await sendAndRecord(row, held);
     } finally {
+      held?.off('error', onError); // the client goes back to the pool, which listens for itself
       held?.release(heldError ?? false);
     }
   }
