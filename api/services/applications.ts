@@ -21,6 +21,7 @@ import type { AuthUser } from '../auth';
 import { badRequest, conflict, forbidden, notFound, ruleViolation } from '../errors';
 import type { ReasonCodes } from '../../domain/reason-codes';
 import { guardedMatch, Reach, reachOf } from './reach';
+import { newCredential } from './public-access';
 
 export const applicationInclude = {
   student: { select: { studentNo: true, name: true, schoolCode: true } },
@@ -268,8 +269,10 @@ export async function createApplication(
     levels: toSchool ? await levelOrgs(prisma, reviewLevels, body.type, pupilSchool, toSchool) : undefined,
   });
   const now = new Date();
+  // The family's reference and query code (guardian self-service): the code leaves here once, in the answer.
+  const access = newCredential();
   try {
-    return await prisma.$transaction(async (tx) => {
+    const app = await prisma.$transaction(async (tx) => {
       const created = await tx.application.create({
         data: {
           type: body.type,
@@ -286,6 +289,8 @@ export async function createApplication(
           details:
             body.details && Object.keys(body.details).length ? (body.details as Prisma.InputJsonValue) : undefined,
           workflowId: `pending-${crypto.randomUUID()}`,
+          publicRef: access.ref,
+          queryCodeHash: access.codeHash,
           createdById: u.userId,
           waitingSince: now,
           steps: {
@@ -329,6 +334,7 @@ export async function createApplication(
       );
       return app;
     });
+    return { ...app, guardianAccess: { ref: access.ref, code: access.code } };
   } catch (e) {
     if (isUniqueViolation(e)) {
       const other = await openCase();
