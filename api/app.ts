@@ -9,6 +9,8 @@ import type { Config } from '../config';
 import type { ProvinceRules } from '../domain/rules';
 import type { ReasonCodes } from '../domain/reason-codes';
 import { loadReasonCodes } from '../infra/reason-codes';
+import { loadReviewLevels } from '../infra/review-levels';
+import type { ReviewLevelSettings } from '../domain/review-levels';
 import type { PrismaClient } from '../infra/db';
 import { authenticate, TokenService } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
@@ -40,6 +42,8 @@ export interface AppDeps {
   rules: ProvinceRules;
   /** Coded reasons per change type (settings/reason-codes.json). */
   reasonCodes: ReasonCodes;
+  /** Review levels above the county (settings/review-levels.json): applied when a case is filed. */
+  reviewLevels: ReviewLevelSettings;
   /** The console's public address: printed documents' QR codes point at its verification page. */
   appUrl: string;
   tokens: TokenService;
@@ -57,10 +61,11 @@ export interface AppDeps {
  * `security` defaults to config.ts's defaults; server.ts passes the configured values.
  */
 export function buildApp(
-  deps: Omit<AppDeps, 'orgs' | 'predictions' | 'security' | 'console' | 'reasonCodes' | 'appUrl'> & {
+  deps: Omit<AppDeps, 'orgs' | 'predictions' | 'security' | 'console' | 'reasonCodes' | 'reviewLevels' | 'appUrl'> & {
     security?: Partial<SecuritySettings>;
     console?: Partial<ConsoleSettings>;
     reasonCodes?: ReasonCodes;
+    reviewLevels?: ReviewLevelSettings;
     appUrl?: string;
   },
 ): Express {
@@ -73,6 +78,7 @@ export function buildApp(
     orgs: new OrgDirectory(deps.prisma),
     predictions: new PredictionService(deps.prisma),
     reasonCodes: deps.reasonCodes ?? loadReasonCodes(),
+    reviewLevels: deps.reviewLevels ?? loadReviewLevels(),
     appUrl: (deps.appUrl ?? 'http://localhost:3000').replace(/\/$/, ''),
   };
   const app = express();
