@@ -9,6 +9,7 @@ import {
   CreateApplicationBodySchema,
   DetailsCheckSchema,
   ResubmitBodySchema,
+  ReversalBodySchema,
   DecisionBodySchema,
   ListApplicationsQuerySchema,
   WithdrawBodySchema,
@@ -24,6 +25,7 @@ import {
   visibleTo,
 } from '../services/applications';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
+import { createReversal } from '../services/reversal';
 import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
 import { isOpenStatus } from '../../domain/types';
 import { checkProvinceRules } from '../../domain/rules';
@@ -50,6 +52,27 @@ export function applicationRoutes(deps: AppDeps): Router {
       await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
     } catch (e) {
       // The row is safe in Postgres; the reconciler starts the workflow when Temporal is back.
+      logger.warn({ applicationId: app.id, err: String(e) }, 'workflow not started; left to the reconciler');
+    }
+    res
+      .status(201)
+      .location(`/api/applications/${app.id}`)
+      .json(await toApplicationDtoFor(prisma, u, app, orgs));
+  });
+
+  /**
+   * 纠错 of an approved case by the school that filed it: 201 the new reversal case (its own chain, the original's);
+   * 400 no reason; 403 not the applicant school; 404 not visible; 409 not approved, not the pupil's most recent
+   * change, a case open for the pupil, the window passed, or a reversal itself.
+   */
+  r.post('/:id/reversal', async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const body = parse(ReversalBodySchema, req.body);
+    const app = await createReversal(prisma, u, id, body.reason, deps.rules);
+    try {
+      await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
+    } catch (e) {
       logger.warn({ applicationId: app.id, err: String(e) }, 'workflow not started; left to the reconciler');
     }
     res

@@ -99,7 +99,8 @@ function statusLine(a: Printable, names: Map<string, string>): string {
   if (status === 'RETURNED') return `当前状态：已退回${names.get(a.applicantOrgCode) ?? ''}修改`;
   const closed = a.closedAt ? `，${dayText(a.closedAt)}` : '';
   const why = a.closeReason ? `。原因：${a.closeReason}` : '';
-  return `当前状态：${status === 'APPROVED' ? '审批通过，学籍已变更' : STATUS_LABELS[status]}${closed}${why}`;
+  const reversed = a.reversals[0]?.status === 'APPROVED' ? `；已纠错（纠错业务编号 ${a.reversals[0].id}），学籍已恢复` : '';
+  return `当前状态：${status === 'APPROVED' ? '审批通过，学籍已变更' : STATUS_LABELS[status]}${closed}${why}${reversed}`;
 }
 
 function buildDocument(
@@ -202,6 +203,9 @@ export async function issueDocument(
   const a = await loadPrintable(prisma, u, id);
   if (kind === 'TRANSFER_LETTER' && !(movesPupil(a.type) && a.status === 'APPROVED')) {
     throw conflict('转学联系函只能为审批通过的转学业务出具');
+  }
+  if (kind === 'TRANSFER_LETTER' && (a.reversesId !== null || a.reversals[0]?.status === 'APPROVED')) {
+    throw conflict('该转学已纠错（或本业务为纠错业务），不能出具转学联系函');
   }
   const names = await orgNames(prisma, [a.fromSchoolCode, a.toSchoolCode, a.currentOrgCode, a.applicantOrgCode]);
   const issuer = u.orgName ?? '系统管理员';
