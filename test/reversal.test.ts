@@ -202,6 +202,15 @@ describe('a status change reversed', () => {
     const filed = await reverse('nj.s2', original, { reason: '家长撤回休学申请，学生已正常到校' });
     expect(filed.status).toBe(201);
     expect(filed.body.steps.map((s: { stage: string }) => s.stage)).toEqual(['SCHOOL', 'COUNTY']);
+    // Returned by the bureau, it is corrected (its reason) and sent round again like any case.
+    expect((await decideAs(stack, 'nj.s2', filed.body.id, 'SCHOOL')).status).toBe(200);
+    const returned = await decideAs(stack, 'nj.edu', filed.body.id, 'COUNTY', 'RETURN', '请写明家长撤回的日期');
+    expect(returned.body.status).toBe('RETURNED');
+    const resubmitted = await as(stack, 'nj.s2').post(`/api/applications/${filed.body.id}/resubmit`, {
+      reason: '家长于本周一撤回休学申请，学生已正常到校',
+    });
+    expect(resubmitted.status).toBe(200);
+    expect(resubmitted.body).toMatchObject({ status: 'IN_REVIEW', round: 2, reverses: { id: original } });
     const done = await approveAll(filed.body.id, SCHOOL_CHAIN);
     expect(done.body.status).toBe('APPROVED');
     const after = await stack.prisma.student.findUniqueOrThrow({ where: { studentNo: p.studentNo } });

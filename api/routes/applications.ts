@@ -173,25 +173,29 @@ export function applicationRoutes(deps: AppDeps): Router {
     const app = await loadVisibleApplication(prisma, u, id);
     if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以修改并重新提交');
     if (app.status !== 'RETURNED') throw conflict('该业务未被退回，无需重新提交');
-    // The corrected case must still pass the same checks as a new one (type-specific fields, rules).
-    const merged = {
-      type: app.type,
-      effectiveDate: body.effectiveDate ?? isoDay(app.effectiveDate),
-      details: body.details ?? (app.details as Record<string, unknown> | null) ?? {},
-    };
-    parse(DetailsCheckSchema, merged);
-    const provincial = checkProvinceRules(
-      app.type,
-      await prisma.student.findUniqueOrThrow({ where: { studentNo: app.studentNo } }),
-      merged,
-      deps.rules,
-    );
-    if (!provincial.legal) throw ruleViolation(provincial.reason);
+    // A reversal (纠错) has no details or date of its own to correct: only its reason. Any other case must still pass
+    // the same checks as a new one (type-specific fields, rules).
+    const reversal = app.reversesId !== null;
+    if (!reversal) {
+      const merged = {
+        type: app.type,
+        effectiveDate: body.effectiveDate ?? isoDay(app.effectiveDate),
+        details: body.details ?? (app.details as Record<string, unknown> | null) ?? {},
+      };
+      parse(DetailsCheckSchema, merged);
+      const provincial = checkProvinceRules(
+        app.type,
+        await prisma.student.findUniqueOrThrow({ where: { studentNo: app.studentNo } }),
+        merged,
+        deps.rules,
+      );
+      if (!provincial.legal) throw ruleViolation(provincial.reason);
+    }
     const outcome = await sendUpdate(
       deps,
       app,
       resubmitUpdate,
-      { corrections: body, actor: actorOf(u), round: app.round },
+      { corrections: reversal ? { reason: body.reason } : body, actor: actorOf(u), round: app.round },
       `resubmit:${app.id}:${app.round}`,
     );
     res.json(await caseAfterUpdate(deps, u, app, outcome));
