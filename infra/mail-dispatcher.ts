@@ -8,7 +8,7 @@
 // The one window left is a crash of this process between the server's "250 OK" and the record: then the row is
 // sent again once the lease runs out, with the same Message-ID (a function of the key), which receiving servers use
 // to recognise the repeat.
-import { Client as PgClient, Pool } from 'pg';
+import { Client as PgClient, Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { messageIdFor, type Mailer } from './mailer';
 
@@ -17,12 +17,12 @@ export const MAIL_CHANNEL = 'xueji_mail';
 
 export interface MailDispatcherOptions {
   /**
-   * The dispatcher's own connections (a small pool for its claims and records, one for LISTEN), apart from the
-   * worker's: recording that a mail went out never waits behind the worker's transactions.
+   * The dispatcher's own connections (a pool of one per mail in flight, for claims and records; one for LISTEN),
+   * apart from the worker's: recording that a mail went out never waits behind the worker's transactions.
    */
   databaseUrl: string;
   /** Tests put a pool of their own in front (to make a record fail). */
-  pool?: Pick<Pool, 'query'>;
+  pool?: Pick<Pool, 'query'> & Partial<Pick<Pool, 'connect'>>;
   mailer: Mailer;
   logger: Logger;
   /** How long a claim holds a row (ms). */
@@ -59,7 +59,7 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
   const pollMs = o.pollMs ?? 5_000;
   const retry = o.retryMs ?? { first: 2_000, max: 10 * 60_000 };
   const { mailer, logger } = o;
-  const ownPool = o.pool ? null : new Pool({ connectionString: o.databaseUrl, max: 2 });
+  const ownPool = o.pool ? null : new Pool({ connectionString: o.databaseUrl, max: batch });
   ownPool?.on('error', () => undefined); // a connection lost while idle: the next query opens another
   const db = o.pool ?? ownPool!;
   let stopped = false;
@@ -98,15 +98,18 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
       )
     ).rows;
 
-  /** Records the send, retrying the record alone (never the send) until it lands or the process stops. */
-  async function recordSent(row: Claimed, note: string | null) {
+  /**
+   * Records the send, retrying the record alone (never the send) until it lands or the process stops. The first
+   * try goes on a connection taken before the send (`held`), so it never queues for one: the time between the
+   * server's acceptance and the record is the one window in which a crash sends the mail twice.
+   */
+  async function recordSent(row: Claimed, note: string | null, held: PoolClient | null) {
+    const sql = `update "MailOutbox" set "sentAt" = (now() at time zone 'UTC'), "leaseUntil" = null, "lastError" = $2
+                  where id = $1`;
     for (let attempt = 1; ; attempt++) {
       try {
-        await db.query(
-          `update "MailOutbox" set "sentAt" = (now() at time zone 'UTC'), "leaseUntil" = null, "lastError" = $2
-            where id = $1`,
-          [row.id, note],
-        );
+        if (attempt === 1 && held) await held.query(sql, [row.id, note]);
+        else await db.query(sql, [row.id, note]);
         return;
       } catch (err) {
         if (stopped && attempt > 3) {
@@ -125,6 +128,18 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
   }
 
   async function send(row: Claimed) {
+    // Taken before the send, released after the first try of the record (a lost connection is discarded).
+    const held = db.connect ? await db.connect().catch(() => null) : null;
+    let heldError: Error | undefined;
+    held?.on('error', (e: Error) => (heldError = e));
+    try {
+      await sendAndRecord(row, held);
+    } finally {
+      held?.release(heldError ?? false);
+    }
+  }
+
+  async function sendAndRecord(row: Claimed, held: PoolClient | null) {
     let receipt;
     try {
       receipt = await mailer.send({
@@ -153,8 +168,10 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
     // Some recipients refused is still "sent": sending again would repeat the mail to those who accepted it.
     const partial = receipt.rejected.length > 0 ? `rejected: ${receipt.rejected.join(', ')}` : null;
     if (partial) logger.warn({ key: row.key, rejected: receipt.rejected }, 'mail partly rejected');
-    await recordSent(row, partial);
-    logger.info({ key: row.key, messageId: receipt.messageId, file: receipt.file }, 'mail sent');
+    const accepted = Date.now();
+    await recordSent(row, partial, held);
+    const recordMs = Date.now() - accepted;
+    logger.info({ key: row.key, messageId: receipt.messageId, file: receipt.file, recordMs }, 'mail sent');
   }
 
   // LISTEN on a connection of its own, reconnected when the database comes back; polling covers the gaps.

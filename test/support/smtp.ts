@@ -46,6 +46,9 @@ export async function startSmtp(port?: number) {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
+  // A client killed mid-session (the chaos suite SIGKILLs workers while they send) resets its connection: a
+  // real server logs that and carries on, and so does this one. Without a listener the second reset would throw.
+  server.on('error', () => undefined);
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
