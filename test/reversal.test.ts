@@ -3,10 +3,12 @@
 import request from 'supertest';
 import { CN_WORKING_CALENDAR, shanghaiDate } from '../domain/calendar';
 import { reversalDeadline } from '../api/services/reversal';
+import { ensurePoppler, pdfText } from './support/poppler';
 import { as, decideAs, fileTransfer, startStack, ZHANG, type TestStack } from './support/stack';
 
 let stack: TestStack;
 beforeAll(async () => {
+  ensurePoppler();
   stack = await startStack();
 });
 afterAll(async () => {
@@ -127,6 +129,10 @@ describe('a transfer reversed through its own chain', () => {
 
     const done = await approveAll(reversal.id, TRANSFER_CHAIN);
     expect(done.body.status).toBe('APPROVED');
+    // Its mail names it a reversal of the original.
+    const mails = await stack.prisma.mailOutbox.findMany({ where: { applicationId: reversal.id } });
+    expect(mails.length).toBeGreaterThan(0);
+    for (const m of mails) expect(m.subject).toContain(`纠错申请（撤销第 ${original} 号转学`);
 
     const after = await stack.prisma.student.findUniqueOrThrow({ where: { studentNo: ZHANG } });
     expect({ school: after.schoolCode, grade: after.grade, className: after.className, status: after.status }).toEqual(
@@ -179,6 +185,9 @@ describe('a transfer reversed through its own chain', () => {
     ).toBe(2);
     expect((await pdf('nj.s1', `/api/applications/${original}/letter.pdf`)).status).toBe(409);
     expect((await pdf('nj.s1', `/api/applications/${reversal.id}/letter.pdf`)).status).toBe(409);
+    const form = await pdf('nj.s1', `/api/applications/${reversal.id}/form.pdf`);
+    expect(form.status).toBe(200);
+    expect(pdfText(form.body as Buffer)).toContain(`撤销业务编号 ${original} 的学籍变更`);
 
     // Both cases link to each other; the original shows it is reversed.
     expect((await as(stack, 'nj.s1').get(`/api/applications/${original}`)).body.reversal).toEqual({

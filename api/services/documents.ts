@@ -134,7 +134,10 @@ function buildDocument(
       ['全国学籍号', maskStudentNo(s.studentNo)],
       ['年级班级', `${s.grade} 年级 · ${s.className}`],
       ['学籍状态', STUDENT_STATUS_LABELS[s.status]],
-      ['异动类型', CHANGE_TYPE_LABELS[type]],
+      ['异动类型', a.reversesId === null ? CHANGE_TYPE_LABELS[type] : `纠错（${CHANGE_TYPE_LABELS[type]}）`],
+      ...(a.reversesId === null
+        ? []
+        : ([['纠错', `撤销业务编号 ${a.reversesId} 的学籍变更，恢复变更前的学籍`]] as [string, string][])),
       ['异动日期', isoDay(a.effectiveDate)],
       [wordingOf(type).fromSchool, from],
       ...(to ? ([['转入学校', to]] as [string, string][]) : []),
@@ -170,7 +173,7 @@ function buildDocument(
   }
   const facts: PublicFacts = {
     title: DOCUMENT_TITLES[kind],
-    applicationType: CHANGE_TYPE_LABELS[type],
+    applicationType: a.reversesId === null ? CHANGE_TYPE_LABELS[type] : `纠错（${CHANGE_TYPE_LABELS[type]}）`,
     studentName: maskName(s.name),
     fromSchool: from,
     toSchool: to,
