@@ -756,6 +756,18 @@ test('纠错: the receiving school asks to reverse an approved transfer; both ca
   expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('纠错 · 转学 · 钱小纠');
   await screenshot(page, '40-reversal-case');
 
+  // Returned by the bureau: the school corrects the reason only (a reversal has no date or details of its own).
+  expect((await decideAs(stack, 'nj.s1', reversal, 'RECEIVING_SCHOOL')).status).toBe(200);
+  expect((await decideAs(stack, 'nj.edu', reversal, 'RECEIVING_COUNTY', 'RETURN', '请写明同名学生的班级')).status).toBe(
+    200,
+  );
+  await page.reload();
+  await page.getByRole('heading', { name: '被退回，请修改后重新提交' }).waitFor();
+  expect(await page.getByLabel(/^异动日期/).count()).toBe(0);
+  await page.getByLabel(/^纠错原因/).fill('误将3年级2班的同名学生办理转学，申请纠错');
+  await page.getByRole('button', { name: '重新提交' }).click();
+  await page.getByText('已重新提交').first().waitFor();
+
   for (const [user, stage] of chain) expect((await decideAs(stack, user, reversal, stage)).status).toBe(200);
   await page.goto(`${main.base}/applications/${original}`);
   await page.locator('.badge.reversed', { hasText: '已纠错' }).waitFor();

@@ -467,13 +467,18 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
   const [summary, setSummary] = useState<string[]>([]);
   const { errors, isSubmitting } = form.formState;
   const box = useRef<HTMLElement>(null);
+  const reversal = !!a.reverses;
+  const reasonLabel = reversal ? '纠错原因' : '异动原因';
   const submit = form.handleSubmit(async (v) => {
     setSummary([]);
     try {
       await ok(
         api.POST('/api/applications/{id}/resubmit', {
           params: { path: { id: a.id } },
-          body: { reason: v.reason.trim(), effectiveDate: v.effectiveDate, details: detailsFor(a.type, v.details) },
+          // A reversal (纠错) corrects its reason only: it has no date or details of its own.
+          body: reversal
+            ? { reason: v.reason.trim() }
+            : { reason: v.reason.trim(), effectiveDate: v.effectiveDate, details: detailsFor(a.type, v.details) },
         }),
       );
       draft.clear();
@@ -494,7 +499,7 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
       <form onSubmit={submit} noValidate>
         <ErrorSummary messages={summary} />
         <Field
-          label="异动原因"
+          label={reasonLabel}
           required
           error={errors.reason?.message}
           hint={<CharCounter form={form} name="reason" max={500} />}
@@ -505,22 +510,26 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
               rows={3}
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              {...form.register('reason', limitRule('异动原因', 500, '请填写异动原因'))}
+              {...form.register('reason', limitRule(reasonLabel, 500, `请填写${reasonLabel}`))}
             />
           )}
         </Field>
-        <Field label="异动日期" required error={errors.effectiveDate?.message}>
-          {({ id, describedBy, invalid }) => (
-            <input
-              id={id}
-              type="date"
-              aria-invalid={invalid}
-              aria-describedby={describedBy}
-              {...form.register('effectiveDate', { required: '请填写异动日期' })}
-            />
-          )}
-        </Field>
-        <DetailsFields type={a.type} register={form.register} errors={errors} />
+        {!reversal && (
+          <>
+            <Field label="异动日期" required error={errors.effectiveDate?.message}>
+              {({ id, describedBy, invalid }) => (
+                <input
+                  id={id}
+                  type="date"
+                  aria-invalid={invalid}
+                  aria-describedby={describedBy}
+                  {...form.register('effectiveDate', { required: '请填写异动日期' })}
+                />
+              )}
+            </Field>
+            <DetailsFields type={a.type} register={form.register} errors={errors} />
+          </>
+        )}
         <button type="submit" className="primary" disabled={isSubmitting}>
           {isSubmitting ? '正在提交…' : '重新提交'}
         </button>
