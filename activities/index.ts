@@ -164,35 +164,49 @@ async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Da
 }
 
 /**
- * An approved reversal is recorded on the case it reversed, and revokes every document still standing that was printed for the case it reversed (the public
- * verification page says so from then on), each audited as document.revoke by the approver.
+ * An approved reversal revokes every document still standing that was printed for the case it reversed (the public
+ * verification page says so from then on). Returns what it revoked, for the audit entries written after.
  */
-async function revokeReversedDocuments(tx: Tx, app: LockedCase, actor: Actor, at: Date): Promise<void> {
-  if (app.reversesId === null) return;
-  // The original's own trail says that, when and by whom it was reversed.
-  await appendAudit(
-    tx,
-    {
-      actor,
-      action: 'application.reversed',
-      entityType: 'application',
-      entityId: app.reversesId,
-      applicationId: app.reversesId,
-      details: { reversal: app.id },
-    },
-    at,
-  );
+async function revokeReversedDocuments(tx: Tx, app: LockedCase, actor: Actor, at: Date) {
+  if (app.reversesId === null) return [];
   const docs = await tx.issuedDocument.findMany({
     where: { applicationId: app.reversesId, revokedAt: null },
     select: { id: true, ref: true, kind: true },
     orderBy: { id: 'asc' },
   });
   const reason = `该业务已纠错（纠错业务编号 ${app.id}）`;
-  for (const doc of docs) {
-    await tx.issuedDocument.update({
-      where: { id: doc.id },
+  if (docs.length) {
+    await tx.issuedDocument.updateMany({
+      where: { id: { in: docs.map((d) => d.id) } },
       data: { revokedAt: at, revokedById: actor.userId, revokeReason: reason },
     });
+  }
+  return docs.map((d) => ({ ref: d.ref, kind: d.kind, reason }));
+}
+
+/** The audit entries of an approved reversal on the case it reversed: that it was, and each document it revoked. */
+async function auditReversed(
+  tx: Tx,
+  app: LockedCase,
+  actor: Actor,
+  revoked: Awaited<ReturnType<typeof revokeReversedDocuments>>,
+  at: Date,
+) {
+  if (app.reversesId === null) return;
+  const original = app.reversesId;
+  await appendAudit(
+    tx,
+    {
+      actor,
+      action: 'application.reversed',
+      entityType: 'application',
+      entityId: original,
+      applicationId: original,
+      details: { reversal: app.id },
+    },
+    at,
+  );
+  for (const doc of revoked) {
     await appendAudit(
       tx,
       {
@@ -200,8 +214,8 @@ async function revokeReversedDocuments(tx: Tx, app: LockedCase, actor: Actor, at
         action: 'document.revoke',
         entityType: 'document',
         entityId: doc.ref,
-        applicationId: app.reversesId,
-        details: { kind: doc.kind, reason, reversal: app.id },
+        applicationId: original,
+        details: { kind: doc.kind, reason: doc.reason, reversal: app.id },
       },
       at,
     );
@@ -342,6 +356,7 @@ export function createActivities({
           input.finalStatus === 'APPROVED'
             ? await applyChange(tx, app, await Promise.all(steps.map((s) => directory.nameOf(tx, s.orgCode))), at)
             : null;
+        const revoked = change ? await revokeReversedDocuments(tx, app, input.actor, at) : [];
 
         let status: ApplicationStatus = app.status;
         let currentStage: Stage | null = null;
@@ -441,7 +456,7 @@ export function createActivities({
           );
         }
         if (change) {
-          await revokeReversedDocuments(tx, app, input.actor, at);
+          await auditReversed(tx, app, input.actor, revoked, at);
           const { studentNo, ...record } = change;
           // A 学籍号 contains the ID number: the pupil is named by the masked one (and the case).
           await appendAudit(

@@ -135,9 +135,12 @@ describe('a transfer reversed through its own chain', () => {
     for (const m of mails) expect(m.subject).toContain(`纠错申请（撤销第 ${original} 号转学`);
 
     const after = await stack.prisma.student.findUniqueOrThrow({ where: { studentNo: ZHANG } });
-    expect({ school: after.schoolCode, grade: after.grade, className: after.className, status: after.status }).toEqual(
-      { school: before.schoolCode, grade: before.grade, className: before.className, status: before.status },
-    );
+    expect({ school: after.schoolCode, grade: after.grade, className: after.className, status: after.status }).toEqual({
+      school: before.schoolCode,
+      grade: before.grade,
+      className: before.className,
+      status: before.status,
+    });
     const record = await as(stack, 'hhg.s1').get(`/api/students/${ZHANG}`);
     expect(record.status).toBe(200);
     const lines = record.body.history.filter((h: { applicationId: number }) =>
@@ -180,9 +183,9 @@ describe('a transfer reversed through its own chain', () => {
     expect(docs.body.items).toHaveLength(2);
     for (const d of docs.body.items) expect(d.revokedAt).not.toBeNull();
     expect(docs.body.items[0].revokeReason).toContain(String(reversal.id));
-    expect(
-      await stack.prisma.auditEvent.count({ where: { action: 'document.revoke', applicationId: original } }),
-    ).toBe(2);
+    expect(await stack.prisma.auditEvent.count({ where: { action: 'document.revoke', applicationId: original } })).toBe(
+      2,
+    );
     expect((await pdf('nj.s1', `/api/applications/${original}/letter.pdf`)).status).toBe(409);
     expect((await pdf('nj.s1', `/api/applications/${reversal.id}/letter.pdf`)).status).toBe(409);
     const form = await pdf('nj.s1', `/api/applications/${reversal.id}/form.pdf`);

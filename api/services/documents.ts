@@ -99,7 +99,8 @@ function statusLine(a: Printable, names: Map<string, string>): string {
   if (status === 'RETURNED') return `当前状态：已退回${names.get(a.applicantOrgCode) ?? ''}修改`;
   const closed = a.closedAt ? `，${dayText(a.closedAt)}` : '';
   const why = a.closeReason ? `。原因：${a.closeReason}` : '';
-  const reversed = a.reversals[0]?.status === 'APPROVED' ? `；已纠错（纠错业务编号 ${a.reversals[0].id}），学籍已恢复` : '';
+  const reversed =
+    a.reversals[0]?.status === 'APPROVED' ? `；已纠错（纠错业务编号 ${a.reversals[0].id}），学籍已恢复` : '';
   return `当前状态：${status === 'APPROVED' ? '审批通过，学籍已变更' : STATUS_LABELS[status]}${closed}${why}${reversed}`;
 }
 

@@ -3,7 +3,7 @@
 import type { ChainStep } from '../../domain/chain';
 import { CHANGE_TYPE_LABELS } from '../../domain/labels';
 import { shanghaiDate } from '../../domain/calendar';
-import { specOf, type PupilRecord } from '../../domain/change-types';
+import { reversalPatch, specOf, type PupilRecord } from '../../domain/change-types';
 import type { ProvinceRules } from '../../domain/rules';
 import { OPEN_STATUSES } from '../../domain/types';
 import { loadCalendar } from '../../infra/deadlines';
@@ -81,6 +81,12 @@ export async function createReversal(
   };
   if (specOf(original.type).changes.some((field) => after[field] !== pupil[field])) {
     throw conflict(`该学生的学籍在这次${label}之后已被修改，不能纠错`);
+  }
+  // The values to restore must be on the line (a line written before the field was recorded would not have them).
+  try {
+    reversalPatch(original.type, line);
+  } catch {
+    throw conflict(`这次${label}的记录没有变更前的学籍，不能自动纠错`);
   }
 
   const chain: ChainStep[] = original.steps
