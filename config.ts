@@ -114,6 +114,8 @@ const schema = z.object({
   RULES_FILE: z.string().min(1).optional(),
   /** Coded reasons per change type (JSON); default settings/reason-codes.json. */
   REASON_CODES_FILE: z.string().min(1).optional(),
+  /** Review levels above the county each province adds (JSON); default settings/review-levels.json (none). */
+  REVIEW_LEVELS_FILE: z.string().min(1).optional(),
   /**
    * The one reverse proxy whose X-Forwarded-For is believed: its address(es) — `loopback`, `uniquelocal`, IPs or
    * CIDRs, comma-separated — or `none`. Exactly one hop: the client address is the one that proxy saw.

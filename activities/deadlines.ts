@@ -63,7 +63,7 @@ export interface MarkStageInput extends StageRef {
 export interface MarkStageResult {
   /** When the workflow's timer should remind next. */
   nextReminderAtMs: number;
-  /** escalation: whom the case went to: a county bureau's code, or 'ADMIN'. */
+  /** escalation: whom the case went to: a county (or, from a city stage, province) bureau's code, or 'ADMIN'. */
   escalatedTo: string | null;
   /** The case afterwards (lean workflows adopt it; older ones ignore it). */
   state?: CaseState;
@@ -221,7 +221,10 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           );
 
         if (input.event === 'escalation') {
-          const to = step.org.kind === 'SCHOOL' && step.org.parentCode ? step.org.parentCode : TO_ADMINS;
+          // A school's stage goes to its county bureau, a city bureau's (an added review level) to its province's;
+          // a county's or a province's to the administrators.
+          const up = step.org.kind === 'SCHOOL' || step.org.kind === 'CITY';
+          const to = up && step.org.parentCode ? step.org.parentCode : TO_ADMINS;
           result.escalatedTo = step.escalatedTo ?? to;
           if (step.escalatedAt) return { ...result, state: await stateOf(tx, app) };
           await tx.applicationStep.update({ where: { id: step.id }, data: { escalatedAt: at, escalatedTo: to } });

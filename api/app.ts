@@ -9,6 +9,8 @@ import type { Config } from '../config';
 import type { ProvinceRules } from '../domain/rules';
 import type { ReasonCodes } from '../domain/reason-codes';
 import { loadReasonCodes } from '../infra/reason-codes';
+import { loadReviewLevels } from '../infra/review-levels';
+import type { ReviewLevelSettings } from '../domain/review-levels';
 import type { PrismaClient } from '../infra/db';
 import { authenticate, TokenService } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
@@ -39,6 +41,8 @@ export interface AppDeps {
   rules: ProvinceRules;
   /** Coded reasons per change type (settings/reason-codes.json). */
   reasonCodes: ReasonCodes;
+  /** Review levels above the county (settings/review-levels.json): applied when a case is filed. */
+  reviewLevels: ReviewLevelSettings;
   /** The console's public address: printed documents' QR codes point at its verification page. */
   appUrl: string;
   tokens: TokenService;
@@ -54,10 +58,11 @@ export interface AppDeps {
  * `security` defaults to config.ts's defaults; server.ts passes the configured values.
  */
 export function buildApp(
-  deps: Omit<AppDeps, 'orgs' | 'security' | 'console' | 'reasonCodes' | 'appUrl'> & {
+  deps: Omit<AppDeps, 'orgs' | 'security' | 'console' | 'reasonCodes' | 'reviewLevels' | 'appUrl'> & {
     security?: Partial<SecuritySettings>;
     console?: Partial<ConsoleSettings>;
     reasonCodes?: ReasonCodes;
+    reviewLevels?: ReviewLevelSettings;
     appUrl?: string;
   },
 ): Express {
@@ -69,6 +74,7 @@ export function buildApp(
     console: consoleSettings,
     orgs: new OrgDirectory(deps.prisma),
     reasonCodes: deps.reasonCodes ?? loadReasonCodes(),
+    reviewLevels: deps.reviewLevels ?? loadReviewLevels(),
     appUrl: (deps.appUrl ?? 'http://localhost:3000').replace(/\/$/, ''),
   };
   const app = express();

@@ -8,6 +8,7 @@ import { createLogger } from '../infra/logger';
 import { tokenSecret } from '../infra/secrets';
 import { loadRules } from '../infra/rules';
 import { loadReasonCodes } from '../infra/reason-codes';
+import { loadReviewLevels } from '../infra/review-levels';
 import { buildApp } from './app';
 import { answerClientErrors } from './hygiene';
 import { TokenService } from './auth';
@@ -39,6 +40,7 @@ export async function startApi(opts: {
   const attachmentsDir = config.ATTACHMENTS_DIR ?? path.join(config.DATA_DIR, 'attachments');
   const rules = loadRules(config.RULES_FILE);
   const reasonCodes = loadReasonCodes(config.REASON_CODES_FILE);
+  const reviewLevels = loadReviewLevels(config.REVIEW_LEVELS_FILE);
   const app = buildApp({
     prisma,
     temporal,
@@ -47,6 +49,7 @@ export async function startApi(opts: {
     logger,
     rules,
     reasonCodes,
+    reviewLevels,
     appUrl: config.APP_URL ?? `http://localhost:${config.PORT}`,
     security: securitySettings(config),
     console: {

@@ -22,6 +22,10 @@ export const STAGE_LABELS: Record<Stage, string> = {
   SENDING_COUNTY: '转出县教育局审核',
   SCHOOL: '学校审核',
   COUNTY: '县教育局审核',
+  RECEIVING_CITY: '转入地市教育局审核',
+  RECEIVING_PROVINCE: '转入省教育厅审核',
+  SENDING_CITY: '转出地市教育局审核',
+  SENDING_PROVINCE: '转出省教育厅审核',
 };
 
 export const DECISION_LABELS: Record<Decision, string> = {

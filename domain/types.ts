@@ -25,6 +25,11 @@ export const STAGES = [
   'SENDING_COUNTY',
   'SCHOOL',
   'COUNTY',
+  // Review levels a province may add (domain/review-levels.ts; none by default).
+  'RECEIVING_CITY',
+  'RECEIVING_PROVINCE',
+  'SENDING_CITY',
+  'SENDING_PROVINCE',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 

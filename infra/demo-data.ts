@@ -5,9 +5,14 @@ import type { Gender, Role, StudentStatus } from '../domain/types';
 
 export const DEMO_PASSWORD = 'demo-password';
 
+// Parents before children. The 地市 and 省 bureaus review only where settings/review-levels.json adds their levels.
 export const DEMO_ORGS = [
-  { code: '520302', name: '红花岗区教育局', kind: 'COUNTY' as const, parentCode: null },
-  { code: '511922', name: '南江县教育局', kind: 'COUNTY' as const, parentCode: null },
+  { code: '52', name: '贵州省教育厅', kind: 'PROVINCE' as const, parentCode: null },
+  { code: '51', name: '四川省教育厅', kind: 'PROVINCE' as const, parentCode: null },
+  { code: '5203', name: '遵义市教育局', kind: 'CITY' as const, parentCode: '52' },
+  { code: '5119', name: '巴中市教育局', kind: 'CITY' as const, parentCode: '51' },
+  { code: '520302', name: '红花岗区教育局', kind: 'COUNTY' as const, parentCode: '5203' },
+  { code: '511922', name: '南江县教育局', kind: 'COUNTY' as const, parentCode: '5119' },
   { code: '5203020001', name: '遵义市红花岗区第一小学', kind: 'SCHOOL' as const, parentCode: '520302' },
   { code: '5203020002', name: '遵义市红花岗区第二小学', kind: 'SCHOOL' as const, parentCode: '520302' },
   { code: '5119220001', name: '南江县实验小学', kind: 'SCHOOL' as const, parentCode: '511922' },
@@ -25,6 +30,11 @@ export const DEMO_USERS: { username: string; displayName: string; role: Role; or
   { username: 'hhg.s2', displayName: '红花岗二小学籍管理员', role: 'SCHOOL_CLERK', orgCode: '5203020002' },
   { username: 'nj.s1', displayName: '南江实验小学学籍管理员', role: 'SCHOOL_CLERK', orgCode: '5119220001' },
   { username: 'nj.s2', displayName: '南江二小学籍管理员', role: 'SCHOOL_CLERK', orgCode: '5119220002' },
+  // Officers of the review levels above the county (role COUNTY_OFFICER: an education bureau's officer).
+  { username: 'zy.edu', displayName: '遵义市教育局学籍科', role: 'COUNTY_OFFICER', orgCode: '5203' },
+  { username: 'gz.edu', displayName: '贵州省教育厅学籍处', role: 'COUNTY_OFFICER', orgCode: '52' },
+  { username: 'bz.edu', displayName: '巴中市教育局学籍科', role: 'COUNTY_OFFICER', orgCode: '5119' },
+  { username: 'sc.edu', displayName: '四川省教育厅学籍处', role: 'COUNTY_OFFICER', orgCode: '51' },
 ];
 
 export interface DemoPupil {

@@ -108,7 +108,9 @@ async function main() {
       `  Health       http://localhost:${api.port}/healthz (alive) · /readyz (Postgres and Temporal answer) · /metrics`,
     );
     if (uiUrl) console.log(`  Temporal UI  ${uiUrl}`);
-    console.log(`  Demo users   admin, hhg.edu, nj.edu, hhg.s1, hhg.s2, nj.s1, nj.s2 — password demo-password`);
+    console.log(
+      `  Demo users   admin, hhg.edu, nj.edu, hhg.s1, hhg.s2, nj.s1, nj.s2, zy.edu, gz.edu, bz.edu, sc.edu — password demo-password`,
+    );
     console.log(`  Press Ctrl-C to stop.`);
     console.log('');
   } catch (e) {

@@ -47,7 +47,7 @@ export function applicationRoutes(deps: AppDeps): Router {
   r.post('/', requireRole('SCHOOL_CLERK'), async (req, res) => {
     const u = currentUser(req);
     const body = parse(CreateApplicationBodySchema, req.body);
-    const app = await createApplication(prisma, u, body, deps.rules, deps.reasonCodes);
+    const app = await createApplication(prisma, u, body, deps.rules, deps.reasonCodes, deps.reviewLevels);
     try {
       await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
     } catch (e) {

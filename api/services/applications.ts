@@ -5,8 +5,9 @@ import { appendAudit } from '../../infra/audit';
 import { applyRollup } from '../../infra/rollup';
 import { TtlCache } from '../../infra/ttl-cache';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
-import { buildChain, type ChainStep } from '../../domain/chain';
-import { asChangeType, specOf } from '../../domain/change-types';
+import type { ChainStep } from '../../domain/chain';
+import { asChangeType, specOf, type LevelOrg } from '../../domain/change-types';
+import { levelsFor, NO_REVIEW_LEVELS, type ReviewLevel, type ReviewLevelSettings } from '../../domain/review-levels';
 import { maskStudentNoToRegion } from '../../domain/id-number';
 import { studentNoAsSeen, textAsSeen } from '../../domain/reach';
 import { isoDay } from '../schemas/common';
@@ -217,6 +218,7 @@ export async function createApplication(
   body: CreateApplicationInput,
   rules: ProvinceRules = DEFAULT_RULES,
   reasonCodes?: ReasonCodes,
+  reviewLevels: ReviewLevelSettings = NO_REVIEW_LEVELS,
 ) {
   if (u.role !== 'SCHOOL_CLERK' || !u.orgCode) throw forbidden('只有学校学籍管理员可以提交异动申请');
   if (body.reasonCode && reasonCodes && !(reasonCodes[body.type] ?? []).some((c) => c.code === body.reasonCode)) {
@@ -262,11 +264,12 @@ export async function createApplication(
   const open = await openCase();
   if (open) throw openCaseConflict(open.id);
 
-  const chain = buildChain(
-    body.type,
-    { code: pupil.schoolCode, countyCode: pupil.school.parentCode ?? pupil.schoolCode },
-    toSchool,
-  );
+  const pupilSchool = { code: pupil.schoolCode, countyCode: pupil.school.parentCode ?? pupil.schoolCode };
+  const chain = specOf(body.type).chain({
+    pupilSchool,
+    receivingSchool: toSchool,
+    levels: toSchool ? await levelOrgs(prisma, reviewLevels, body.type, pupilSchool, toSchool) : undefined,
+  });
   return insertCase(
     prisma,
     u,
@@ -386,6 +389,45 @@ export async function insertCase(
     }
     throw e;
   }
+}
+
+/**
+ * The bureaus above the county that review each side of a case (settings/review-levels.json: none by default),
+ * resolved through the organisation tree (county → 地市 → 省). Fixed here, when the case is filed.
+ */
+async function levelOrgs(
+  prisma: PrismaClient,
+  settings: ReviewLevelSettings,
+  type: ChangeType,
+  from: { countyCode: string },
+  to: { countyCode: string },
+): Promise<{ receiving: LevelOrg[]; sending: LevelOrg[] }> {
+  const wanted = levelsFor(settings, type, from.countyCode, to.countyCode);
+  if (!wanted.receiving.length && !wanted.sending.length) return { receiving: [], sending: [] };
+  const above = async (countyCode: string) => {
+    const county = await prisma.organisation.findUnique({
+      where: { code: countyCode },
+      select: { parent: { select: { code: true, kind: true, parent: { select: { code: true, kind: true } } } } },
+    });
+    const city = county?.parent?.kind === 'CITY' ? county.parent : null;
+    const province = city?.parent?.kind === 'PROVINCE' ? city.parent : null;
+    return { CITY: city?.code ?? null, PROVINCE: province?.code ?? null };
+  };
+  const resolve = async (countyCode: string, levels: ReviewLevel[]) => {
+    const orgs = await above(countyCode);
+    return levels.map((level) => {
+      const orgCode = orgs[level];
+      if (!orgCode) {
+        const what = level === 'CITY' ? '地市教育局' : '省教育厅';
+        throw ruleViolation(`按审核层级设置须由${what}审核，但系统中没有${countyCode}的${what}，请联系管理员导入`);
+      }
+      return { level, orgCode };
+    });
+  };
+  return {
+    receiving: await resolve(to.countyCode, wanted.receiving),
+    sending: await resolve(from.countyCode, wanted.sending),
+  };
 }
 
 export function workflowInputOf(a: {

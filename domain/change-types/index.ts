@@ -1,7 +1,16 @@
 import { CHANGE_TYPE_SPECS } from './registry';
 import type { ChainStep, ChangeTypeSpec, DetailsContext, DetailsIssue, Parties, PupilRecord } from './spec';
 
-export type { ChainStep, ChangeTypeSpec, DetailField, DetailsIssue, Parties, PupilRecord, PupilState } from './spec';
+export type {
+  ChainStep,
+  ChangeTypeSpec,
+  DetailField,
+  DetailsIssue,
+  LevelOrg,
+  Parties,
+  PupilRecord,
+  PupilState,
+} from './spec';
 export { MAX_GRADE } from './spec';
 
 /** The API's codes of the change types. */

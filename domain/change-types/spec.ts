@@ -1,3 +1,4 @@
+import type { ReviewLevel } from '../review-levels';
 import type { ProvinceRules } from '../rules';
 import type { SchoolRef, Stage, StudentStatus } from '../types';
 
@@ -26,6 +27,17 @@ export interface Parties {
   pupilSchool: SchoolRef;
   /** The receiving school: set exactly when the type's `applicant` is 'receivingSchool'. */
   receivingSchool: SchoolRef | null;
+  /**
+   * The bureaus above the county that review on each side, in order (settings/review-levels.json, resolved to
+   * organisations when the case is filed); absent or empty: none.
+   */
+  levels?: { receiving: readonly LevelOrg[]; sending: readonly LevelOrg[] };
+}
+
+/** A review level above the county and the bureau that holds it. */
+export interface LevelOrg {
+  level: ReviewLevel;
+  orgCode: string;
 }
 
 /**

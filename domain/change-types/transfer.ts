@@ -15,14 +15,22 @@ export const transfer = {
     proofHint: '如转学证明、户口或居住证明。',
   },
   applicant: 'receivingSchool',
-  chain({ pupilSchool: from, receivingSchool: to }: Parties): ChainStep[] {
+  chain({ pupilSchool: from, receivingSchool: to, levels }: Parties): ChainStep[] {
     if (!to) throw new Error('a transfer needs a receiving school');
+    const receiving = levels?.receiving ?? [];
     const chain: ChainStep[] = [
       { stage: 'RECEIVING_SCHOOL', orgCode: to.code },
       { stage: 'RECEIVING_COUNTY', orgCode: to.countyCode },
+      // Levels a province adds (none by default): the receiving side's after its county, the sending side's last.
+      ...receiving.map((l) => ({ stage: `RECEIVING_${l.level}` as const, orgCode: l.orgCode })),
       { stage: 'SENDING_SCHOOL', orgCode: from.code },
     ];
     if (from.countyCode !== to.countyCode) chain.push({ stage: 'SENDING_COUNTY', orgCode: from.countyCode });
+    // Like the county within one county, a bureau that already acted for the receiving side acts once.
+    for (const l of levels?.sending ?? []) {
+      if (!receiving.some((r) => r.orgCode === l.orgCode))
+        chain.push({ stage: `SENDING_${l.level}`, orgCode: l.orgCode });
+    }
     return chain;
   },
   from: ['ENROLLED'],

@@ -16,6 +16,7 @@ import { startMailDispatcher, type MailDispatcher } from '../../infra/mail-dispa
 import { createWorker } from '../../worker';
 import { withDatabase } from './global-setup';
 import { DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
+import { NO_REVIEW_LEVELS, type ReviewLevelSettings } from '../../domain/review-levels';
 
 let runtimeInstalled = false;
 function installRuntime() {
@@ -157,6 +158,8 @@ export async function startStack(
     temporalAddress?: string;
     updateTimeoutMs?: number;
     rules?: Partial<ProvinceRules>;
+    /** Review levels above the county (default: none, as settings/review-levels.json). */
+    reviewLevels?: ReviewLevelSettings;
     security?: Partial<SecuritySettings>;
     /** More for the worker's activities: time limits (e.g. { stageDueMs: 300 }), a calendar. */
     activities?: Partial<ActivityDeps>;
@@ -193,6 +196,7 @@ export async function startStack(
       tokens,
       logger,
       rules: { ...DEFAULT_RULES, ...opts.rules },
+      reviewLevels: opts.reviewLevels ?? NO_REVIEW_LEVELS,
       config: {
         TEMPORAL_TASK_QUEUE: taskQueue,
         UPDATE_TIMEOUT_MS: opts.updateTimeoutMs ?? 15_000,
