@@ -21,6 +21,8 @@ export interface LockedCase {
   reason: string;
   details: unknown;
   version: number;
+  /** 纠错: the approved case this one reverses, or null. */
+  reversesId: number | null;
 }
 
 /**
@@ -31,7 +33,8 @@ export async function lockCase(tx: Tx, applicationId: number): Promise<LockedCas
   const [app] = await tx.$queryRaw<LockedCase[]>`
     select a.id, a.type::text as type, a.status::text as status, a.round, a."studentNo", s.name as "pupilName",
            a."toSchoolCode", a."applicantOrgCode", a."currentStage"::text as "currentStage", a."currentOrgCode",
-           a."effectiveDate", a.reason, a.details, a.version
+           a."effectiveDate", a.reason, a.details, a.version,
+           a."reversesId"
       from "Application" a join "Student" s on s."studentNo" = a."studentNo"
      where a.id = ${applicationId}
        for update of a`;

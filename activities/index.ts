@@ -5,7 +5,7 @@ import { appendAudit } from '../infra/audit';
 import type { ChainStep } from '../domain/chain';
 import type { Actor, ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from '../domain/types';
 import { maskStudentNo } from '../domain/id-number';
-import { recordAfter, type PupilRecord } from '../domain/change-types';
+import { recordAfter, reversalPatch, type PupilRecord } from '../domain/change-types';
 import type { CaseState, Corrections, DecisionWritten, Outcome, WriteResult } from '../workflows/messages';
 import { InvariantViolationError } from './errors';
 import { loadCalendar } from '../infra/deadlines';
@@ -104,6 +104,8 @@ interface PupilChange {
   toStatus: StudentStatus;
   fromGrade: number;
   toGrade: number;
+  /** 纠错: the case whose change this undid. */
+  reverses?: number;
 }
 
 /**
@@ -116,10 +118,17 @@ async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Da
     select "studentNo", "schoolCode", status::text as status, grade from "Student" where "studentNo" = ${app.studentNo} for update`;
   const already = await tx.studentHistory.findUnique({ where: { applicationId: app.id }, select: { id: true } });
   if (already) return null;
-  // What the approval does to the record is the change type's own (domain/change-types/).
+  // What the approval does to the record is the change type's own (domain/change-types/); a reversal (纠错) puts back
+  // the fields the original changed, as its history line recorded them before the change.
   let after: PupilRecord;
   try {
-    after = recordAfter(app.type, pupil, app);
+    if (app.reversesId === null) {
+      after = recordAfter(app.type, pupil, app);
+    } else {
+      const line = await tx.studentHistory.findUnique({ where: { applicationId: app.reversesId } });
+      if (!line) throw new Error(`the reversed case ${app.reversesId} has no history line`);
+      after = { ...pupil, ...reversalPatch(app.type, line) };
+    }
   } catch (e) {
     throw new InvariantViolationError(`case ${app.id}: ${(e as Error).message}`);
   }
@@ -134,15 +143,83 @@ async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Da
     toStatus,
     fromGrade: pupil.grade,
     toGrade,
+    ...(app.reversesId === null ? {} : { reverses: app.reversesId }),
   };
   await tx.student.update({
     where: { studentNo: pupil.studentNo },
     data: { schoolCode: toSchoolCode, status: toStatus, grade: toGrade },
   });
+  const { reverses, ...values } = change;
   await tx.studentHistory.create({
-    data: { ...change, applicationId: app.id, effectiveDate: app.effectiveDate, approvedBy, createdAt: at },
+    data: {
+      ...values,
+      applicationId: app.id,
+      effectiveDate: app.effectiveDate,
+      approvedBy,
+      createdAt: at,
+      reversesApplicationId: reverses ?? null,
+    },
   });
   return change;
+}
+
+/**
+ * An approved reversal revokes every document still standing that was printed for the case it reversed (the public
+ * verification page says so from then on). Returns what it revoked, for the audit entries written after.
+ */
+async function revokeReversedDocuments(tx: Tx, app: LockedCase, actor: Actor, at: Date) {
+  if (app.reversesId === null) return [];
+  const docs = await tx.issuedDocument.findMany({
+    where: { applicationId: app.reversesId, revokedAt: null },
+    select: { id: true, ref: true, kind: true },
+    orderBy: { id: 'asc' },
+  });
+  const reason = `该业务已纠错（纠错业务编号 ${app.id}）`;
+  if (docs.length) {
+    await tx.issuedDocument.updateMany({
+      where: { id: { in: docs.map((d) => d.id) } },
+      data: { revokedAt: at, revokedById: actor.userId, revokeReason: reason },
+    });
+  }
+  return docs.map((d) => ({ ref: d.ref, kind: d.kind, reason }));
+}
+
+/** The audit entries of an approved reversal on the case it reversed: that it was, and each document it revoked. */
+async function auditReversed(
+  tx: Tx,
+  app: LockedCase,
+  actor: Actor,
+  revoked: Awaited<ReturnType<typeof revokeReversedDocuments>>,
+  at: Date,
+) {
+  if (app.reversesId === null) return;
+  const original = app.reversesId;
+  await appendAudit(
+    tx,
+    {
+      actor,
+      action: 'application.reversed',
+      entityType: 'application',
+      entityId: original,
+      applicationId: original,
+      details: { reversal: app.id },
+    },
+    at,
+  );
+  for (const doc of revoked) {
+    await appendAudit(
+      tx,
+      {
+        actor,
+        action: 'document.revoke',
+        entityType: 'document',
+        entityId: doc.ref,
+        applicationId: original,
+        details: { kind: doc.kind, reason: doc.reason, reversal: app.id },
+      },
+      at,
+    );
+  }
 }
 
 /** Activities are built with their dependencies so the worker injects real ones and tests inject their own. */
@@ -279,6 +356,7 @@ export function createActivities({
           input.finalStatus === 'APPROVED'
             ? await applyChange(tx, app, await Promise.all(steps.map((s) => directory.nameOf(tx, s.orgCode))), at)
             : null;
+        const revoked = change ? await revokeReversedDocuments(tx, app, input.actor, at) : [];
 
         let status: ApplicationStatus = app.status;
         let currentStage: Stage | null = null;
@@ -378,6 +456,7 @@ export function createActivities({
           );
         }
         if (change) {
+          await auditReversed(tx, app, input.actor, revoked, at);
           const { studentNo, ...record } = change;
           // A 学籍号 contains the ID number: the pupil is named by the masked one (and the case).
           await appendAudit(

@@ -29,6 +29,8 @@ export interface MailCase {
   type: ChangeType;
   pupilName: string;
   applicantOrgCode: string;
+  /** 纠错: the case this one reverses. */
+  reversesId?: number | null;
 }
 
 /** One mail to write: about which stage (or 'END'), of which kind, to which organisation (or TO_ADMINS). */
@@ -102,6 +104,7 @@ export function createOutbox({ logger, directory, appUrl }: OutboxDeps) {
       id: c.id,
       type: c.type,
       pupil: { name: c.pupilName },
+      ...(c.reversesId ? { reverses: c.reversesId } : {}),
       ...(appUrl ? { link: `${appUrl.replace(/\/$/, '')}/applications/${c.id}` } : {}),
     };
     switch (m.kind) {

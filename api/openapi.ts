@@ -22,6 +22,7 @@ import {
   DecisionBodySchema,
   ListApplicationsQuerySchema,
   ResubmitBodySchema,
+  ReversalBodySchema,
   TaskListSchema,
   TasksQuerySchema,
   WithdrawBodySchema,
@@ -106,6 +107,20 @@ export function buildOpenApiDocument() {
     security: secured,
     request: { params: ApplicationIdParamsSchema, ...body(WithdrawBodySchema) },
     responses: { 200: json(ApplicationSchema, '已撤销'), 403: problem('非申请学校'), 409: problem('已办结') },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/applications/{id}/reversal',
+    summary: '纠错：撤销学生最近一次办结的异动（原申请学校，须填写原因；按原审批环节审核）',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema, ...body(ReversalBodySchema) },
+    responses: {
+      201: json(ApplicationSchema, '已提交纠错业务'),
+      400: problem('未填写纠错原因'),
+      403: problem('非原申请学校'),
+      404: problem('不存在或无权查看'),
+      409: problem('未审批通过、不是最近一次异动、已有在办业务、已超过纠错时限或为纠错业务'),
+    },
   });
   reg.registerPath({
     method: 'post',

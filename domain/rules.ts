@@ -14,9 +14,19 @@ export interface ProvinceRules {
   noRepeatGrades: number[];
   /** Longest suspension, in months from the effective date to the expected return. */
   maxSuspendMonths: number;
+  /**
+   * 纠错: how long after its approval the pupil's most recent change may still be reversed — this many days counted
+   * from the China calendar day of the approval (that day not counted), in calendar days or working days.
+   */
+  reversalWindow: { days: number; unit: 'calendar' | 'working' };
 }
 
-export const DEFAULT_RULES: ProvinceRules = { noTransferGrades: [], noRepeatGrades: [], maxSuspendMonths: 24 };
+export const DEFAULT_RULES: ProvinceRules = {
+  noTransferGrades: [],
+  noRepeatGrades: [],
+  maxSuspendMonths: 24,
+  reversalWindow: { days: 30, unit: 'calendar' },
+};
 
 export function checkProvinceRules(
   type: ChangeType | string,

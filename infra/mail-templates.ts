@@ -25,6 +25,8 @@ export interface CaseSummary {
   type: ChangeType;
   /** Only the name is read. */
   pupil: { name: string };
+  /** 纠错: the case this one reverses. */
+  reverses?: number;
   /** Where the case opens in the web client; without it the mail tells the reader to log in. */
   link?: string;
 }
@@ -52,7 +54,10 @@ const ID_LIKE = /[GL]?\d{17}[\dXx]|\d{15}/g;
 export const scrubIdNumbers = (s: string) =>
   s.replace(ID_LIKE, (m) => `${m.slice(0, m.length - 12)}********${m.slice(-4)}`);
 
-const caseTitle = (c: CaseSummary) => `${CHANGE_TYPE_LABELS[c.type]}申请（第 ${c.id} 号，学生 ${c.pupil.name}）`;
+const caseTitle = (c: CaseSummary) =>
+  c.reverses
+    ? `纠错申请（撤销第 ${c.reverses} 号${CHANGE_TYPE_LABELS[c.type]}，第 ${c.id} 号，学生 ${c.pupil.name}）`
+    : `${CHANGE_TYPE_LABELS[c.type]}申请（第 ${c.id} 号，学生 ${c.pupil.name}）`;
 
 /** Label/value rows shared by the text and HTML forms; values are plain text and escaped for HTML. */
 type Row = [label: string, value: string];

@@ -9,6 +9,10 @@ const RulesSchema = z
     noTransferGrades: grades.default(DEFAULT_RULES.noTransferGrades),
     noRepeatGrades: grades.default(DEFAULT_RULES.noRepeatGrades),
     maxSuspendMonths: z.number().int().min(1).max(60).default(DEFAULT_RULES.maxSuspendMonths),
+    reversalWindow: z
+      .object({ days: z.number().int().min(1).max(365), unit: z.enum(['calendar', 'working']) })
+      .strict()
+      .default(DEFAULT_RULES.reversalWindow),
   })
   .strict();
 

@@ -169,6 +169,7 @@ const SAMPLES: Record<string, () => Sample> = {
   }),
   'POST /api/applications/{id}/withdraw': () => ({ user: 'nj.s1', body: { reason: '家长改变主意' } }),
   'POST /api/applications/{id}/resubmit': () => ({ user: 'nj.s1', body: { reason: '已更正' } }),
+  'POST /api/applications/{id}/reversal': () => ({ user: 'nj.s1', body: { reason: '录入错误' } }),
   'POST /api/applications/{id}/cancel': () => ({ user: 'admin', body: { reason: '重复提交' } }),
   'POST /api/applications/{id}/query-code': () => ({ user: 'nj.s1' }),
   'POST /api/applications/{id}/attachments': () => ({ user: 'nj.s1', file: [PNG, 'again.png'] }),

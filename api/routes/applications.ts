@@ -9,6 +9,7 @@ import {
   CreateApplicationBodySchema,
   DetailsCheckSchema,
   ResubmitBodySchema,
+  ReversalBodySchema,
   DecisionBodySchema,
   ListApplicationsQuerySchema,
   WithdrawBodySchema,
@@ -22,6 +23,7 @@ import {
 import { listApplications } from '../services/case-lists';
 import { loadStudent } from '../services/students';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
+import { createReversal } from '../services/reversal';
 import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
 import { guardianAccessOf, reissueQueryCode } from '../services/guardian';
 import { isOpenStatus } from '../../domain/types';
@@ -50,6 +52,27 @@ export function applicationRoutes(deps: AppDeps): Router {
         // Shown once, to the clerk, for the family's receipt: only its hash is kept.
         guardianAccess: guardianAccessOf(deps.appUrl, app.guardianAccess.ref, app.guardianAccess.code),
       });
+  });
+
+  /**
+   * 纠错 of an approved case by the school that filed it: 201 the new reversal case (its own chain, the original's);
+   * 400 no reason; 403 not the applicant school; 404 not visible; 409 not approved, not the pupil's most recent
+   * change, a case open for the pupil, the window passed, or a reversal itself.
+   */
+  r.post('/:id/reversal', async (req, res) => {
+    const u = currentUser(req);
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    const body = parse(ReversalBodySchema, req.body);
+    const app = await createReversal(prisma, u, id, body.reason, deps.rules);
+    try {
+      await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
+    } catch (e) {
+      logger.warn({ applicationId: app.id, err: String(e) }, 'workflow not started; left to the reconciler');
+    }
+    res
+      .status(201)
+      .location(`/api/applications/${app.id}`)
+      .json(await toApplicationDtoFor(prisma, u, app, orgs));
   });
 
   /** Cases the caller may read, newest first, with cursor paging. */
@@ -126,20 +149,24 @@ export function applicationRoutes(deps: AppDeps): Router {
     const app = await loadVisibleApplication(prisma, u, id);
     if (u.orgCode !== app.applicantOrgCode) throw forbidden('只有申请学校可以修改并重新提交');
     if (app.status !== 'RETURNED') throw conflict('该业务未被退回，无需重新提交');
-    // The corrected case must still pass the same checks as a new one (type-specific fields, rules).
-    const merged = {
-      type: app.type,
-      effectiveDate: body.effectiveDate ?? isoDay(app.effectiveDate),
-      details: body.details ?? (app.details as Record<string, unknown> | null) ?? {},
-    };
-    parse(DetailsCheckSchema, merged);
-    const provincial = checkProvinceRules(app.type, await loadStudent(prisma, app.studentNo), merged, deps.rules);
-    if (!provincial.legal) throw ruleViolation(provincial.reason);
+    // A reversal (纠错) has no details or date of its own to correct: only its reason. Any other case must still pass
+    // the same checks as a new one (type-specific fields, rules).
+    const reversal = app.reversesId !== null;
+    if (!reversal) {
+      const merged = {
+        type: app.type,
+        effectiveDate: body.effectiveDate ?? isoDay(app.effectiveDate),
+        details: body.details ?? (app.details as Record<string, unknown> | null) ?? {},
+      };
+      parse(DetailsCheckSchema, merged);
+      const provincial = checkProvinceRules(app.type, await loadStudent(prisma, app.studentNo), merged, deps.rules);
+      if (!provincial.legal) throw ruleViolation(provincial.reason);
+    }
     const outcome = await sendUpdate(
       deps,
       app,
       resubmitUpdate,
-      { corrections: body, actor: actorOf(u), round: app.round },
+      { corrections: reversal ? { reason: body.reason } : body, actor: actorOf(u), round: app.round },
       `resubmit:${app.id}:${app.round}`,
     );
     res.json(await caseAfterUpdate(deps, u, app, outcome));

@@ -130,6 +130,12 @@ export const WithdrawBodySchema = z
   })
   .meta({ id: 'WithdrawBody' });
 
+export const ReversalBodySchema = z
+  .object({
+    reason: freeText('纠错原因', { min: 1, max: 500, multiline: true }),
+  })
+  .meta({ id: 'ReversalBody' });
+
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const ListApplicationsQuerySchema = z.object({
@@ -208,6 +214,14 @@ export const ApplicationSchema = z
     escalated: z.boolean().meta({ description: '当前环节已超期上报' }),
     steps: z.array(StepSchema),
     earlierRounds: z.array(z.object({ round: z.number().int(), steps: z.array(StepSchema) })),
+    reverses: z
+      .object({ id: z.number().int() })
+      .nullable()
+      .meta({ description: '纠错业务：被纠错（撤销）的原业务；普通业务为 null' }),
+    reversal: z
+      .object({ id: z.number().int(), status: ApplicationStatusSchema })
+      .nullable()
+      .meta({ description: '对本业务最近一次申请的纠错业务；status 为 APPROVED 即本业务已纠错' }),
     createdAt: z.string(),
     updatedAt: z.string(),
     prediction: orNull(PredictionSchema)

@@ -85,6 +85,11 @@ export const StudentHistoryLineSchema = z
     toGrade: z.number().int().nullable(),
     approvedBy: z.array(z.string()),
     recordedAt: z.string(),
+    reverses: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: '纠错记录：被纠错（撤销）的业务编号；原业务的记录仍保留' }),
   })
   .meta({ id: 'StudentHistoryLine' });
 

@@ -26,6 +26,7 @@ import { newCredential } from './public-access';
 export const applicationInclude = {
   student: { select: { studentNo: true, name: true, schoolCode: true } },
   steps: { include: { org: { select: { code: true, name: true } } }, orderBy: [{ round: 'asc' }, { seq: 'asc' }] },
+  reversals: { select: { id: true, status: true }, orderBy: { id: 'desc' }, take: 1 },
 } satisfies Prisma.ApplicationInclude;
 
 type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
@@ -104,6 +105,8 @@ export async function toApplicationDto(
     steps: a.steps.filter((s) => s.round === a.round).map(stepDto),
     // Rounds before a RETURN, kept as they were: who returned the case, and why.
     earlierRounds: earlier.map((round) => ({ round, steps: a.steps.filter((s) => s.round === round).map(stepDto) })),
+    reverses: a.reversesId === null ? null : { id: a.reversesId },
+    reversal: a.reversals[0] ?? null,
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
   };
@@ -190,7 +193,7 @@ export async function loadVisibleApplication(prisma: PrismaClient, u: AuthUser, 
  * 409 naming the pupil's open case, also as `applicationId`: a client whose filing got no answer (a network error,
  * a 5xx) sends it again and learns from this which case its first attempt created.
  */
-function openCaseConflict(id: number) {
+export function openCaseConflict(id: number) {
   return Object.assign(conflict(`该学生已有在办业务（编号 ${id}），办结或撤销后才能再申请`), {
     extensions: { applicationId: id },
   });
@@ -268,6 +271,55 @@ export async function createApplication(
     receivingSchool: toSchool,
     levels: toSchool ? await levelOrgs(prisma, reviewLevels, body.type, pupilSchool, toSchool) : undefined,
   });
+  return insertCase(
+    prisma,
+    u,
+    {
+      type: body.type,
+      studentNo: pupil.studentNo,
+      fromSchoolCode: pupil.schoolCode,
+      toSchoolCode: toSchool?.code ?? null,
+      reason: body.reason,
+      reasonCode: body.reasonCode || null,
+      effectiveDate: body.effectiveDate,
+      details: body.details && Object.keys(body.details).length ? body.details : null,
+      reversesId: null,
+    },
+    chain,
+    'application.create',
+  );
+}
+
+/** A new case's row, as createApplication and createReversal write it. */
+export interface NewCase {
+  type: string;
+  studentNo: string;
+  fromSchoolCode: string;
+  toSchoolCode: string | null;
+  reason: string;
+  reasonCode: string | null;
+  /** YYYY-MM-DD. */
+  effectiveDate: string;
+  details: Record<string, unknown> | null;
+  reversesId: number | null;
+}
+
+/**
+ * Writes a new case — row and all its steps, its first stage open, in one transaction guarded by the partial unique
+ * index (one open case per pupil) — and its audit event.
+ */
+export async function insertCase(
+  prisma: PrismaClient,
+  u: AuthUser,
+  c: NewCase,
+  chain: ChainStep[],
+  action: 'application.create' | 'application.reversal',
+) {
+  const openCase = () =>
+    prisma.application.findFirst({
+      where: { studentNo: c.studentNo, status: { in: OPEN_STATUSES } },
+      select: { id: true },
+    });
   const now = new Date();
   // The family's reference and query code (guardian self-service): the code leaves here once, in the answer.
   const access = newCredential();
@@ -275,19 +327,19 @@ export async function createApplication(
     const app = await prisma.$transaction(async (tx) => {
       const created = await tx.application.create({
         data: {
-          type: body.type,
-          studentNo: pupil.studentNo,
-          fromSchoolCode: pupil.schoolCode,
-          toSchoolCode: toSchool?.code ?? null,
+          type: c.type,
+          studentNo: c.studentNo,
+          fromSchoolCode: c.fromSchoolCode,
+          toSchoolCode: c.toSchoolCode,
           applicantOrgCode: u.orgCode!,
           status: 'IN_REVIEW',
           currentStage: chain[0].stage,
           currentOrgCode: chain[0].orgCode,
-          reason: body.reason,
-          reasonCode: body.reasonCode || null,
-          effectiveDate: new Date(`${body.effectiveDate}T00:00:00Z`),
-          details:
-            body.details && Object.keys(body.details).length ? (body.details as Prisma.InputJsonValue) : undefined,
+          reason: c.reason,
+          reasonCode: c.reasonCode,
+          effectiveDate: new Date(`${c.effectiveDate}T00:00:00Z`),
+          details: c.details ? (c.details as Prisma.InputJsonValue) : undefined,
+          reversesId: c.reversesId,
           workflowId: `pending-${crypto.randomUUID()}`,
           publicRef: access.ref,
           queryCodeHash: access.codeHash,
@@ -314,7 +366,7 @@ export async function createApplication(
         tx,
         {
           actor: u,
-          action: 'application.create',
+          action,
           entityType: 'application',
           entityId: app.id,
           applicationId: app.id,
@@ -325,9 +377,10 @@ export async function createApplication(
             toSchoolCode: app.toSchoolCode,
             reason: app.reason,
             reasonCode: app.reasonCode,
-            effectiveDate: body.effectiveDate,
+            effectiveDate: c.effectiveDate,
             details: app.details,
             chain: chain.map((s) => s.stage),
+            ...(c.reversesId === null ? {} : { reverses: c.reversesId }),
           },
         },
         now,

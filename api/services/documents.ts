@@ -99,7 +99,9 @@ function statusLine(a: Printable, names: Map<string, string>): string {
   if (status === 'RETURNED') return `当前状态：已退回${names.get(a.applicantOrgCode) ?? ''}修改`;
   const closed = a.closedAt ? `，${dayText(a.closedAt)}` : '';
   const why = a.closeReason ? `。原因：${a.closeReason}` : '';
-  return `当前状态：${status === 'APPROVED' ? '审批通过，学籍已变更' : STATUS_LABELS[status]}${closed}${why}`;
+  const reversed =
+    a.reversals[0]?.status === 'APPROVED' ? `；已纠错（纠错业务编号 ${a.reversals[0].id}），学籍已恢复` : '';
+  return `当前状态：${status === 'APPROVED' ? '审批通过，学籍已变更' : STATUS_LABELS[status]}${closed}${why}${reversed}`;
 }
 
 function buildDocument(
@@ -133,7 +135,10 @@ function buildDocument(
       ['全国学籍号', maskStudentNo(s.studentNo)],
       ['年级班级', `${s.grade} 年级 · ${s.className}`],
       ['学籍状态', STUDENT_STATUS_LABELS[s.status]],
-      ['异动类型', CHANGE_TYPE_LABELS[type]],
+      ['异动类型', a.reversesId === null ? CHANGE_TYPE_LABELS[type] : `纠错（${CHANGE_TYPE_LABELS[type]}）`],
+      ...(a.reversesId === null
+        ? []
+        : ([['纠错', `撤销业务编号 ${a.reversesId} 的学籍变更，恢复变更前的学籍`]] as [string, string][])),
       ['异动日期', isoDay(a.effectiveDate)],
       [wordingOf(type).fromSchool, from],
       ...(to ? ([['转入学校', to]] as [string, string][]) : []),
@@ -169,7 +174,7 @@ function buildDocument(
   }
   const facts: PublicFacts = {
     title: DOCUMENT_TITLES[kind],
-    applicationType: CHANGE_TYPE_LABELS[type],
+    applicationType: a.reversesId === null ? CHANGE_TYPE_LABELS[type] : `纠错（${CHANGE_TYPE_LABELS[type]}）`,
     studentName: maskName(s.name),
     fromSchool: from,
     toSchool: to,
@@ -202,6 +207,9 @@ export async function issueDocument(
   const a = await loadPrintable(prisma, u, id);
   if (kind === 'TRANSFER_LETTER' && !(movesPupil(a.type) && a.status === 'APPROVED')) {
     throw conflict('转学联系函只能为审批通过的转学业务出具');
+  }
+  if (kind === 'TRANSFER_LETTER' && (a.reversesId !== null || a.reversals[0]?.status === 'APPROVED')) {
+    throw conflict('该转学已纠错（或本业务为纠错业务），不能出具转学联系函');
   }
   const names = await orgNames(prisma, [a.fromSchoolCode, a.toSchoolCode, a.currentOrgCode, a.applicantOrgCode]);
   const issuer = u.orgName ?? '系统管理员';

@@ -280,6 +280,8 @@ export async function pupilPage(prisma: PrismaClient, u: AuthUser, ref: string) 
       toGrade: h.toGrade,
       approvedBy: h.approvedBy,
       recordedAt: h.createdAt.toISOString(),
+      reverses:
+        h.reversesApplicationId !== null && visible.has(h.reversesApplicationId) ? h.reversesApplicationId : null,
     })),
     cases: cases.map((c) => ({
       id: c.id,

@@ -64,6 +64,7 @@ async function detailOf(
       toGrade: h.toGrade,
       approvedBy: h.approvedBy,
       recordedAt: h.createdAt.toISOString(),
+      reverses: h.reversesApplicationId,
     })),
   };
 }

@@ -105,7 +105,7 @@ export interface ChangeTypeSpec<Code extends string = string> {
   /** The record after approval (from the record before it and the case). */
   apply(record: PupilRecord, app: { toSchoolCode: string | null; details: unknown }): PupilRecord;
   /**
-   * The fields `apply` may rewrite: a reversal (作废 of an approved change, not built yet) restores exactly these from
+   * The fields `apply` may rewrite: a reversal (纠错 of an approved change, api/services/reversal.ts) restores exactly these from
    * the history line's before-values. A type that rewrites schoolCode moves the pupil (visible to the sending school
    * for a while afterwards; the 转学联系函 can be printed).
    */

@@ -713,3 +713,66 @@ const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
   'base64',
 );
+
+test('纠错: the receiving school asks to reverse an approved transfer; both cases link; the original shows 已纠错', async () => {
+  const { stack } = main;
+  const first17 = `110105${'20160404'}${'131'}`;
+  const reg = await request(stack.app)
+    .post('/api/students')
+    .set('Authorization', `Bearer ${await stack.login('hhg.s1')}`)
+    .send({
+      name: '钱小纠',
+      gender: 'MALE',
+      birthDate: '2016-04-04',
+      idNumber: first17 + idCheckChar(first17),
+      grade: 3,
+      className: '3年级1班',
+    });
+  expect(reg.status).toBe(201);
+  const filed = await fileTransfer(stack, 'nj.s1', reg.body.studentNo);
+  expect(filed.status).toBe(201);
+  const original = filed.body.id as number;
+  const chain = [
+    ['nj.s1', 'RECEIVING_SCHOOL'],
+    ['nj.edu', 'RECEIVING_COUNTY'],
+    ['hhg.s1', 'SENDING_SCHOOL'],
+    ['hhg.edu', 'SENDING_COUNTY'],
+  ];
+  for (const [user, stage] of chain) expect((await decideAs(stack, user, original, stage)).status).toBe(200);
+
+  const page = await signIn(main.base, 'nj.s1');
+  await page.goto(`${main.base}/applications/${original}`);
+  await page.getByRole('button', { name: '申请纠错' }).click();
+  const dialog = page.getByRole('dialog');
+  // Empty: the field says so.
+  await dialog.getByRole('button', { name: '提交纠错申请' }).click();
+  await dialog.getByText('请填写纠错原因').first().waitFor();
+  await dialog.getByLabel(/^纠错原因/).fill('误将同名学生办理转学，申请纠错');
+  await dialog.getByRole('button', { name: '提交纠错申请' }).click();
+  await page.waitForURL((url) => !url.pathname.endsWith(`/applications/${original}`));
+  const reversal = caseIdOf(page);
+  expect(reversal).toBeGreaterThan(original);
+  await page.getByText('本业务为纠错').waitFor();
+  expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('纠错 · 转学 · 钱小纠');
+  await screenshot(page, '40-reversal-case');
+
+  // Returned by the bureau: the school corrects the reason only (a reversal has no date or details of its own).
+  expect((await decideAs(stack, 'nj.s1', reversal, 'RECEIVING_SCHOOL')).status).toBe(200);
+  expect((await decideAs(stack, 'nj.edu', reversal, 'RECEIVING_COUNTY', 'RETURN', '请写明同名学生的班级')).status).toBe(
+    200,
+  );
+  await page.reload();
+  await page.getByRole('heading', { name: '被退回，请修改后重新提交' }).waitFor();
+  expect(await page.getByLabel(/^异动日期/).count()).toBe(0);
+  await page.getByLabel(/^纠错原因/).fill('误将3年级2班的同名学生办理转学，申请纠错');
+  await page.getByRole('button', { name: '重新提交' }).click();
+  await page.getByText('已重新提交').first().waitFor();
+
+  for (const [user, stage] of chain) expect((await decideAs(stack, user, reversal, stage)).status).toBe(200);
+  await page.goto(`${main.base}/applications/${original}`);
+  await page.locator('.badge.reversed', { hasText: '已纠错' }).waitFor();
+  await page.getByRole('link', { name: `业务 ${reversal}` }).click();
+  await page.waitForURL((url) => url.pathname.endsWith(`/applications/${reversal}`));
+  expect(await page.getByRole('button', { name: '申请纠错' }).count()).toBe(0);
+  await page.close();
+});

@@ -22,7 +22,8 @@ export function whereIs(a: Application): string {
   return `${a.currentOrg?.name ?? '—'} · ${a.currentStage ? STAGE_LABELS[a.currentStage] : ''}`;
 }
 
-export const caseTitle = (a: Application) => `${CHANGE_TYPE_LABELS[a.type]} · ${a.student.name}`;
+export const caseTitle = (a: Application) =>
+  `${a.reverses ? '纠错 · ' : ''}${CHANGE_TYPE_LABELS[a.type]} · ${a.student.name}`;
 
 /** The due time of the case's current stage, if it has one. */
 export function currentDue(a: Application): string | null {

@@ -3,7 +3,15 @@ import { Fragment, useEffect, useRef, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, ApiError, ok, saveBlob, type Application } from '../api/client';
-import { CHANGE_TYPE_LABELS, formatTime, specOf, STAGE_LABELS, wordingOf, type Decision } from '../api/labels';
+import {
+  CHANGE_TYPE_LABELS,
+  formatTime,
+  specOf,
+  STAGE_LABELS,
+  STATUS_LABELS,
+  wordingOf,
+  type Decision,
+} from '../api/labels';
 import { useSession } from '../auth';
 import { caseTitle, LoadError, Loading, StatusBadge, whereIs } from '../components/bits';
 import { DetailsFields, detailPaths, detailsFor } from '../components/DetailsFields';
@@ -52,7 +60,7 @@ function CasePage({ id }: { id: number }) {
     queryKey: ['application', id],
     queryFn: () => ok(api.GET('/api/applications/{id}', { params: { path: { id } } })),
   });
-  const [dialog, setDialog] = useState<Decision | 'WITHDRAW' | null>(null);
+  const [dialog, setDialog] = useState<Decision | 'WITHDRAW' | 'REVERSAL' | null>(null);
   const [notice, setNotice] = useState<string | null>(takeNotice);
   const [receipt, setReceipt] = useState<GuardianAccess | null>(() => takeGuardianAccess(id));
   const nav = neighbours(id);
@@ -154,8 +162,10 @@ function CasePage({ id }: { id: number }) {
           <div className="case-head">
             <StatusBadge a={a} />
             {a.escalated && <span className="badge overdue">已上报</span>}
+            {a.reversal?.status === 'APPROVED' && <span className="badge reversed">已纠错</span>}
             <span className="where">{whereIs(a)}</span>
           </div>
+          <ReversalLinks a={a} />
           {mine && (
             <div className="actions" role="group" aria-label="审核">
               <button type="button" className="primary" onClick={() => setDialog('APPROVE')} aria-keyshortcuts="A">
@@ -231,6 +241,13 @@ function CasePage({ id }: { id: number }) {
                   </button>
                 </p>
               )}
+              {applicant && reversible(a) && (
+                <p>
+                  <button type="button" className="danger secondary" onClick={() => setDialog('REVERSAL')}>
+                    申请纠错
+                  </button>
+                </p>
+              )}
             </section>
             <section aria-labelledby="history">
               <h2 id="history">办理经过</h2>
@@ -238,7 +255,19 @@ function CasePage({ id }: { id: number }) {
             </section>
           </div>
 
-          {dialog && dialog !== 'WITHDRAW' && (
+          {dialog === 'REVERSAL' && (
+            <ReversalDialog
+              a={a}
+              onClose={() => setDialog(null)}
+              onDone={(reversalId) => {
+                setDialog(null);
+                void queryClient.invalidateQueries({ queryKey: ['application', id] });
+                sessionStorage.setItem('xueji.notice', `已提交纠错申请，按原审批环节审核（原业务 ${id}）`);
+                void navigate(`/applications/${reversalId}`);
+              }}
+            />
+          )}
+          {dialog && dialog !== 'WITHDRAW' && dialog !== 'REVERSAL' && (
             <DecisionDialog a={a} decision={dialog} onClose={() => setDialog(null)} onDone={(m) => void done(m)} />
           )}
           {dialog === 'WITHDRAW' && (
@@ -360,6 +389,58 @@ function DecisionDialog(props: {
   );
 }
 
+/**
+ * The server decides (most recent change, window, open case); the page offers it for an approved case that is no
+ * reversal and has no reversal running or done.
+ */
+const reversible = (a: Application) =>
+  a.status === 'APPROVED' && !a.reverses && !['IN_REVIEW', 'RETURNED', 'APPROVED'].includes(a.reversal?.status ?? '');
+
+/** The links between a reversal (纠错) and the case it reverses, both ways. */
+function ReversalLinks({ a }: { a: Application }) {
+  if (a.reverses) {
+    return (
+      <p className="notice">
+        本业务为纠错：审批通过后，撤销<Link to={`/applications/${a.reverses.id}`}>业务 {a.reverses.id}</Link>
+        所作的学籍变更。
+      </p>
+    );
+  }
+  if (!a.reversal) return null;
+  const what =
+    a.reversal.status === 'APPROVED'
+      ? '已纠错，学籍已恢复为变更前的状态：'
+      : a.reversal.status === 'IN_REVIEW' || a.reversal.status === 'RETURNED'
+        ? '纠错办理中：'
+        : `纠错申请${STATUS_LABELS[a.reversal.status]}：`;
+  return (
+    <p className="notice">
+      {what}
+      <Link to={`/applications/${a.reversal.id}`}>业务 {a.reversal.id}</Link>
+    </p>
+  );
+}
+
+function ReversalDialog(props: { a: Application; onClose: () => void; onDone: (reversalId: number) => void }) {
+  return (
+    <ReasonDialog
+      title={`申请纠错：${caseTitle(props.a)}`}
+      warning="纠错将撤销本业务对学籍的变更，按原审批环节逐级审核；审批通过后学籍恢复为变更前的状态，本业务已出具的文件作废。只能纠错该学生最近一次办结的异动，且须在规定时限内。"
+      label="纠错原因"
+      required="请填写纠错原因"
+      confirm="提交纠错申请"
+      back="不纠错"
+      send={async (reason) => {
+        const created = await ok(
+          api.POST('/api/applications/{id}/reversal', { params: { path: { id: props.a.id } }, body: { reason } }),
+        );
+        props.onDone(created.id);
+      }}
+      onClose={props.onClose}
+    />
+  );
+}
+
 function WithdrawDialog(props: { a: Application; onClose: () => void; onDone: () => void }) {
   return (
     <ReasonDialog
@@ -401,13 +482,18 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
   const [summary, setSummary] = useState<string[]>([]);
   const { errors, isSubmitting } = form.formState;
   const box = useRef<HTMLElement>(null);
+  const reversal = !!a.reverses;
+  const reasonLabel = reversal ? '纠错原因' : '异动原因';
   const submit = form.handleSubmit(async (v) => {
     setSummary([]);
     try {
       await ok(
         api.POST('/api/applications/{id}/resubmit', {
           params: { path: { id: a.id } },
-          body: { reason: v.reason.trim(), effectiveDate: v.effectiveDate, details: detailsFor(a.type, v.details) },
+          // A reversal (纠错) corrects its reason only: it has no date or details of its own.
+          body: reversal
+            ? { reason: v.reason.trim() }
+            : { reason: v.reason.trim(), effectiveDate: v.effectiveDate, details: detailsFor(a.type, v.details) },
         }),
       );
       draft.clear();
@@ -428,7 +514,7 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
       <form onSubmit={submit} noValidate>
         <ErrorSummary messages={summary} />
         <Field
-          label="异动原因"
+          label={reasonLabel}
           required
           error={errors.reason?.message}
           hint={<CharCounter form={form} name="reason" max={500} />}
@@ -439,22 +525,26 @@ function ResubmitForm(props: { a: Application; onDone: () => void }) {
               rows={3}
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              {...form.register('reason', limitRule('异动原因', 500, '请填写异动原因'))}
+              {...form.register('reason', limitRule(reasonLabel, 500, `请填写${reasonLabel}`))}
             />
           )}
         </Field>
-        <Field label="异动日期" required error={errors.effectiveDate?.message}>
-          {({ id, describedBy, invalid }) => (
-            <input
-              id={id}
-              type="date"
-              aria-invalid={invalid}
-              aria-describedby={describedBy}
-              {...form.register('effectiveDate', { required: '请填写异动日期' })}
-            />
-          )}
-        </Field>
-        <DetailsFields type={a.type} register={form.register} errors={errors} />
+        {!reversal && (
+          <>
+            <Field label="异动日期" required error={errors.effectiveDate?.message}>
+              {({ id, describedBy, invalid }) => (
+                <input
+                  id={id}
+                  type="date"
+                  aria-invalid={invalid}
+                  aria-describedby={describedBy}
+                  {...form.register('effectiveDate', { required: '请填写异动日期' })}
+                />
+              )}
+            </Field>
+            <DetailsFields type={a.type} register={form.register} errors={errors} />
+          </>
+        )}
         <button type="submit" className="primary" disabled={isSubmitting}>
           {isSubmitting ? '正在提交…' : '重新提交'}
         </button>

@@ -82,6 +82,7 @@ export function PupilPage() {
                 {p.history.map((h, i) => (
                   <tr key={i}>
                     <td data-label="异动">
+                      {h.reverses !== null && '纠错 · '}
                       {h.applicationId ? (
                         <Link className="case-link" to={`/applications/${h.applicationId}`}>
                           {CHANGE_TYPE_LABELS[h.type]}（业务 {h.applicationId}）
@@ -89,6 +90,7 @@ export function PupilPage() {
                       ) : (
                         CHANGE_TYPE_LABELS[h.type]
                       )}
+                      {h.reverses !== null && <span className="small">，撤销业务 {h.reverses} 的变更</span>}
                     </td>
                     <td data-label="异动日期">{h.effectiveDate}</td>
                     <td data-label="变化">
