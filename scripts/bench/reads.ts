@@ -61,7 +61,7 @@ async function seedCases(url: string, from: number, to: number, total: number, p
        select i, (i % 20 = 0) as open, i / 20 as j,
               (i % 20 = 0 and (i / 20) % 8 = 0) as big,
               now() - make_interval(secs => (${total} - i) * (31536000.0 / ${total})) - interval '20 days' as created
-         from generate_series(${from}, ${to}) i),
+         from generate_series(${from}::bigint, ${to}::bigint) i),
      d as (
        select c.*,
               case when big then '${BIG_COUNTY}' || lpad((1 + (j / 8) % ${SCHOOLS_PER_COUNTY})::text, 4, '0')
