@@ -17,6 +17,8 @@ const forbiddenInWorkflows = [
   '@temporalio/activity',
 ];
 
+const routesMessage = 'Routes parse, authorise and answer: database work belongs in api/services/.';
+
 export default tseslint.config(
   {
     ignores: [
@@ -68,6 +70,58 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
+        {
+          selector:
+            'BinaryExpression[operator=/^[!=]==?$/]:matches([left.name=/^type$/i], [left.property.name=/^type$/i])[right.value=/^[A-Z][A-Z_]+$/]',
+          message: 'Ask the change type’s spec (domain/change-types/) instead of comparing the type with a code.',
+        },
+      ],
+    },
+  },
+  // Layers (README "Code layout"): infra/ is below the HTTP edge and never reaches up into api/.
+  {
+    files: ['infra/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+api(/|$)',
+              message: 'infra/ imports nothing from api/: move the shared part to infra/ or domain/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Thin edges: a route parses, authorises and answers; the database work (queries, transactions, audit writes) is in
+  // api/services/. Routes may import model types to shape answers, nothing that talks to Postgres, and may not reach
+  // into a Prisma client they were handed.
+  {
+    files: ['api/routes/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'pg', message: routesMessage }],
+          patterns: [
+            { group: ['@prisma/*'], message: routesMessage, allowTypeImports: true },
+            { regex: '(^|/)generated/prisma(/|$)', message: routesMessage, allowTypeImports: true },
+            { regex: '^(\\.\\./)+infra/(db|audit)$', message: routesMessage, allowTypeImports: true },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'MemberExpression[property.name=/^\\$(queryRaw|executeRaw|queryRawUnsafe|executeRawUnsafe|transaction)$/]',
+          message: routesMessage,
+        },
+        { selector: 'MemberExpression[object.name=/^(prisma|tx)$/]', message: routesMessage },
+        { selector: "MemberExpression[object.property.name='prisma']", message: routesMessage },
+        // The change-type rule above, again: this block's no-restricted-syntax replaces it for routes.
         {
           selector:
             'BinaryExpression[operator=/^[!=]==?$/]:matches([left.name=/^type$/i], [left.property.name=/^type$/i])[right.value=/^[A-Z][A-Z_]+$/]',

@@ -33,6 +33,7 @@ import { documentAdminRoutes, documentRoutes } from './routes/documents';
 import { publicRoutes } from './routes/public';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
+import { PredictionService } from './services/prediction';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -48,6 +49,8 @@ export interface AppDeps {
   tokens: TokenService;
   logger: Logger;
   orgs: OrgDirectory;
+  /** Predicted completion of open cases (durations of the last 12 months, kept a minute). */
+  predictions: PredictionService;
   security: SecuritySettings;
   /** The web console: where its built files are and what it links to. */
   console: ConsoleSettings;
@@ -58,7 +61,7 @@ export interface AppDeps {
  * `security` defaults to config.ts's defaults; server.ts passes the configured values.
  */
 export function buildApp(
-  deps: Omit<AppDeps, 'orgs' | 'security' | 'console' | 'reasonCodes' | 'reviewLevels' | 'appUrl'> & {
+  deps: Omit<AppDeps, 'orgs' | 'predictions' | 'security' | 'console' | 'reasonCodes' | 'reviewLevels' | 'appUrl'> & {
     security?: Partial<SecuritySettings>;
     console?: Partial<ConsoleSettings>;
     reasonCodes?: ReasonCodes;
@@ -73,6 +76,7 @@ export function buildApp(
     security,
     console: consoleSettings,
     orgs: new OrgDirectory(deps.prisma),
+    predictions: new PredictionService(deps.prisma),
     reasonCodes: deps.reasonCodes ?? loadReasonCodes(),
     reviewLevels: deps.reviewLevels ?? loadReviewLevels(),
     appUrl: (deps.appUrl ?? 'http://localhost:3000').replace(/\/$/, ''),

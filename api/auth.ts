@@ -1,4 +1,3 @@
-import { hash, verify } from '@node-rs/argon2';
 import type { RequestHandler } from 'express';
 import { jwtVerify, SignJWT } from 'jose';
 import { durationMs } from '../config';
@@ -28,9 +27,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-// argon2id with the library's defaults (19 MiB, t=2): OWASP's minimum recommendation.
-export const hashPassword = (password: string) => hash(password);
-export const verifyPassword = (passwordHash: string, password: string) => verify(passwordHash, password);
+export { hashPassword, verifyPassword } from '../infra/passwords';
 
 export const MIN_PASSWORD_LENGTH = 10;
 

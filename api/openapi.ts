@@ -27,6 +27,7 @@ import {
   TasksQuerySchema,
   WithdrawBodySchema,
 } from './schemas/applications';
+import { CreatedApplicationSchema, GuardianAccessSchema } from './schemas/guardian';
 
 /** The OpenAPI document, generated from the same zod schemas that validate requests. */
 export function buildOpenApiDocument() {
@@ -52,7 +53,7 @@ export function buildOpenApiDocument() {
     security: secured,
     request: body(CreateApplicationBodySchema),
     responses: {
-      201: json(ApplicationSchema, '已保存'),
+      201: json(CreatedApplicationSchema, '已保存；guardianAccess 为家长查询编号和查询码，只此一次'),
       400: problem('字段有误'),
       403: problem('非学校学籍管理员'),
       404: problem('学生不存在'),
@@ -67,6 +68,14 @@ export function buildOpenApiDocument() {
     security: secured,
     request: { query: ListApplicationsQuerySchema },
     responses: { 200: json(ApplicationListSchema, '业务列表'), 400: problem('参数有误') },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/api/applications/{id}/query-code',
+    summary: '重新生成家长查询码（申请学校或管理员）：原查询码立即失效，查询编号不变',
+    security: secured,
+    request: { params: ApplicationIdParamsSchema },
+    responses: { 200: json(GuardianAccessSchema, '新的查询码（只此一次）'), 404: problem('不存在或无权操作') },
   });
   reg.registerPath({
     method: 'get',

@@ -1,5 +1,5 @@
 import type { PrismaClient } from './db';
-import { hashPassword } from '../api/auth';
+import { hashPassword } from './passwords';
 import { appendAudit } from './audit';
 import { DEMO_ORGS, DEMO_PASSWORD, DEMO_USERS, demoEmail, demoPupils } from './demo-data';
 

@@ -66,7 +66,7 @@ describe('the invariants', () => {
     expect(transfer.status).toBe(201);
     const w = await as(stack, 'nj.s1').post(`/api/applications/${transfer.body.id}/withdraw`, { reason: '不转了' });
     expect(w.body.status).toBe('WITHDRAWN');
-    // Both workflows finish once their closing mail is out.
+    // Both workflows finish.
     await waitFor(async () => {
       for await (const _ of stack.temporal.workflow.list({
         query: `TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'`,
@@ -74,6 +74,8 @@ describe('the invariants', () => {
         return false;
       return true;
     });
+    // The workflows have written their mail into the outbox; the dispatcher sends and records it on its own time.
+    await waitFor(async () => (await stack.prisma.mailOutbox.count({ where: { sentAt: null } })) === 0);
     const rows = await stack.prisma.mailOutbox.findMany();
     expect(rows.length).toBeGreaterThan(0);
     const mail: Received[] = rows.map((r) => ({

@@ -171,6 +171,7 @@ const SAMPLES: Record<string, () => Sample> = {
   'POST /api/applications/{id}/resubmit': () => ({ user: 'nj.s1', body: { reason: '已更正' } }),
   'POST /api/applications/{id}/reversal': () => ({ user: 'nj.s1', body: { reason: '录入错误' } }),
   'POST /api/applications/{id}/cancel': () => ({ user: 'admin', body: { reason: '重复提交' } }),
+  'POST /api/applications/{id}/query-code': () => ({ user: 'nj.s1' }),
   'POST /api/applications/{id}/attachments': () => ({ user: 'nj.s1', file: [PNG, 'again.png'] }),
   'GET /api/applications/{id}/attachments': () => ({ user: 'nj.s1' }),
   'GET /api/applications/{id}/attachments/{attachmentId}': () => ({ user: 'nj.s1' }),
@@ -208,6 +209,7 @@ const SAMPLES: Record<string, () => Sample> = {
   'GET /api/applications/{id}/documents': () => ({ user: 'nj.s1' }),
   'POST /api/admin/documents/{ref}/revoke': () => ({ user: 'admin', body: { reason: '打印错误，作废' } }),
   'POST /api/public/verify': () => ({ body: { ref: 'K7QM2XD9', code: 'ABCD-2EFG-H3' } }),
+  'POST /api/public/progress': () => ({ body: { ref: 'K7QM2XD9', code: 'ABCD-2EFG-H3' } }),
   'GET /api/admin/audit/verify': () => ({ user: 'admin' }),
 };
 

@@ -29,22 +29,14 @@ import {
 import { parse } from '../schemas/common';
 import { loadVisibleApplication, toApplicationDtoFor } from '../services/applications';
 import { loadStats, statsWorkbook } from '../services/stats';
-import { calendarOverview, recomputeProvisional } from '../services/calendar';
+import { calendarOverview, loadCalendarYear, recomputeProvisional } from '../services/calendar';
+import { auditTrail, verifyAudit } from '../services/audit-trail';
 import { loadStuck } from '../services/stuck';
 import { repairCaseText } from '../services/repair';
 import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
 import { badRequest, conflict } from '../errors';
-import type { Prisma } from '../../generated/prisma/client';
-import { appendAudit, verifyAuditChain } from '../../infra/audit';
 import { changeDueUpdate, decideUpdate, remindUpdate } from '../../workflows/messages';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-
-/** A user id, or a username looked up to one (null: no such user, so nothing matches). */
-async function actorIdOf(prisma: AppDeps['prisma'], actor: string): Promise<number | null> {
-  if (/^\d{1,9}$/.test(actor)) return Number(actor);
-  const user = await prisma.user.findUnique({ where: { username: actor }, select: { id: true } });
-  return user?.id ?? null;
-}
 
 export function adminRoutes(deps: AppDeps): Router {
   const { prisma, orgs } = deps;
@@ -58,7 +50,7 @@ export function adminRoutes(deps: AppDeps): Router {
   r.get('/stuck', async (req, res) => {
     const q = parse(StuckQuerySchema, req.query);
     const kind = q.kind ?? (q.overdueOnly ? 'overdue' : 'all');
-    res.json(await loadStuck({ prisma, orgs }, { kind, limit: q.limit }));
+    res.json(await loadStuck({ prisma, orgs, predictions: deps.predictions }, { kind, limit: q.limit }));
   });
 
   /** 催办: one more reminder mail to the organisation holding the case, now. Audited as application.remind. */
@@ -114,25 +106,7 @@ export function adminRoutes(deps: AppDeps): Router {
     const u = currentUser(req);
     const { year } = parse(CalendarYearParamsSchema, req.params);
     const arrangement = parse(calendarYearSchema(year), req.body);
-    await prisma.$transaction(async (tx) => {
-      await tx.calendarYear.upsert({
-        where: { year },
-        create: { year, arrangement: arrangement as object, loadedById: u.userId },
-        update: { arrangement: arrangement as object, loadedById: u.userId, loadedAt: new Date() },
-      });
-      await appendAudit(tx, {
-        actor: { userId: u.userId, displayName: u.displayName, orgCode: u.orgCode },
-        action: 'calendar.load',
-        entityType: 'calendar',
-        entityId: year,
-        details: {
-          year,
-          source: arrangement.source ?? null,
-          holidays: arrangement.holidays.map((h) => h.name),
-          workdays: arrangement.workdays,
-        },
-      });
-    });
+    await loadCalendarYear(prisma, u, year, arrangement);
     const recomputed = await recomputeProvisional(deps, actorOf(u), year);
     res.json({ ...(await calendarOverview(prisma)), recomputed });
   });
@@ -158,12 +132,7 @@ export function adminRoutes(deps: AppDeps): Router {
    * deleting the newest rows leaves a shorter valid chain), or the first broken entry. Walks the whole chain.
    */
   r.get('/audit/verify', async (_req, res) => {
-    const result = await verifyAuditChain(prisma);
-    res.json(
-      result.ok
-        ? { ok: true, count: result.count, headHash: result.headHash, brokenAt: null, reason: null }
-        : { ok: false, count: result.count, headHash: null, brokenAt: result.brokenAt, reason: result.reason },
-    );
+    res.json(await verifyAudit(prisma));
   });
 
   /**
@@ -172,38 +141,7 @@ export function adminRoutes(deps: AppDeps): Router {
    */
   r.get('/audit', async (req, res) => {
     const q = parse(AuditQuerySchema, req.query);
-    const actorId = q.actor === undefined ? undefined : await actorIdOf(prisma, q.actor);
-    if (actorId === null) {
-      res.json({ items: [], nextCursor: null });
-      return;
-    }
-    const where: Prisma.AuditEventWhereInput = {
-      ...(actorId !== undefined ? { actorId } : {}),
-      ...(q.org ? { orgCode: q.org } : {}),
-      ...(q.applicationId ? { applicationId: q.applicationId } : {}),
-      ...(q.action ? { action: q.action.endsWith('.*') ? { startsWith: q.action.slice(0, -1) } : q.action } : {}),
-      ...(q.from || q.to ? { at: { ...(q.from ? { gte: q.from } : {}), ...(q.to ? { lte: q.to } : {}) } } : {}),
-      ...(q.cursor !== undefined ? { seq: { lt: q.cursor } } : {}),
-    };
-    const rows = await prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
-    res.json({
-      items: page.map((e) => ({
-        // A bigint: JSON has no 64-bit integers, so it travels as a string.
-        seq: e.seq.toString(),
-        at: e.at.toISOString(),
-        actor: e.actorId === null ? null : { id: e.actorId, name: e.actorName },
-        orgCode: e.orgCode,
-        action: e.action,
-        entityType: e.entityType,
-        entityId: e.entityId,
-        applicationId: e.applicationId,
-        details: (e.details as Record<string, unknown> | null) ?? null,
-        prevHash: e.prevHash,
-        hash: e.hash,
-      })),
-      nextCursor: rows.length > q.limit ? page[page.length - 1].seq.toString() : null,
-    });
+    res.json(await auditTrail(prisma, q));
   });
 
   /**

@@ -15,29 +15,19 @@ import {
   WithdrawBodySchema,
 } from '../schemas/applications';
 import {
-  applicationInclude,
   createApplication,
   loadVisibleApplication,
-  readableOrgs,
   startWorkflow,
   toApplicationDtoFor,
-  toApplicationDtos,
-  visibleTo,
 } from '../services/applications';
+import { listApplications } from '../services/case-lists';
+import { loadStudent } from '../services/students';
 import { cancelUpdate, decideUpdate, resubmitUpdate, withdrawUpdate } from '../../workflows/messages';
 import { createReversal } from '../services/reversal';
 import { assertDecidable, caseAfterUpdate, sendUpdate } from '../services/updates';
+import { guardianAccessOf, reissueQueryCode } from '../services/guardian';
 import { isOpenStatus } from '../../domain/types';
 import { checkProvinceRules } from '../../domain/rules';
-import type { Prisma } from '../../generated/prisma/client';
-import { isValidStudentNo } from '../../domain/id-number';
-import { normaliseIdInput } from '../../domain/text';
-
-/** A search in a list of cases: the whole 学籍号 (as on the family's papers), or a part of the pupil's name. */
-function studentMatch(q: string): Prisma.ApplicationWhereInput {
-  const asNumber = normaliseIdInput(q);
-  return isValidStudentNo(asNumber) ? { studentNo: asNumber } : { student: { name: { contains: q.trim() } } };
-}
 
 export function applicationRoutes(deps: AppDeps): Router {
   const { prisma, temporal, config, orgs, logger } = deps;
@@ -57,7 +47,11 @@ export function applicationRoutes(deps: AppDeps): Router {
     res
       .status(201)
       .location(`/api/applications/${app.id}`)
-      .json(await toApplicationDtoFor(prisma, u, app, orgs));
+      .json({
+        ...(await toApplicationDtoFor(prisma, u, app, orgs)),
+        // Shown once, to the clerk, for the family's receipt: only its hash is kept.
+        guardianAccess: guardianAccessOf(deps.appUrl, app.guardianAccess.ref, app.guardianAccess.code),
+      });
   });
 
   /**
@@ -85,35 +79,13 @@ export function applicationRoutes(deps: AppDeps): Router {
   r.get('/', async (req, res) => {
     const u = currentUser(req);
     const q = parse(ListApplicationsQuerySchema, req.query);
-    const where: Prisma.ApplicationWhereInput = {
-      AND: [
-        visibleTo(await readableOrgs(prisma, u)),
-        q.status ? { status: q.status } : {},
-        q.type ? { type: q.type } : {},
-        q.stage ? { currentStage: q.stage } : {},
-        q.overdue === undefined
-          ? {}
-          : q.overdue
-            ? {
-                status: 'IN_REVIEW',
-                steps: { some: { decision: null, openedAt: { not: null }, dueAt: { lt: new Date() } } },
-              }
-            : { NOT: { steps: { some: { decision: null, openedAt: { not: null }, dueAt: { lt: new Date() } } } } },
-        q.q ? studentMatch(q.q) : {},
-        q.cursor ? { id: { lt: q.cursor } } : {},
-      ],
-    };
-    const rows = await prisma.application.findMany({
-      where,
-      include: applicationInclude,
-      orderBy: { id: 'desc' },
-      take: q.limit + 1,
-    });
-    const page = rows.slice(0, q.limit);
-    res.json({
-      items: await toApplicationDtos(prisma, u, page, orgs),
-      nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
-    });
+    res.json(await listApplications(prisma, u, q, orgs));
+  });
+
+  /** A new query code for the family (the old one stops working): the applicant school's clerk or an admin. */
+  r.post('/:id/query-code', async (req, res) => {
+    const { id } = parse(ApplicationIdParamsSchema, req.params);
+    res.set('Cache-Control', 'no-store').json(await reissueQueryCode(prisma, currentUser(req), id, deps.appUrl));
   });
 
   /** 200 the case; 404 when it does not exist or the caller may not see it. */
@@ -121,7 +93,11 @@ export function applicationRoutes(deps: AppDeps): Router {
     const u = currentUser(req);
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     const app = await loadVisibleApplication(prisma, u, id);
-    res.json(await toApplicationDtoFor(prisma, u, app, orgs));
+    const [dto, prediction] = await Promise.all([
+      toApplicationDtoFor(prisma, u, app, orgs),
+      deps.predictions.forCase(app),
+    ]);
+    res.json({ ...dto, prediction });
   });
 
   /**
@@ -183,12 +159,7 @@ export function applicationRoutes(deps: AppDeps): Router {
         details: body.details ?? (app.details as Record<string, unknown> | null) ?? {},
       };
       parse(DetailsCheckSchema, merged);
-      const provincial = checkProvinceRules(
-        app.type,
-        await prisma.student.findUniqueOrThrow({ where: { studentNo: app.studentNo } }),
-        merged,
-        deps.rules,
-      );
+      const provincial = checkProvinceRules(app.type, await loadStudent(prisma, app.studentNo), merged, deps.rules);
       if (!provincial.legal) throw ruleViolation(provincial.reason);
     }
     const outcome = await sendUpdate(

@@ -20,10 +20,15 @@ import {
 } from '../schemas/attachments';
 import { parse, z } from '../schemas/common';
 import { loadVisibleApplication } from '../services/applications';
-import { appendAudit } from '../../infra/audit';
-import { isUniqueViolation, type PrismaClient } from '../../infra/db';
+import {
+  caseStatus,
+  findAttachment,
+  findAttachmentByHash,
+  listAttachments,
+  recordAttachment,
+  toAttachmentDtos,
+} from '../services/attachments';
 import { isOpenStatus } from '../../domain/types';
-import type { Attachment } from '../../generated/prisma/client';
 
 const FIELD = 'file';
 const TOO_LARGE = '文件不能超过 10 MB';
@@ -162,23 +167,6 @@ function uploadError(err: unknown): unknown {
 
 const CLOSED = '该业务已办结，不能再上传附件';
 
-async function toAttachmentDtos(prisma: PrismaClient, rows: Attachment[]) {
-  const ids = [...new Set(rows.map((a) => a.uploadedById))];
-  const users = ids.length
-    ? await prisma.user.findMany({ where: { id: { in: ids } }, select: { id: true, displayName: true } })
-    : [];
-  const names = new Map(users.map((u) => [u.id, u.displayName]));
-  return rows.map((a) => ({
-    id: a.id,
-    fileName: a.fileName,
-    contentType: a.contentType,
-    size: a.size,
-    sha256: a.sha256,
-    uploadedBy: names.get(a.uploadedById) ?? '',
-    createdAt: a.createdAt.toISOString(),
-  }));
-}
-
 /** Proof documents of a case (转学证明 …): upload, list, download. */
 export function attachmentRoutes(deps: AppDeps): Router {
   const { prisma, logger } = deps;
@@ -214,10 +202,8 @@ export function attachmentRoutes(deps: AppDeps): Router {
     if (!file) throw badRequest('请选择要上传的文件', [{ path: FIELD, message: '请在字段 file 中上传一个文件' }]);
     try {
       // The upload may have taken a while: the case may have closed meanwhile.
-      const app = await prisma.application.findUniqueOrThrow({ where: { id }, select: { status: true } });
-      if (!isOpenStatus(app.status)) throw conflict(CLOSED);
-      const key = { applicationId_sha256: { applicationId: id, sha256: file.sha256 } };
-      const existing = await prisma.attachment.findUnique({ where: key });
+      if (!isOpenStatus(await caseStatus(prisma, id))) throw conflict(CLOSED);
+      const existing = await findAttachmentByHash(prisma, id, file.sha256);
       if (existing) {
         res.status(200).json((await toAttachmentDtos(prisma, [existing]))[0]);
         return;
@@ -226,42 +212,14 @@ export function attachmentRoutes(deps: AppDeps): Router {
       await mkdir(path.dirname(target), { recursive: true });
       // The name is the hash: replacing a blob another case already has rewrites the same bytes.
       await rename(file.path, target);
-      let row: Attachment;
-      try {
-        row = await prisma.$transaction(async (tx) => {
-          const created = await tx.attachment.create({
-            data: {
-              applicationId: id,
-              fileName: cleanFileName(file.originalname),
-              contentType: file.contentType,
-              size: file.size,
-              sha256: file.sha256,
-              uploadedById: u.userId,
-            },
-          });
-          await appendAudit(tx, {
-            actor: u,
-            action: 'attachment.upload',
-            entityType: 'attachment',
-            entityId: created.id,
-            applicationId: id,
-            details: {
-              fileName: created.fileName,
-              contentType: created.contentType,
-              size: created.size,
-              // appendAudit masks every run of 18 digits as an ID number, and about one sha256 in a hundred
-              // has one in its hex: in groups of 16 it is stored whole.
-              sha256: created.sha256.match(/.{1,16}/g)!.join(':'),
-            },
-          });
-          return created;
-        });
-      } catch (e) {
-        // The same bytes sent twice at once: the second finds the first's row.
-        if (!isUniqueViolation(e)) throw e;
-        res
-          .status(200)
-          .json((await toAttachmentDtos(prisma, [await prisma.attachment.findUniqueOrThrow({ where: key })]))[0]);
+      const { attachment: row, created } = await recordAttachment(prisma, u, id, {
+        fileName: cleanFileName(file.originalname),
+        contentType: file.contentType,
+        size: file.size,
+        sha256: file.sha256,
+      });
+      if (!created) {
+        res.status(200).json((await toAttachmentDtos(prisma, [row]))[0]);
         return;
       }
       res
@@ -277,7 +235,7 @@ export function attachmentRoutes(deps: AppDeps): Router {
   r.get('/:id/attachments', async (req, res) => {
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     await loadVisibleApplication(prisma, currentUser(req), id);
-    const rows = await prisma.attachment.findMany({ where: { applicationId: id }, orderBy: { id: 'asc' } });
+    const rows = await listAttachments(prisma, id);
     res.json({ items: await toAttachmentDtos(prisma, rows) });
   });
 
@@ -285,7 +243,7 @@ export function attachmentRoutes(deps: AppDeps): Router {
   r.get('/:id/attachments/:attachmentId', async (req, res) => {
     const { id, attachmentId } = parse(AttachmentParamsSchema, req.params);
     await loadVisibleApplication(prisma, currentUser(req), id);
-    const row = await prisma.attachment.findFirst({ where: { id: attachmentId, applicationId: id } });
+    const row = await findAttachment(prisma, id, attachmentId);
     if (!row) throw notFound(`该业务没有编号为 ${attachmentId} 的附件`);
     let fh: FileHandle;
     try {

@@ -1,15 +1,7 @@
 import { Router, type Request } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { AppDeps } from '../app';
-import {
-  auditActorOf,
-  authenticate,
-  currentUser,
-  passwordProblem,
-  resolveCaller,
-  verifyPassword,
-  hashPassword,
-} from '../auth';
+import { authenticate, currentUser, passwordProblem, resolveCaller, verifyPassword, hashPassword } from '../auth';
 import { badRequest, tooManyRequests, unauthenticated } from '../errors';
 import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
 import { parse } from '../schemas/common';
@@ -20,15 +12,18 @@ import {
   LogoutBodySchema,
   RefreshBodySchema,
 } from '../schemas/auth';
+import { revokeSession, rotateRefreshToken, sessionOfRefreshToken, UnknownUserLockout } from '../sessions';
 import {
-  createSession,
-  revokeSession,
-  revokeUserSessions,
-  rotateRefreshToken,
-  sessionOfRefreshToken,
-  UnknownUserLockout,
-} from '../sessions';
-import { appendAudit, recordAudit } from '../../infra/audit';
+  auditRefreshReused,
+  auditRefusedLogin,
+  countLoginFailure,
+  endLogin,
+  findUserById,
+  findUserByUsername,
+  loadUser,
+  savePassword,
+  startLogin,
+} from '../services/logins';
 import type { Organisation, User } from '../../generated/prisma/client';
 
 // A real hash to verify against when the user does not exist, so timing does not reveal usernames.
@@ -84,28 +79,9 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
     },
   });
 
-  /**
-   * One more consecutive failure for an existing account: locks it at the limit. The row is updated
-   * first, then the audit chain appended, in one transaction (the order every writer of users keeps).
-   * Returns the lock's length in ms when this failure locked the account, and the attempts left before the lock.
-   */
-  const countFailure = (user: User, reason: string, req: Request): Promise<{ locked: number; attemptsLeft: number }> =>
-    prisma.$transaction(async (tx) => {
-      const { failedLogins } = await tx.user.update({
-        where: { id: user.id },
-        data: { failedLogins: { increment: 1 } },
-        select: { failedLogins: true },
-      });
-      const locks = failedLogins >= security.maxFailedLogins;
-      const base = { actor: null, entityType: 'User', entityId: user.id };
-      const details = { username: user.username, reason, failures: failedLogins, ip: req.ip };
-      await appendAudit(tx, { ...base, action: 'auth.login_failed', details });
-      if (!locks) return { locked: 0, attemptsLeft: security.maxFailedLogins - failedLogins };
-      const lockedUntil = new Date(Date.now() + security.lockMs);
-      await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil } });
-      await appendAudit(tx, { ...base, action: 'auth.locked', details: { ...details, lockedUntil } });
-      return { locked: security.lockMs, attemptsLeft: 0 };
-    });
+  /** One more consecutive failure for an existing account (services/logins.ts): locks it at the limit. */
+  const countFailure = (user: User, reason: string, req: Request) =>
+    countLoginFailure(prisma, user, reason, req.ip, security);
 
   /**
    * 200 {token, refreshToken, expiresIn, user}; 400 missing fields; 401 bad credentials or disabled
@@ -115,25 +91,27 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
    */
   r.post('/login', perAddress, async (req, res) => {
     const body = parse(LoginBodySchema, req.body);
-    const user = await prisma.user.findUnique({ where: { username: body.username }, include: { org: true } });
+    const user = await findUserByUsername(prisma, body.username);
     const now = Date.now();
     const lockedMs = user ? (user.lockedUntil?.getTime() ?? 0) - now : unknownUsers.lockedFor(body.username, now);
     if (lockedMs > 0) {
-      await recordAudit(prisma, {
-        actor: null,
+      await auditRefusedLogin(prisma, {
         action: 'auth.login_failed',
-        ...(user ? { entityType: 'User', entityId: user.id } : {}),
-        details: { username: body.username, reason: 'locked', ip: req.ip },
+        ...(user ? { userId: user.id } : {}),
+        username: body.username,
+        reason: 'locked',
+        ip: req.ip,
       });
       throw lockedError(lockedMs);
     }
     const ok = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, body.password).catch(() => false);
     if (!user) {
       const locked = unknownUsers.fail(body.username);
-      await recordAudit(prisma, {
-        actor: null,
+      await auditRefusedLogin(prisma, {
         action: locked ? 'auth.locked' : 'auth.login_failed',
-        details: { username: body.username, reason: 'unknown_user', ip: req.ip },
+        username: body.username,
+        reason: 'unknown_user',
+        ip: req.ip,
       });
       throw locked
         ? lockedError(locked)
@@ -145,23 +123,7 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
       const { locked, attemptsLeft } = await countFailure(user, ok ? 'disabled' : 'wrong_password', req);
       throw locked ? lockedError(locked) : badCredentials(attemptsLeft, security.lockMs);
     }
-    const session = await prisma.$transaction(async (tx) => {
-      // Only while not locked: a lock set by a concurrent failure since the check above still holds.
-      const reset = await tx.user.updateMany({
-        where: { id: user.id, OR: [{ lockedUntil: null }, { lockedUntil: { lte: new Date() } }] },
-        data: { failedLogins: 0, lockedUntil: null },
-      });
-      if (reset.count === 0) return null;
-      const s = await createSession(tx, user.id, security.sessionTtlMs, clientOf(req));
-      await appendAudit(tx, {
-        actor: auditActorOf({ userId: user.id, displayName: user.displayName, orgCode: user.orgCode }),
-        action: 'auth.login',
-        entityType: 'User',
-        entityId: user.id,
-        details: { username: user.username, sessionId: s.sessionId, ip: req.ip },
-      });
-      return s;
-    });
+    const session = await startLogin(prisma, user, security.sessionTtlMs, clientOf(req));
     if (!session) throw lockedError(security.lockMs);
     res.json({
       token: await tokens.sign(user.id, user.username, session.sessionId),
@@ -180,18 +142,12 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
     const out = await rotateRefreshToken(prisma, body.refreshToken);
     if (!out.ok) {
       if (out.reason === 'reused') {
-        await recordAudit(prisma, {
-          actor: null,
-          action: 'auth.refresh_reused',
-          entityType: 'Session',
-          entityId: out.sessionId,
-          details: { userId: out.userId, ip: req.ip },
-        });
+        await auditRefreshReused(prisma, out.sessionId, out.userId, req.ip);
         throw unauthenticated('此刷新令牌已使用过，为安全起见该登录已失效，请重新登录');
       }
       throw unauthenticated('登录已失效，请重新登录');
     }
-    const user = await prisma.user.findUnique({ where: { id: out.userId }, include: { org: true } });
+    const user = await findUserById(prisma, out.userId);
     if (!user || !user.active) {
       await revokeSession(prisma, out.sessionId);
       throw unauthenticated('账号不存在或已停用');
@@ -216,20 +172,11 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
       const body = parse(LogoutBodySchema, req.body);
       const session = body.refreshToken ? await sessionOfRefreshToken(prisma, body.refreshToken) : null;
       if (!session || session.revokedAt) throw unauthenticated();
-      const user = await prisma.user.findUniqueOrThrow({ where: { id: session.userId } });
+      const user = await loadUser(prisma, session.userId);
       sessionId = session.id;
       actor = { userId: user.id, displayName: user.displayName, orgCode: user.orgCode, username: user.username };
     }
-    await prisma.$transaction(async (tx) => {
-      if ((await revokeSession(tx, sessionId)) === 0) return;
-      await appendAudit(tx, {
-        actor: auditActorOf(actor),
-        action: 'auth.logout',
-        entityType: 'Session',
-        entityId: sessionId,
-        details: { username: actor.username },
-      });
-    });
+    await endLogin(prisma, sessionId, actor);
     res.status(204).end();
   });
 
@@ -242,7 +189,7 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
   r.post('/change-password', authenticate(prisma, tokens, { allowPendingPasswordChange: true }), async (req, res) => {
     const u = currentUser(req);
     const body = parse(ChangePasswordBodySchema, req.body);
-    const user = await prisma.user.findUniqueOrThrow({ where: { id: u.userId } });
+    const user = await loadUser(prisma, u.userId);
     const lockedMs = (user.lockedUntil?.getTime() ?? 0) - Date.now();
     if (lockedMs > 0) throw lockedError(lockedMs);
     if (!(await verifyPassword(user.passwordHash, body.currentPassword).catch(() => false))) {
@@ -256,20 +203,7 @@ export function authRoutes({ prisma, tokens, security }: AppDeps): Router {
         : passwordProblem(body.newPassword, user.username);
     if (problemText) throw badRequest(problemText, [{ path: 'newPassword', message: problemText }]);
     const passwordHash = await hashPassword(body.newPassword);
-    await prisma.$transaction(async (tx) => {
-      await tx.user.update({
-        where: { id: user.id },
-        data: { passwordHash, mustChangePassword: false, passwordChangedAt: new Date(), failedLogins: 0 },
-      });
-      const revoked = await revokeUserSessions(tx, user.id, u.sessionId);
-      await appendAudit(tx, {
-        actor: auditActorOf(u),
-        action: 'auth.password_changed',
-        entityType: 'User',
-        entityId: user.id,
-        details: { username: user.username, afterReset: user.mustChangePassword, otherSessionsEnded: revoked },
-      });
-    });
+    await savePassword(prisma, user, u, passwordHash);
     res.status(204).end();
   });
 

@@ -3,6 +3,7 @@ import type { AppDeps } from '../app';
 import { unavailable } from '../errors';
 import { json, problem, type OpenAPIRegistry } from '../openapi-helpers';
 import { z } from '../schemas/common';
+import { databaseStatus } from '../services/health';
 
 /** Seconds a client (or a load balancer) should wait before asking a not-ready process again. */
 const READY_RETRY_AFTER = 5;
@@ -19,10 +20,7 @@ export function healthRoutes(deps: Pick<AppDeps, 'prisma' | 'temporal'>): Router
   });
   r.get('/readyz', async (_req, res, next) => {
     const [db, temporal] = await Promise.all([
-      deps.prisma.$queryRaw`select 1`.then(
-        () => 'ok' as const,
-        () => 'unreachable' as const,
-      ),
+      databaseStatus(deps.prisma),
       deps.temporal
         .withDeadline(Date.now() + 2000, () => deps.temporal.workflowService.getSystemInfo({}))
         .then(

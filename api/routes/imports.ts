@@ -3,20 +3,21 @@ import { Router, type RequestHandler } from 'express';
 import multer, { MulterError } from 'multer';
 import type { AppDeps } from '../app';
 import { auditActorOf, currentUser, requireRole, type AuthUser } from '../auth';
-import { badRequest, conflict, HttpError, payloadTooLarge, ruleViolation } from '../errors';
+import { badRequest, HttpError, payloadTooLarge, ruleViolation } from '../errors';
 import { json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
 import { parse } from '../schemas/common';
 import { ImportQuerySchema, ImportRefusedSchema, ImportResultSchema, ImportUploadBodySchema } from '../schemas/imports';
-import { checkOrganisations, checkStudents, type Refusal } from '../services/imports';
+import {
+  checkOrganisations,
+  checkStudents,
+  importOrganisations,
+  importStudents,
+  type ImportRun,
+  type Refusal,
+} from '../services/imports';
 import { readSheet, type Sheet } from '../spreadsheet';
-import { appendAudit } from '../../infra/audit';
-import { prismaErrorCode } from '../../infra/db';
-import type { Prisma } from '../../generated/prisma/client';
 
 const FIELD = 'file';
-const INSERT_CHUNK = 1000;
-
-const isConstraintViolation = (e: unknown) => ['P2002', 'P2003'].includes(prismaErrorCode(e) ?? '');
 
 /** 422 problem+json carrying the whole per-row report: nothing was imported. */
 function refusedReport(refused: Refusal[], total: number, dryRun: boolean): HttpError {
@@ -59,9 +60,8 @@ export function importRoutes({ prisma, security }: AppDeps): Router {
   /** Reads the upload (400 without one), its checks and its writer, with the shared all-or-nothing flow. */
   const importer =
     <T>(
-      kind: 'organisations' | 'students',
       check: (sheet: Sheet) => Promise<{ refused: Refusal[]; records: T[]; total: number }>,
-      write: (tx: Prisma.TransactionClient, records: T[]) => Promise<Record<string, unknown>>,
+      write: (run: ImportRun, records: T[]) => Promise<void>,
     ): RequestHandler =>
     async (req, res) => {
       const admin: AuthUser = currentUser(req);
@@ -76,33 +76,7 @@ export function importRoutes({ prisma, security }: AppDeps): Router {
         return;
       }
       const sha256 = createHash('sha256').update(req.file.buffer).digest('hex');
-      try {
-        await prisma.$transaction(
-          async (tx) => {
-            const counts = await write(tx, records);
-            await appendAudit(tx, {
-              actor: auditActorOf(admin),
-              action: `import.${kind}`,
-              entityType: 'Import',
-              entityId: sha256.slice(0, 16),
-              details: {
-                rows: total,
-                imported: records.length,
-                format: sheet.format,
-                encoding: sheet.encoding,
-                sha256,
-                ...counts,
-              },
-            });
-          },
-          { timeout: 120_000, maxWait: 10_000 },
-        );
-      } catch (e) {
-        // Someone registered the same pupil, or removed a school, between the checks and the writes.
-        if (isConstraintViolation(e))
-          throw conflict('导入期间数据已被他人修改（如同时登记了同一学生），未导入任何数据，请重新上传');
-        throw e;
-      }
+      await write({ actor: auditActorOf(admin), total, sheet, sha256 }, records);
       res.status(201).json({ imported: records.length, valid: total, refused: [], dryRun: false });
     };
 
@@ -110,20 +84,8 @@ export function importRoutes({ prisma, security }: AppDeps): Router {
     '/organisations',
     receive,
     importer(
-      'organisations',
       (sheet) => checkOrganisations(prisma, sheet.rows),
-      async (tx, records) => {
-        // Bureaus first: schools in the same file name them as parents.
-        const counties = records.filter((o) => o.kind === 'COUNTY');
-        const schools = records.filter((o) => o.kind === 'SCHOOL');
-        for (let i = 0; i < counties.length; i += INSERT_CHUNK) {
-          await tx.organisation.createMany({ data: counties.slice(i, i + INSERT_CHUNK) });
-        }
-        for (let i = 0; i < schools.length; i += INSERT_CHUNK) {
-          await tx.organisation.createMany({ data: schools.slice(i, i + INSERT_CHUNK) });
-        }
-        return { counties: counties.length, schools: schools.length };
-      },
+      (run, records) => importOrganisations(prisma, run, records),
     ),
   );
 
@@ -131,16 +93,8 @@ export function importRoutes({ prisma, security }: AppDeps): Router {
     '/students',
     receive,
     importer(
-      'students',
       (sheet) => checkStudents(prisma, sheet.rows),
-      async (tx, records) => {
-        for (let i = 0; i < records.length; i += INSERT_CHUNK) {
-          await tx.student.createMany({ data: records.slice(i, i + INSERT_CHUNK) });
-        }
-        const bySchool: Record<string, number> = {};
-        for (const s of records) bySchool[s.schoolCode] = (bySchool[s.schoolCode] ?? 0) + 1;
-        return { bySchool };
-      },
+      (run, records) => importStudents(prisma, run, records),
     ),
   );
   return r;

@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { AppDeps } from '../app';
 import { auditActorOf, currentUser, hashPassword, passwordProblem, requireRole } from '../auth';
-import { badRequest, conflict, notFound, ruleViolation } from '../errors';
+import { badRequest, ruleViolation } from '../errors';
 import { body as requestBody, json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
 import { parse } from '../schemas/common';
 import {
@@ -11,9 +11,7 @@ import {
   UserListSchema,
   UserSchema,
 } from '../schemas/users';
-import { revokeUserSessions } from '../sessions';
-import { appendAudit } from '../../infra/audit';
-import { isUniqueViolation, type PrismaClient } from '../../infra/db';
+import { changeUser, createUser, listUsers, loadUser, unlockUser } from '../services/users';
 import type { Organisation, User } from '../../generated/prisma/client';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -34,14 +32,6 @@ const userDto = (u: User & { org: Organisation | null }) => ({
   createdAt: u.createdAt.toISOString(),
 });
 
-const ORG_KIND_FOR_ROLE = { SCHOOL_CLERK: 'SCHOOL', COUNTY_OFFICER: 'COUNTY' } as const;
-
-async function loadUser(prisma: PrismaClient, id: number) {
-  const user = await prisma.user.findUnique({ where: { id }, include: { org: true } });
-  if (!user) throw notFound(`没有编号为 ${id} 的用户`);
-  return user;
-}
-
 function checkPassword(password: string, username: string) {
   const p = passwordProblem(password, username, '密码');
   if (p) throw badRequest(p, [{ path: 'password', message: p }]);
@@ -53,7 +43,7 @@ export function userRoutes({ prisma }: AppDeps): Router {
   r.use(requireRole('ADMIN'));
 
   r.get('/', async (_req, res) => {
-    const users = await prisma.user.findMany({ include: { org: true }, orderBy: { id: 'asc' } });
+    const users = await listUsers(prisma);
     res.json({ items: users.map(userDto) });
   });
 
@@ -62,48 +52,8 @@ export function userRoutes({ prisma }: AppDeps): Router {
     const admin = currentUser(req);
     const body = parse(CreateUserBodySchema, req.body);
     checkPassword(body.password, body.username);
-    if (body.role !== 'ADMIN') {
-      const want = ORG_KIND_FOR_ROLE[body.role];
-      const org = await prisma.organisation.findUnique({ where: { code: body.orgCode! } });
-      if (!org) throw ruleViolation(`没有代码为 ${body.orgCode} 的单位`, [{ path: 'orgCode', message: '单位不存在' }]);
-      if (org.kind !== want) {
-        const message =
-          want === 'SCHOOL'
-            ? `${org.name}是教育局，学校管理员须属于学校`
-            : `${org.name}是学校，教育局人员须属于区县教育局`;
-        throw ruleViolation(message, [{ path: 'orgCode', message }]);
-      }
-    }
-    const passwordHash = await hashPassword(body.password);
-    try {
-      const created = await prisma.$transaction(async (tx) => {
-        const user = await tx.user.create({
-          data: {
-            username: body.username,
-            displayName: body.displayName,
-            role: body.role,
-            orgCode: body.orgCode ?? null,
-            email: body.email ?? null,
-            passwordHash,
-            // The administrator chose this password: the user replaces it at the first login.
-            mustChangePassword: true,
-          },
-          include: { org: true },
-        });
-        await appendAudit(tx, {
-          actor: auditActorOf(admin),
-          action: 'user.create',
-          entityType: 'User',
-          entityId: user.id,
-          details: { username: user.username, role: user.role, orgCode: user.orgCode },
-        });
-        return user;
-      });
-      res.status(201).json(userDto(created));
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`用户名 ${body.username} 已被使用`);
-      throw e;
-    }
+    const created = await createUser(prisma, auditActorOf(admin), body);
+    res.status(201).json(userDto(created));
   });
 
   /**
@@ -123,24 +73,7 @@ export function userRoutes({ prisma }: AppDeps): Router {
       }
       if (body) checkPassword(body.password, user.username);
       const passwordHash = body ? await hashPassword(body.password) : null;
-      const updated = await prisma.$transaction(async (tx) => {
-        const data =
-          action === 'disable'
-            ? { active: false }
-            : action === 'enable'
-              ? { active: true, failedLogins: 0, lockedUntil: null }
-              : { passwordHash: passwordHash!, mustChangePassword: true, failedLogins: 0, lockedUntil: null };
-        const u = await tx.user.update({ where: { id }, data, include: { org: true } });
-        const sessionsEnded = action === 'enable' ? 0 : await revokeUserSessions(tx, id);
-        await appendAudit(tx, {
-          actor: auditActorOf(admin),
-          action: `user.${action}`,
-          entityType: 'User',
-          entityId: id,
-          details: { username: u.username, ...(action === 'enable' ? {} : { sessionsEnded }) },
-        });
-        return u;
-      });
+      const updated = await changeUser(prisma, auditActorOf(admin), id, action, passwordHash);
       res.json(userDto(updated));
     };
   r.post('/:id/disable', change('disable'));
@@ -154,28 +87,7 @@ export function userRoutes({ prisma }: AppDeps): Router {
   r.post('/:id/unlock', async (req, res) => {
     const admin = currentUser(req);
     const { id } = parse(UserIdParamsSchema, req.params);
-    const user = await loadUser(prisma, id);
-    const lockedUntil = user.lockedUntil && user.lockedUntil.getTime() > Date.now() ? user.lockedUntil : null;
-    if (!lockedUntil && user.failedLogins === 0) throw conflict(`${user.username} 没有被锁定`);
-    const updated = await prisma.$transaction(async (tx) => {
-      const u = await tx.user.update({
-        where: { id },
-        data: { failedLogins: 0, lockedUntil: null },
-        include: { org: true },
-      });
-      await appendAudit(tx, {
-        actor: auditActorOf(admin),
-        action: 'user.unlock',
-        entityType: 'User',
-        entityId: id,
-        details: {
-          username: u.username,
-          lockedUntil: lockedUntil?.toISOString() ?? null,
-          failedLogins: user.failedLogins,
-        },
-      });
-      return u;
-    });
+    const updated = await unlockUser(prisma, auditActorOf(admin), id);
     res.json(userDto(updated));
   });
   return r;

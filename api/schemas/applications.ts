@@ -172,6 +172,28 @@ export const StepSchema = z
   })
   .meta({ id: 'Step' });
 
+export const PredictionSchema = z
+  .object({
+    p50: z.string().meta({ description: '预计办结日期（一半把握）：到这一天办结的可能性为 50%' }),
+    p80: z.string().meta({ description: '预计最迟办结日期（八成把握）：到这一天办结的可能性为 80%' }),
+    level: z.enum(['ORG', 'COUNTY', 'PROVINCE', 'PRIOR']).meta({
+      description:
+        '依据：ORG 各办理单位自己近 12 个月的办理时长；COUNTY/PROVINCE 有单位不足 20 个环节时借用本县/本省同类单位的；PRIOR 无数据，按 0–10 个工作日估计',
+    }),
+    elapsedWorkingDays: z.number().int().meta({ description: '当前环节已用工作日' }),
+    currentStage: z
+      .object({ p50: z.string(), p80: z.string() })
+      .meta({ description: '当前环节预计办完的日期；p50 晚于办理期限即“预计超期”' }),
+    stages: z.array(
+      z.object({
+        orgCode: z.string(),
+        level: z.enum(['ORG', 'COUNTY', 'PROVINCE', 'PRIOR']),
+        basis: z.number().int().meta({ description: '所依据的已办环节数' }),
+      }),
+    ),
+  })
+  .meta({ id: 'Prediction', description: '在办案件的预计办结日期（北京时间的日期）；已办结、已退回的案件为 null' });
+
 export const ApplicationSchema = z
   .object({
     id: z.number().int(),
@@ -202,6 +224,9 @@ export const ApplicationSchema = z
       .meta({ description: '对本业务最近一次申请的纠错业务；status 为 APPROVED 即本业务已纠错' }),
     createdAt: z.string(),
     updatedAt: z.string(),
+    prediction: orNull(PredictionSchema)
+      .optional()
+      .meta({ description: '预计办结日期：只在查看单个案件时给出（GET /api/applications/{id}）' }),
   })
   .meta({ id: 'Application' });
 
@@ -276,6 +301,10 @@ export const StuckCaseSchema = z
     workflowStarted: z.boolean(),
     technical: z.boolean().meta({ description: '流程故障：有活动反复失败，或流程未启动' }),
     failingActivities: z.array(FailingActivitySchema),
+    prediction: orNull(PredictionSchema),
+    predictedOverdue: z
+      .boolean()
+      .meta({ description: '预计超期：尚未超期，但当前环节预计（p50）办完的日期晚于办理期限' }),
   })
   .meta({ id: 'StuckCase' });
 

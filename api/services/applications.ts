@@ -21,6 +21,7 @@ import type { AuthUser } from '../auth';
 import { badRequest, conflict, forbidden, notFound, ruleViolation } from '../errors';
 import type { ReasonCodes } from '../../domain/reason-codes';
 import { guardedMatch, Reach, reachOf } from './reach';
+import { newCredential } from './public-access';
 
 export const applicationInclude = {
   student: { select: { studentNo: true, name: true, schoolCode: true } },
@@ -320,8 +321,10 @@ export async function insertCase(
       select: { id: true },
     });
   const now = new Date();
+  // The family's reference and query code (guardian self-service): the code leaves here once, in the answer.
+  const access = newCredential();
   try {
-    return await prisma.$transaction(async (tx) => {
+    const app = await prisma.$transaction(async (tx) => {
       const created = await tx.application.create({
         data: {
           type: c.type,
@@ -338,6 +341,8 @@ export async function insertCase(
           details: c.details ? (c.details as Prisma.InputJsonValue) : undefined,
           reversesId: c.reversesId,
           workflowId: `pending-${crypto.randomUUID()}`,
+          publicRef: access.ref,
+          queryCodeHash: access.codeHash,
           createdById: u.userId,
           waitingSince: now,
           steps: {
@@ -382,6 +387,7 @@ export async function insertCase(
       );
       return app;
     });
+    return { ...app, guardianAccess: { ref: access.ref, code: access.code } };
   } catch (e) {
     if (isUniqueViolation(e)) {
       const other = await openCase();

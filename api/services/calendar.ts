@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cnPublicHolidays from '../../domain/calendar-data/cn-public-holidays.json';
 import type { YearArrangement } from '../../domain/calendar';
 import type { Actor } from '../../domain/types';
+import { appendAudit, type AuditActor } from '../../infra/audit';
 import { changeDueUpdate } from '../../workflows/messages';
 import type { AppDeps } from '../app';
 import { HttpError } from '../errors';
@@ -77,4 +78,27 @@ export async function recomputeProvisional(
   };
   await Promise.all(Array.from({ length: 8 }, work));
   return recomputed;
+}
+
+/** Stores (or replaces) one year's holiday arrangement, audited as calendar.load, in one transaction. */
+export function loadCalendarYear(prisma: AppDeps['prisma'], u: AuditActor, year: number, arrangement: YearArrangement) {
+  return prisma.$transaction(async (tx) => {
+    await tx.calendarYear.upsert({
+      where: { year },
+      create: { year, arrangement: arrangement as object, loadedById: u.userId },
+      update: { arrangement: arrangement as object, loadedById: u.userId, loadedAt: new Date() },
+    });
+    await appendAudit(tx, {
+      actor: { userId: u.userId, displayName: u.displayName, orgCode: u.orgCode },
+      action: 'calendar.load',
+      entityType: 'calendar',
+      entityId: year,
+      details: {
+        year,
+        source: arrangement.source ?? null,
+        holidays: arrangement.holidays.map((h) => h.name),
+        workdays: arrangement.workdays,
+      },
+    });
+  });
 }

@@ -1,14 +1,17 @@
 import { maskStudentNo, parseIdNumber, studentNoFromIdNumber } from '../../domain/id-number';
 import { normaliseIdInput, textError } from '../../domain/text';
 import type { Gender } from '../../domain/types';
-import type { PrismaClient } from '../../infra/db';
+import type { Prisma } from '../../generated/prisma/client';
+import { appendAudit, type AuditActor } from '../../infra/audit';
+import { prismaErrorCode, type PrismaClient } from '../../infra/db';
 import type { z } from '../schemas/common';
 import { RegisterStudentBodySchema } from '../schemas/students';
-import { locateColumns, type Cell, type ColumnSpec, type SheetRow } from '../spreadsheet';
+import { conflict } from '../errors';
+import { locateColumns, type Cell, type ColumnSpec, type Sheet, type SheetRow } from '../spreadsheet';
 
 // Validation of imported organisations and pupils, row by row, with the project's own rules (the
-// registration schema's name, date, grade and class rules; parseIdNumber). Nothing here writes: the
-// route imports all rows or none.
+// registration schema's name, date, grade and class rules; parseIdNumber), and the writes once every row passed:
+// all rows or none, in one transaction with the audit event.
 
 /** One refused cell: the spreadsheet row, the field (column) and why, in Chinese. */
 export interface Refusal {
@@ -374,4 +377,83 @@ export async function checkOrganisations(
 /** By row, then in column order. */
 function sortRefusals(refused: Refusal[], order: string[]): Refusal[] {
   return [...refused].sort((a, b) => a.row - b.row || order.indexOf(a.field) - order.indexOf(b.field));
+}
+
+// ── Writes ───────────────────────────────────────────────────────────────────────────────────────────────
+
+const INSERT_CHUNK = 1000;
+
+const isConstraintViolation = (e: unknown) => ['P2002', 'P2003'].includes(prismaErrorCode(e) ?? '');
+
+/** One checked upload about to be written: who, what file, how many rows it had. */
+export interface ImportRun {
+  actor: AuditActor;
+  total: number;
+  sheet: Pick<Sheet, 'format' | 'encoding'>;
+  sha256: string;
+}
+
+/** The rows and the audit event in one transaction; 409 when the data changed between the checks and the writes. */
+async function writeImport<T>(
+  prisma: PrismaClient,
+  kind: 'organisations' | 'students',
+  run: ImportRun,
+  records: T[],
+  write: (tx: Prisma.TransactionClient, records: T[]) => Promise<Record<string, unknown>>,
+): Promise<void> {
+  try {
+    await prisma.$transaction(
+      async (tx) => {
+        const counts = await write(tx, records);
+        await appendAudit(tx, {
+          actor: run.actor,
+          action: `import.${kind}`,
+          entityType: 'Import',
+          entityId: run.sha256.slice(0, 16),
+          details: {
+            rows: run.total,
+            imported: records.length,
+            format: run.sheet.format,
+            encoding: run.sheet.encoding,
+            sha256: run.sha256,
+            ...counts,
+          },
+        });
+      },
+      { timeout: 120_000, maxWait: 10_000 },
+    );
+  } catch (e) {
+    // Someone registered the same pupil, or removed a school, between the checks and the writes.
+    if (isConstraintViolation(e))
+      throw conflict('导入期间数据已被他人修改（如同时登记了同一学生），未导入任何数据，请重新上传');
+    throw e;
+  }
+}
+
+/** Writes checked organisations (checkOrganisations) with the audit event, all or none. */
+export function importOrganisations(prisma: PrismaClient, run: ImportRun, records: OrganisationRecord[]) {
+  return writeImport(prisma, 'organisations', run, records, async (tx, records) => {
+    // Bureaus first: schools in the same file name them as parents.
+    const counties = records.filter((o) => o.kind === 'COUNTY');
+    const schools = records.filter((o) => o.kind === 'SCHOOL');
+    for (let i = 0; i < counties.length; i += INSERT_CHUNK) {
+      await tx.organisation.createMany({ data: counties.slice(i, i + INSERT_CHUNK) });
+    }
+    for (let i = 0; i < schools.length; i += INSERT_CHUNK) {
+      await tx.organisation.createMany({ data: schools.slice(i, i + INSERT_CHUNK) });
+    }
+    return { counties: counties.length, schools: schools.length };
+  });
+}
+
+/** Writes checked pupils (checkStudents) with the audit event, all or none. */
+export function importStudents(prisma: PrismaClient, run: ImportRun, records: StudentRecord[]) {
+  return writeImport(prisma, 'students', run, records, async (tx, records) => {
+    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+      await tx.student.createMany({ data: records.slice(i, i + INSERT_CHUNK) });
+    }
+    const bySchool: Record<string, number> = {};
+    for (const s of records) bySchool[s.schoolCode] = (bySchool[s.schoolCode] ?? 0) + 1;
+    return { bySchool };
+  });
 }

@@ -35,7 +35,8 @@ export function codeMatches(code: string, storedHash: string): boolean {
 /** A hash of a code nobody has, to spend the same work when the reference is unknown. */
 export const UNKNOWN_CODE_HASH = hashCode('-');
 
-export type PublicOutcome = 'VALID' | 'REVOKED' | 'NO_MATCH' | 'THROTTLED';
+/** Documents: VALID or REVOKED; cases: FOUND, or EXPIRED (closed too long ago: answered as NO_MATCH). */
+export type PublicOutcome = 'VALID' | 'REVOKED' | 'FOUND' | 'EXPIRED' | 'NO_MATCH' | 'THROTTLED';
 
 /** One line in PublicAccessLog. Failures to log are reported, never fatal to the answer. */
 export async function logPublicAccess(
@@ -57,11 +58,11 @@ export async function logPublicAccess(
  * The one answer for every wrong input — unknown reference, wrong code, malformed either, missing body — so that an
  * answer tells nothing about which part was wrong. 404 problem+json.
  */
-export const noMatch = (what: string) =>
+export const noMatch = (what: string, codeName = '核验码') =>
   new HttpError(
     404,
     '未找到 (not found)',
-    `没有找到与此编号和核验码相符的${what}。请核对后重新输入（字母不区分大小写）。`,
+    `没有找到与此编号和${codeName}相符的${what}。请核对后重新输入（字母不区分大小写）。`,
   );
 
 /**

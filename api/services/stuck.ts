@@ -2,6 +2,8 @@ import type { PrismaClient } from '../../infra/db';
 import { OPEN_STATUSES } from '../../domain/types';
 import { TO_ADMINS } from '../../activities/outbox';
 import type { OrgDirectory } from './applications';
+import type { PredictionService } from './prediction';
+import { shanghaiDate } from '../../domain/calendar';
 
 const HOUR = 3_600_000;
 /** A case whose workflow has not started this long after filing is stuck (the reconciler runs every few seconds). */
@@ -70,7 +72,7 @@ async function recordedFailures(prisma: PrismaClient): Promise<Map<number, Faili
  * when Temporal is down; `technicalUnavailable` stays in the answer for older clients and is always false).
  */
 export async function loadStuck(
-  deps: { prisma: PrismaClient; orgs: OrgDirectory },
+  deps: { prisma: PrismaClient; orgs: OrgDirectory; predictions?: PredictionService },
   q: { kind: StuckKind; limit: number },
   nowMs = Date.now(),
 ) {
@@ -114,6 +116,8 @@ export async function loadStuck(
       const activities = failing.get(a.id) ?? [];
       const notStarted = !a.workflowStartedAt && a.createdAt < notStartedBefore;
       const escalatedTo = step?.escalatedAt ? (step.escalatedTo ?? null) : null;
+      const prediction = (await deps.predictions?.forCase(a, nowMs)) ?? null;
+      const overdue = dueAt !== null && dueAt.getTime() < nowMs;
       return {
         id: a.id,
         type: a.type,
@@ -128,7 +132,7 @@ export async function loadStuck(
         hoursInStage: step?.openedAt ? round1((nowMs - step.openedAt.getTime()) / HOUR) : null,
         dueAt: dueAt?.toISOString() ?? null,
         dueProvisional: dueAt ? (step?.dueProvisional ?? false) : false,
-        overdue: dueAt !== null && dueAt.getTime() < nowMs,
+        overdue,
         overdueHours: dueAt !== null && dueAt.getTime() < nowMs ? round1((nowMs - dueAt.getTime()) / HOUR) : null,
         remindersSent: step?.remindersSent ?? 0,
         lastRemindedAt: step?.lastRemindedAt?.toISOString() ?? null,
@@ -143,11 +147,20 @@ export async function loadStuck(
         workflowStarted: a.workflowStartedAt !== null,
         technical: activities.length > 0 || notStarted,
         failingActivities: activities,
+        prediction,
+        // The early warning: not overdue yet, but the stage is more likely than not to be decided after its due day.
+        predictedOverdue:
+          !overdue &&
+          dueAt !== null &&
+          prediction !== null &&
+          prediction.currentStage.p50 > shanghaiDate(dueAt.getTime()),
       };
     }),
   );
-  // Technical faults first (nothing moves until they are fixed), then escalated, then overdue, each oldest first.
-  const rank = (i: (typeof items)[number]) => (i.technical ? 0 : i.escalated ? 1 : i.overdue ? 2 : 3);
+  // Technical faults first (nothing moves until they are fixed), then escalated, overdue, predicted to be overdue,
+  // each oldest first.
+  const rank = (i: (typeof items)[number]) =>
+    i.technical ? 0 : i.escalated ? 1 : i.overdue ? 2 : i.predictedOverdue ? 3 : 4;
   items.sort((x, y) => rank(x) - rank(y) || x.createdAt.localeCompare(y.createdAt));
   return { items, technicalUnavailable };
 }

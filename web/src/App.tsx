@@ -18,6 +18,7 @@ import { UsersPage } from './pages/UsersPage';
 import { AuditPage } from './pages/AuditPage';
 import { CalendarPage } from './pages/CalendarPage';
 import { PublicVerifyPage } from './pages/PublicVerifyPage';
+import { PublicProgressPage } from './pages/PublicProgressPage';
 import { PupilPage } from './pages/PupilPage';
 import { PupilsPage } from './pages/PupilsPage';
 import { RegisterPupilPage } from './pages/RegisterPupilPage';
@@ -30,6 +31,15 @@ export function App() {
       <Routes>
         <Route path="/verify" element={<PublicVerifyPage />} />
         <Route path="/verify/:ref" element={<PublicVerifyPage />} />
+      </Routes>
+    );
+  }
+  // The family's page: where its case is, with the reference and query code from its receipt.
+  if (location.pathname === '/progress' || location.pathname.startsWith('/progress/')) {
+    return (
+      <Routes>
+        <Route path="/progress" element={<PublicProgressPage />} />
+        <Route path="/progress/:ref" element={<PublicProgressPage />} />
       </Routes>
     );
   }

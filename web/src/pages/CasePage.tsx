@@ -21,6 +21,7 @@ import { applyProblem, CharCounter, charCount, ErrorSummary, Field, limitRule, u
 import { neighbours, typingInto } from '../components/queue';
 import { Timeline } from '../components/Timeline';
 import { Documents } from '../components/Documents';
+import { PredictionPanel, ReceiptPanel, ReissueQueryCode, type GuardianAccess } from '../components/Guardian';
 import { AdminCaseActions, TemporalLink } from './StuckPage';
 
 const isOpen = (a: Application) => a.status === 'IN_REVIEW' || a.status === 'RETURNED';
@@ -42,6 +43,15 @@ function takeNotice(): string | null {
   return n;
 }
 
+/** The query code of a case just filed here, left by the filing page for its receipt: read once. */
+function takeGuardianAccess(id: number): GuardianAccess | null {
+  const raw = sessionStorage.getItem('xueji.guardianAccess');
+  if (!raw) return null;
+  sessionStorage.removeItem('xueji.guardianAccess');
+  const saved = JSON.parse(raw) as { id: number; access: GuardianAccess };
+  return saved.id === id ? saved.access : null;
+}
+
 function CasePage({ id }: { id: number }) {
   const { user } = useSession();
   const navigate = useNavigate();
@@ -52,6 +62,7 @@ function CasePage({ id }: { id: number }) {
   });
   const [dialog, setDialog] = useState<Decision | 'WITHDRAW' | 'REVERSAL' | null>(null);
   const [notice, setNotice] = useState<string | null>(takeNotice);
+  const [receipt, setReceipt] = useState<GuardianAccess | null>(() => takeGuardianAccess(id));
   const nav = neighbours(id);
   const a = q.data as Application | undefined;
 
@@ -181,6 +192,9 @@ function CasePage({ id }: { id: number }) {
             <ResubmitForm a={a} onDone={() => void done('已重新提交，从第一个环节重新审核')} />
           )}
 
+          <PredictionPanel a={a} />
+          {receipt && <ReceiptPanel a={a} access={receipt} onClose={() => setReceipt(null)} />}
+
           <div className="case-grid">
             <section aria-labelledby="facts">
               <h2 id="facts">申请内容</h2>
@@ -219,6 +233,7 @@ function CasePage({ id }: { id: number }) {
               </dl>
               <Attachments a={a} canUpload={isOpen(a) && user?.role !== 'ADMIN'} />
               <Documents a={a} />
+              {(applicant || user?.role === 'ADMIN') && <ReissueQueryCode a={a} />}
               {applicant && isOpen(a) && (
                 <p>
                   <button type="button" className="danger secondary" onClick={() => setDialog('WITHDRAW')}>

@@ -168,6 +168,8 @@ export function NewApplicationPage() {
         }),
       );
       id = created.id;
+      // The family's query code, shown once on the case page as a receipt to print (then gone from the browser).
+      sessionStorage.setItem('xueji.guardianAccess', JSON.stringify({ id, access: created.guardianAccess }));
     } catch (e) {
       setSummary(
         applyProblem(e, form, ['type', 'studentNo', 'reasonCode', 'reason', 'effectiveDate', ...detailPaths(v.type)], {
@@ -178,7 +180,7 @@ export function NewApplicationPage() {
     }
     draft.clear();
     await queryClient.invalidateQueries({ queryKey: ['tasks'] });
-    let notice = `申请已保存（编号 ${id}）。请核对后点“学校审核通过，上报”。`;
+    let notice = `申请已保存（编号 ${id}）。请把家长查询回执交给家长，核对后点“学校审核通过，上报”。`;
     if (file) {
       try {
         await uploadProof(id, file);

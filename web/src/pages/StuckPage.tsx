@@ -135,6 +135,7 @@ export function StuckPage() {
               <th scope="col">当前环节 · 处理单位</th>
               <th scope="col">在此环节</th>
               <th scope="col">办理期限</th>
+              <th scope="col">预计办结</th>
               <th scope="col">催办 / 上报</th>
               <th scope="col">流程</th>
               <th scope="col">操作</th>
@@ -161,6 +162,24 @@ export function StuckPage() {
                   {c.dueAt ? formatTime(c.dueAt) : '—'}
                   {c.dueProvisional && <span className="muted small">（暂定）</span>}
                   {c.overdue && <span className="badge overdue">超期</span>}
+                  {c.predictedOverdue && (
+                    <span
+                      className="badge warn"
+                      title={`当前环节预计 ${c.prediction?.currentStage.p50 ?? ''} 办完，晚于办理期限`}
+                    >
+                      预计超期
+                    </span>
+                  )}
+                </td>
+                <td data-label="预计办结" className="small">
+                  {c.prediction ? (
+                    <>
+                      {c.prediction.p50}
+                      <div className="muted">八成把握 {c.prediction.p80} 前</div>
+                    </>
+                  ) : (
+                    '—'
+                  )}
                 </td>
                 <td data-label="催办 / 上报" className="small">
                   {`${c.remindersSent} 次`}

@@ -1,0 +1,125 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+import { decideAs, startStack, ZHANG, type TestStack } from '../support/stack';
+import { ensureConsoleBuilt, launchBrowser, screenshot, type Browser } from './support/browser';
+
+// Guardian self-service and the predicted completion in a real browser (issue 14 items 4 and 5): the clerk files a
+// transfer and gets the family's receipt with the query code; the case page shows the prediction; the family opens
+// the receipt's link on a phone, with no login, and sees where the case is; the stuck view shows the prediction.
+
+jest.setTimeout(120_000);
+
+let browser: Browser;
+let stack: TestStack;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  ensureConsoleBuilt();
+  [browser, stack] = await Promise.all([launchBrowser(), startStack()]);
+  server = await new Promise<Server>((resolve) => {
+    const s = stack.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await stack?.close();
+});
+
+async function signIn(username: string): Promise<Page> {
+  const page = await browser.page();
+  await page.goto(`${base}/`);
+  await page.getByLabel(/^用户名/).fill(username);
+  await page.getByLabel(/^密码/).fill('demo-password');
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('navigation', { name: '主菜单' }).waitFor();
+  return page;
+}
+
+/** Runs in the page (the server's tsconfig has no DOM types). */
+const visibility = (el: unknown) =>
+  (globalThis as unknown as { getComputedStyle(e: unknown): { visibility: string } }).getComputedStyle(el).visibility;
+
+test('filed by the clerk, followed by the family on a phone, predicted in the case page and the stuck view', async () => {
+  // 1. 南江县实验小学 files a transfer for 张小明: the receipt with the query code is on the case page, once.
+  const clerk = await signIn('nj.s1');
+  await clerk.getByRole('link', { name: '新建申请' }).click();
+  await clerk.getByLabel('或输入学校代码、名称查找').fill('5203020001');
+  const school = clerk.getByLabel(/^转出学校/);
+  await school.locator('option[value="5203020001"]').waitFor({ state: 'attached' });
+  await school.selectOption('5203020001');
+  await clerk.getByLabel('学生姓名').fill('张小明');
+  await clerk.getByRole('button', { name: '查找' }).click();
+  // One pupil of that name: picked at once.
+  await clerk.locator('.picked', { hasText: '张小明' }).waitFor();
+  await clerk.getByLabel('异动原因').selectOption('01');
+  await clerk.getByLabel('原因说明').fill('父亲调往南江县工作');
+  await clerk.getByLabel('全国学籍号').fill(ZHANG);
+  await clerk.getByRole('button', { name: '保存申请' }).click();
+  await clerk.waitForURL(/\/applications\/\d+$/);
+  const id = Number(/\/applications\/(\d+)/.exec(clerk.url())![1]);
+  const receipt = clerk.locator('.receipt-panel');
+  await receipt.waitFor();
+  const ref = (await receipt.locator('dd.mono').nth(0).textContent())!.trim();
+  const code = (await receipt.locator('dd.mono').nth(1).textContent())!.trim();
+  expect(ref).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+  expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
+  await receipt.getByRole('img', { name: '查询页二维码' }).waitFor();
+  await clerk.locator('.prediction', { hasText: '预计办结' }).waitFor();
+  await screenshot(clerk, '40-clerk-receipt-and-prediction');
+  // Printed, the page is the receipt alone.
+  await clerk.emulateMedia({ media: 'print' });
+  expect(await receipt.locator('.receipt').evaluate(visibility)).toBe('visible');
+  expect(await clerk.locator('.case-grid').evaluate(visibility)).toBe('hidden');
+  await clerk.emulateMedia({ media: 'screen' });
+  await receipt.getByRole('button', { name: /已交给家长/ }).click();
+  await receipt.waitFor({ state: 'detached' });
+  // Gone for good: a reload does not show the code again.
+  await clerk.reload();
+  await clerk.locator('.prediction').waitFor();
+  expect(await clerk.locator('.receipt-panel').count()).toBe(0);
+  expect(await clerk.content()).not.toContain(code);
+  await clerk.getByRole('button', { name: /学校审核通过，上报/ }).click();
+  await clerk.getByRole('dialog').getByRole('button', { name: '确认同意' }).click();
+  await clerk.locator('.case-head .where', { hasText: '转入县教育局审核' }).waitFor();
+  await clerk.close();
+
+  // 2. The family, on a phone, from the receipt's link: no login, the code taken out of the address bar.
+  const family = await browser.page();
+  await family.setViewportSize({ width: 390, height: 844 });
+  await family.goto(`${base}/progress/${ref.replace('-', '')}#${code.replace(/-/g, '')}`);
+  const result = family.locator('.progress');
+  await result.waitFor();
+  const text = (await result.textContent())!;
+  expect(text).toContain('正在审核');
+  expect(text).toContain('南江县教育局');
+  expect(text).toContain('预计办结');
+  expect(text).not.toContain('张');
+  expect(text).not.toContain('父亲调往');
+  expect(family.url()).not.toContain(code.replace(/-/g, ''));
+  // Made for a phone: nothing wider than the screen, every field and button at least 44 px high.
+  const wide = (await family.evaluate('document.documentElement.scrollWidth')) as number;
+  expect(wide).toBeLessThanOrEqual(390);
+  for (const el of await family.locator('input, button').all()) {
+    expect((await el.boundingBox())!.height).toBeGreaterThanOrEqual(43.5);
+  }
+  await screenshot(family, '41-family-progress-390');
+  // A wrong code, typed by hand: the one answer for every wrong input.
+  await family.getByLabel(/^查询码/).fill('AAAA-AAAA-AA');
+  await family.getByRole('button', { name: '查询' }).click();
+  await family.locator('.error-summary', { hasText: '没有找到与此编号和查询码相符的案件' }).waitFor();
+  await family.close();
+
+  // 3. The administrator's stuck view lists its predicted completion.
+  expect((await decideAs(stack, 'nj.edu', id, 'RECEIVING_COUNTY')).status).toBe(200);
+  const admin = await signIn('admin');
+  await admin.goto(`${base}/admin/stuck`);
+  const row = admin.locator('tr', { hasText: String(id) });
+  await row.locator('td[data-label="预计办结"]', { hasText: '八成把握' }).waitFor();
+  await screenshot(admin, '42-admin-stuck-prediction');
+  await admin.close();
+  expect(browser.problems).toEqual([]);
+});

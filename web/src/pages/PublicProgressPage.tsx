@@ -1,0 +1,136 @@
+import { useEffect, useRef, useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { useLocation, useParams } from 'react-router';
+import { api, ApiError, ok, type Schemas } from '../api/client';
+import { ErrorSummary, Field } from '../components/forms';
+
+type Result = Schemas['CaseStatusResult'];
+
+/**
+ * 办理进度查询 — the family's page, no login, phone first (一网通办：让信息多跑路，让群众少跑腿). The receipt's QR code opens
+ * /progress/<reference>#<code>; the code is read from the fragment (which a browser never sends anywhere) and sent by
+ * POST. It shows where the case is, who holds it, since when, the due date and the predicted completion — no name,
+ * no ID number, no comments.
+ */
+export function PublicProgressPage() {
+  const params = useParams();
+  const location = useLocation();
+  const form = useForm<{ ref: string; code: string }>({
+    defaultValues: { ref: params.ref ?? '', code: location.hash.replace(/^#/, '') },
+  });
+  const [result, setResult] = useState<Result | null>(null);
+  const [summary, setSummary] = useState<string[]>([]);
+  const sent = useRef(false);
+  const check = form.handleSubmit(async (v) => {
+    setSummary([]);
+    setResult(null);
+    try {
+      setResult(await ok(api.POST('/api/public/progress', { body: { ref: v.ref, code: v.code } })));
+    } catch (e) {
+      setSummary([e instanceof ApiError ? e.detail : String(e)]);
+    }
+  });
+  useEffect(() => {
+    document.title = '办理进度查询 · 学籍异动';
+    if (!sent.current && params.ref && location.hash.length > 1) {
+      sent.current = true;
+      window.history.replaceState(null, '', location.pathname);
+      void check();
+    }
+  }, [params.ref, location.hash, location.pathname, check]);
+  return (
+    <main className="public-page progress-page" id="main">
+      <h1>学籍异动办理进度查询</h1>
+      <p className="muted">输入回执上的查询编号和查询码（不区分大小写），无需登录。</p>
+      <form onSubmit={check} noValidate>
+        <ErrorSummary messages={summary} />
+        <Field label="查询编号" required error={form.formState.errors.ref?.message}>
+          {({ id, describedBy, invalid }) => (
+            <input
+              id={id}
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellCheck={false}
+              placeholder="如 7KQ2-M9XD"
+              aria-invalid={invalid}
+              aria-describedby={describedBy}
+              {...form.register('ref', { required: '请填写查询编号' })}
+            />
+          )}
+        </Field>
+        <Field label="查询码" required error={form.formState.errors.code?.message}>
+          {({ id, describedBy, invalid }) => (
+            <input
+              id={id}
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellCheck={false}
+              placeholder="如 K7QM-2XD9-PA"
+              aria-invalid={invalid}
+              aria-describedby={describedBy}
+              {...form.register('code', { required: '请填写查询码' })}
+            />
+          )}
+        </Field>
+        <button type="submit" className="primary wide" disabled={form.formState.isSubmitting}>
+          {form.formState.isSubmitting ? '正在查询…' : '查询'}
+        </button>
+      </form>
+      {result && <Progress r={result} />}
+    </main>
+  );
+}
+
+function Progress({ r }: { r: Result }) {
+  return (
+    <section className="verify-result progress" role="status" aria-labelledby="progress-title">
+      <h2 id="progress-title">
+        {r.type} · {r.statusText}
+      </h2>
+      {r.status === 'IN_REVIEW' && (
+        <dl className="facts">
+          <dt>当前环节</dt>
+          <dd>{r.stage}</dd>
+          <dt>办理单位</dt>
+          <dd>{r.holder}</dd>
+          <dt>自</dt>
+          <dd>{r.since} 起办理</dd>
+          <dt>办理期限</dt>
+          <dd className={r.overdue ? 'late' : undefined}>
+            {r.dueDate ? `${r.dueDate} 前` : '—'}
+            {r.overdue ? '（已超期，已提醒办理单位）' : ''}
+          </dd>
+          {r.prediction && (
+            <>
+              <dt>预计办结</dt>
+              <dd>
+                <strong>{r.prediction.p50}</strong> 前后
+                <div className="muted small">八成把握在 {r.prediction.p80} 前办结（按各单位以往的办理时长估计）</div>
+              </dd>
+            </>
+          )}
+        </dl>
+      )}
+      {r.closedOn && (
+        <p className="small">
+          {r.closedOn} 办结。本页可查询到 {r.visibleUntil}。
+        </p>
+      )}
+      <h3>办理经过</h3>
+      <ol className="progress-steps">
+        {r.steps.map((s, i) => (
+          <li key={i} className={s.decidedOn ? 'done' : s.openedOn ? 'current' : 'todo'}>
+            <span className="step-stage">{s.stage}</span>
+            <span className="step-org">{s.org}</span>
+            <span className="muted small">
+              {s.decidedOn ? `${s.decidedOn} ${s.result}` : s.openedOn ? `${s.openedOn} 起办理中` : '未开始'}
+            </span>
+          </li>
+        ))}
+      </ol>
+      <p className="muted small">
+        提交于 {r.filedOn} · 查询编号 {r.ref}。为保护隐私，本页不显示姓名、证件号码和审核意见；详情请联系申请学校。
+      </p>
+    </section>
+  );
+}
