@@ -200,7 +200,7 @@ function CasePage({ id }: { id: number }) {
               <h2 id="facts">申请内容</h2>
               <dl className="facts">
                 <dt>异动类型</dt>
-                <dd>{CHANGE_TYPE_LABELS[a.type]}</dd>
+                <dd>{a.reverses ? `纠错（${CHANGE_TYPE_LABELS[a.type]}）` : CHANGE_TYPE_LABELS[a.type]}</dd>
                 <dt>学生</dt>
                 <dd>
                   {a.student.name} <span className="muted">{a.student.studentNo}</span>
