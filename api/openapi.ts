@@ -115,7 +115,7 @@ export function buildOpenApiDocument() {
     security: secured,
     request: { params: ApplicationIdParamsSchema, ...body(ReversalBodySchema) },
     responses: {
-      201: json(ApplicationSchema, '已提交纠错业务'),
+      201: json(CreatedApplicationSchema, '已提交纠错业务；guardianAccess 为家长查询编号和查询码，只此一次'),
       400: problem('未填写纠错原因'),
       403: problem('非原申请学校'),
       404: problem('不存在或无权查看'),

@@ -106,6 +106,7 @@ describe('a transfer reversed through its own chain', () => {
       reverses: { id: original },
       reversal: null,
       reason: '录入错误，学生实际未转学',
+      guardianAccess: expect.objectContaining({ ref: expect.any(String), code: expect.any(String) }),
       fromSchool: { code: '5203020001' },
       toSchool: { code: '5119220001' },
     });

@@ -72,7 +72,11 @@ export function applicationRoutes(deps: AppDeps): Router {
     res
       .status(201)
       .location(`/api/applications/${app.id}`)
-      .json(await toApplicationDtoFor(prisma, u, app, orgs));
+      .json({
+        ...(await toApplicationDtoFor(prisma, u, app, orgs)),
+        // The reversal is a case of its own: the family follows it with its own reference and code, shown once.
+        guardianAccess: guardianAccessOf(deps.appUrl, app.guardianAccess.ref, app.guardianAccess.code),
+      });
   });
 
   /** Cases the caller may read, newest first, with cursor paging. */
