@@ -29,6 +29,27 @@ test("the pupil's school and its county bureau; no other school or bureau", () =
   expect(withinReach(officer('511922'), pupil, [], NOW)).toBe(false);
 });
 
+test('the 地市 and 省 bureaus above the county, where the tree has them; not another 地市 or province', () => {
+  const placed = { ...pupil, higherCodes: ['5203', '52'] };
+  expect(withinReach(officer('5203'), placed, [], NOW)).toBe(true);
+  expect(withinReach(officer('52'), placed, [], NOW)).toBe(true);
+  expect(withinReach(officer('5119'), placed, [], NOW)).toBe(false);
+  expect(withinReach(officer('51'), placed, [], NOW)).toBe(false);
+  expect(withinReach(officer('5203'), pupil, [], NOW)).toBe(false); // no bureau above the county in the tree
+  // For 30 days after an approved transfer out, the sending side's 地市 and 省 too.
+  const moved = { schoolCode: '5119220001', countyCode: '511922', higherCodes: ['5119', '51'] };
+  const facts = (closedAt: Date) => [
+    {
+      ...transfer('APPROVED', ['5119220001', '511922', '5203020001', '520302'], closedAt),
+      fromHigherCodes: ['5203', '52'],
+    },
+  ];
+  expect(withinReach(officer('5203'), moved, facts(daysAgo(29)), NOW)).toBe(true);
+  expect(withinReach(officer('52'), moved, facts(daysAgo(29)), NOW)).toBe(true);
+  expect(withinReach(officer('5203'), moved, facts(daysAgo(31)), NOW)).toBe(false);
+  expect(withinReach(officer('5119'), moved, facts(daysAgo(31)), NOW)).toBe(true); // now its pupil
+});
+
 test('parties to an open case: the applicant, and organisations once their stage is reached', () => {
   const filed = [transfer('IN_REVIEW', ['5119220001'])];
   expect(withinReach(clerk('5119220001'), pupil, filed, NOW)).toBe(true);

@@ -26,6 +26,8 @@ export interface PupilPlace {
   schoolCode: string;
   /** The county bureau of the pupil's school. */
   countyCode: string | null;
+  /** The bureaus above that county: its 地市's and its province's, where the tree has them. */
+  higherCodes?: readonly string[];
 }
 
 /** What the rule needs of one case about the pupil. */
@@ -38,21 +40,23 @@ export interface CaseFacts {
   reachedOrgCodes: readonly string[];
   fromSchoolCode: string;
   fromCountyCode: string | null;
+  /** The bureaus above the sending school's county (地市, 省), where the tree has them. */
+  fromHigherCodes?: readonly string[];
   /** When the case ended (for an approved transfer: when the pupil moved). */
   closedAt: Date | null;
 }
 
 /**
- * Is the pupil within the caller's reach? Administrators reach everyone. Others: the pupil's current school and that
- * school's county bureau; a party to an open case about the pupil — its applicant, or an organisation whose stage was
+ * Is the pupil within the caller's reach? Administrators reach everyone. Others: the pupil's current school and the
+ * bureaus above it (county, and 地市 and 省 where the tree has them); a party to an open case about the pupil — its applicant, or an organisation whose stage was
  * reached (a withdrawn, rejected or cancelled case no longer counts); and for TRANSFER_AFTERCARE_DAYS after an
- * approved transfer, the sending school and its bureau.
+ * approved transfer, the sending school and its bureaus.
  */
 export function withinReach(caller: ReachCaller, pupil: PupilPlace, cases: readonly CaseFacts[], now: Date): boolean {
   if (caller.role === 'ADMIN') return true;
   const org = caller.orgCode;
   if (!org) return false;
-  if (pupil.schoolCode === org || pupil.countyCode === org) return true;
+  if (pupil.schoolCode === org || pupil.countyCode === org || pupil.higherCodes?.includes(org)) return true;
   return cases.some((c) => {
     if (isOpenStatus(c.status)) return c.applicantOrgCode === org || c.reachedOrgCodes.includes(org);
     return (
@@ -60,7 +64,7 @@ export function withinReach(caller: ReachCaller, pupil: PupilPlace, cases: reado
       c.status === 'APPROVED' &&
       c.closedAt !== null &&
       now.getTime() - c.closedAt.getTime() <= TRANSFER_AFTERCARE_DAYS * DAY_MS &&
-      (c.fromSchoolCode === org || c.fromCountyCode === org)
+      (c.fromSchoolCode === org || c.fromCountyCode === org || c.fromHigherCodes?.includes(org) === true)
     );
   });
 }

@@ -8,7 +8,19 @@ import fs from 'node:fs';
 import request from 'supertest';
 import { buildApp } from '../api/app';
 import { DEFAULT_RULES } from '../domain/rules';
-import { as, decideAs, fileTransfer, LI, logger, SOON, startStack, ZHANG, type TestStack } from './support/stack';
+import {
+  as,
+  decideAs,
+  fileTransfer,
+  LI,
+  logger,
+  SOON,
+  startStack,
+  WANG,
+  ZHANG,
+  ZHAO,
+  type TestStack,
+} from './support/stack';
 
 /** Another API on the same database, Temporal and key, with the default settings (no review level). */
 const plainApp = (s: TestStack) =>
@@ -90,9 +102,21 @@ test('红花岗区 → 南江县 with the example settings: eight stages, receiv
   expect(created.body.steps.map((s: { stage: string; org: { code: string } }) => [s.stage, s.org.code])).toEqual(
     order.map(([stage, org]) => [stage, org]),
   );
-  // Before its stage a bureau cannot see the case (404, as a sending school).
-  expect((await as(stack, 'gz.edu').get(`/api/applications/${id}`)).status).toBe(404);
-  expect((await as(stack, 'bz.edu').get(`/api/applications/${id}`)).status).toBe(404);
+  // A 地市 or 省 bureau reads the cases of its area as a county bureau does its schools': filed by a school under it,
+  // the case is in its list at once (巴中市, 四川); the sending side's bureaus see it only once the case reaches a
+  // school of their area (404, as a sending school), and never a case of another area.
+  const sees = async (user: string) => {
+    const one = (await as(stack, user).get(`/api/applications/${id}`)).status;
+    const list = await as(stack, user).get('/api/applications');
+    expect(list.status).toBe(200);
+    const listed = (list.body.items as { id: number }[]).some((a) => a.id === id);
+    expect([user, listed]).toEqual([user, one === 200]);
+    return one === 200;
+  };
+  expect(await sees('bz.edu')).toBe(true);
+  expect(await sees('sc.edu')).toBe(true);
+  expect(await sees('zy.edu')).toBe(false);
+  expect(await sees('gz.edu')).toBe(false);
 
   // The settings change (back to the default: no level) while the case is open: the case keeps the chain it was filed
   // with and goes on through all eight stages; a case filed now gets the four of the national system.
@@ -106,7 +130,8 @@ test('红花岗区 → 南江县 with the example settings: eight stages, receiv
     const res = i < 4 ? await decideAs(stack, user, id, stage) : await decide(user, stage);
     expect([stage, res.status]).toEqual([stage, 200]);
     expect(res.body.currentStage).toBe(order[i + 1]?.[0] ?? null);
-    if (user === 'bz.edu') expect((await as(stack, 'bz.edu').get(`/api/applications/${id}`)).status).toBe(200);
+    // The sending side's bureaus see it once it reaches 红花岗区第一小学, before their own stages.
+    if (stage === 'RECEIVING_PROVINCE') for (const u of ['zy.edu', 'gz.edu']) expect(await sees(u)).toBe(true);
   }
   const later = await plain
     .post('/api/applications')
@@ -132,4 +157,32 @@ test('红花岗区 → 南江县 with the example settings: eight stages, receiv
     '遵义市教育局',
     '贵州省教育厅',
   ]);
+});
+
+test("a 地市 or 省 bureau reaches the pupils of its area's schools and reads its area's statistics, no other area's", async () => {
+  const record = async (user: string, studentNo: string) =>
+    (await as(stack, user).get(`/api/students/${studentNo}`)).status;
+  for (const [user, own, other] of [
+    ['bz.edu', WANG, ZHAO],
+    ['sc.edu', WANG, ZHAO],
+    ['zy.edu', ZHAO, WANG],
+    ['gz.edu', ZHAO, WANG],
+  ]) {
+    expect([user, await record(user, own), await record(user, other)]).toEqual([user, 200, 404]);
+  }
+  const found = await as(stack, 'bz.edu').get(`/api/pupils?q=${encodeURIComponent('王芳')}`);
+  expect(found.status).toBe(200);
+  expect(found.body.items).toHaveLength(1);
+  expect((await as(stack, 'zy.edu').get(`/api/pupils?q=${encodeURIComponent('王芳')}`)).body.items).toHaveLength(0);
+  // The statistics count the case filed in the test above (in 巴中市 and, from its sending side, in 贵州).
+  for (const [user, prefix] of [
+    ['bz.edu', '5119'],
+    ['gz.edu', '52'],
+  ]) {
+    const stats = await as(stack, user).get('/api/stats');
+    expect(stats.status).toBe(200);
+    const codes = (stats.body.byOrg as { org: { code: string } }[]).map((o) => o.org.code);
+    expect(codes.length).toBeGreaterThan(0);
+    for (const code of codes) expect([user, code.startsWith(prefix)]).toEqual([user, true]);
+  }
 });

@@ -14,7 +14,7 @@ export const ScopedStatsQuerySchema = z.strictObject({
 });
 
 /**
- * Statistics for one's own organisations: a county bureau sees its bureau and its schools, a school itself, an
+ * Statistics for one's own organisations: a bureau (county, 地市, 省) sees itself and the organisations under it, a school itself, an
  * administrator everything (as GET /api/admin/stats). The scope is the same as for reading cases.
  */
 export function statsRoutes({ prisma }: AppDeps, auth: RequestHandler): Router {

@@ -151,24 +151,34 @@ export async function toApplicationDtoFor(
 }
 
 /**
- * The organisations whose cases a user may read: her own; for a county officer, also the schools of
- * his county. Admins read everything (null).
+ * The organisations whose cases a user may read: her own; for a bureau (county, 地市 or 省), also every organisation
+ * under it in the tree — a county's schools, a 地市's counties and their schools, a province's 地市, counties and
+ * schools (DESIGN §5 "Reach"). Admins read everything (null).
  */
 export async function readableOrgs(prisma: PrismaClient, u: AuthUser): Promise<string[] | null> {
   if (u.role === 'ADMIN') return null;
   if (!u.orgCode) return [];
   if (u.role === 'COUNTY_OFFICER') {
-    const county = u.orgCode;
-    return countyOrgs.get(county, async () => {
-      const schools = await prisma.organisation.findMany({ where: { parentCode: county }, select: { code: true } });
-      return [county, ...schools.map((s) => s.code)];
+    const bureau = u.orgCode;
+    return bureauOrgs.get(bureau, async () => {
+      const all = [bureau];
+      // Province → 地市 → county → school: at most three levels below a bureau.
+      for (let level = [bureau], depth = 0; level.length > 0 && depth < 3; depth++) {
+        const below = await prisma.organisation.findMany({
+          where: { parentCode: { in: level } },
+          select: { code: true },
+        });
+        level = below.map((o) => o.code);
+        all.push(...level);
+      }
+      return all;
     });
   }
   return [u.orgCode];
 }
 
-/** A county's schools change by import only: read at most every 5 s (DESIGN §5 "Caches of who may act"). */
-const countyOrgs = new TtlCache<string, string[]>(5_000);
+/** The organisations under a bureau change by import only: read at most every 5 s (DESIGN §5 "Caches of who may act"). */
+const bureauOrgs = new TtlCache<string, string[]>(5_000);
 
 /**
  * A case is visible to the applicant and to each organisation whose stage has been reached — never

@@ -67,9 +67,9 @@ const AFTER_TRANSFER_MS = 30 * 86_400_000;
 
 /**
  * domain/reach.ts's rule as a query, for searching pupils (the rule itself decides about pupils already in hand):
- * those of the caller's school, or of the schools of the caller's county; those of an open case the caller's own
- * organisation is a party to (applicant, or a stage of it reached); those who left the caller's school or county by a
- * transfer approved in the last 30 days. Administrators reach everyone. test/console-api.test.ts and
+ * those of the caller's school, or of the schools under the caller's bureau (county, 地市 or 省); those of an open case
+ * the caller's own organisation is a party to (applicant, or a stage of it reached); those who left the caller's
+ * school or a school under its bureau by a transfer approved in the last 30 days. Administrators reach everyone. test/console-api.test.ts and
  * test/reach.test.ts hold the two to the same cases.
  */
 export async function reachWhere(

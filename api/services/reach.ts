@@ -14,6 +14,12 @@ import { tooManyRequests } from '../errors';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
+/** Above a county: its 地市 and that 地市's province (a school's parent's parent and the one above). */
+const UP = { parentCode: true, parent: { select: { parentCode: true } } } as const;
+type Up = { parentCode: string | null; parent: { parentCode: string | null } | null } | null;
+const higherOf = (county: Up): string[] =>
+  [county?.parentCode, county?.parent?.parentCode].filter((c): c is string => !!c);
+
 /** The pupils (by 学籍号) within one caller's reach, among those asked about. */
 export class Reach {
   constructor(
@@ -45,7 +51,7 @@ export async function reachOf(
   const [pupils, cases] = await Promise.all([
     prisma.student.findMany({
       where: { studentNo: { in: wanted } },
-      select: { studentNo: true, schoolCode: true, school: { select: { parentCode: true } } },
+      select: { studentNo: true, schoolCode: true, school: { select: { parentCode: true, parent: { select: UP } } } },
     }),
     prisma.application.findMany({
       where: {
@@ -72,9 +78,9 @@ export async function reachOf(
       ? (
           await prisma.organisation.findMany({
             where: { code: { in: fromSchools } },
-            select: { code: true, parentCode: true },
+            select: { code: true, parentCode: true, parent: { select: UP } },
           })
-        ).map((o) => [o.code, o.parentCode])
+        ).map((o) => [o.code, { county: o.parentCode, higher: higherOf(o.parent) }])
       : [],
   );
   const casesOf = new Map<string, CaseFacts[]>();
@@ -86,7 +92,8 @@ export async function reachOf(
       applicantOrgCode: c.applicantOrgCode,
       reachedOrgCodes: c.steps.map((s) => s.orgCode),
       fromSchoolCode: c.fromSchoolCode,
-      fromCountyCode: counties.get(c.fromSchoolCode) ?? null,
+      fromCountyCode: counties.get(c.fromSchoolCode)?.county ?? null,
+      fromHigherCodes: counties.get(c.fromSchoolCode)?.higher ?? [],
       closedAt: c.closedAt,
     });
     casesOf.set(c.studentNo, list);
@@ -96,7 +103,7 @@ export async function reachOf(
       .filter((p) =>
         withinReach(
           caller,
-          { schoolCode: p.schoolCode, countyCode: p.school.parentCode },
+          { schoolCode: p.schoolCode, countyCode: p.school.parentCode, higherCodes: higherOf(p.school.parent) },
           casesOf.get(p.studentNo) ?? [],
           now,
         ),
