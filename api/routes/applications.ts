@@ -1,6 +1,6 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { AppDeps } from '../app';
-import { actorOf, currentUser, requireRole } from '../auth';
+import { actorOf, currentUser, requireRole, type AuthUser } from '../auth';
 import { conflict, forbidden, ruleViolation } from '../errors';
 import { isoDay, parse } from '../schemas/common';
 import {
@@ -16,6 +16,7 @@ import {
 } from '../schemas/applications';
 import {
   createApplication,
+  type insertCase,
   loadVisibleApplication,
   startWorkflow,
   toApplicationDtoFor,
@@ -33,15 +34,15 @@ export function applicationRoutes(deps: AppDeps): Router {
   const { prisma, temporal, config, orgs, logger } = deps;
   const r = Router();
 
-  /** 201 the new case; 403 not a school clerk; 404 unknown pupil; 409 open case exists; 422 illegal change. */
-  r.post('/', requireRole('SCHOOL_CLERK'), async (req, res) => {
-    const u = currentUser(req);
-    const body = parse(CreateApplicationBodySchema, req.body);
-    const app = await createApplication(prisma, u, body, deps.rules, deps.reasonCodes, deps.reviewLevels);
+  /**
+   * A case just written: its workflow started (if Temporal is away, the row is safe in Postgres and the reconciler
+   * starts it when Temporal is back), then 201 with the family's reference and query code — shown once, to the
+   * clerk, for the receipt: only the code's hash is kept.
+   */
+  async function answerNewCase(res: Response, u: AuthUser, app: Awaited<ReturnType<typeof insertCase>>) {
     try {
       await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
     } catch (e) {
-      // The row is safe in Postgres; the reconciler starts the workflow when Temporal is back.
       logger.warn({ applicationId: app.id, err: String(e) }, 'workflow not started; left to the reconciler');
     }
     res
@@ -49,9 +50,16 @@ export function applicationRoutes(deps: AppDeps): Router {
       .location(`/api/applications/${app.id}`)
       .json({
         ...(await toApplicationDtoFor(prisma, u, app, orgs)),
-        // Shown once, to the clerk, for the family's receipt: only its hash is kept.
         guardianAccess: guardianAccessOf(deps.appUrl, app.guardianAccess.ref, app.guardianAccess.code),
       });
+  }
+
+  /** 201 the new case; 403 not a school clerk; 404 unknown pupil; 409 open case exists; 422 illegal change. */
+  r.post('/', requireRole('SCHOOL_CLERK'), async (req, res) => {
+    const u = currentUser(req);
+    const body = parse(CreateApplicationBodySchema, req.body);
+    const app = await createApplication(prisma, u, body, deps.rules, deps.reasonCodes, deps.reviewLevels);
+    await answerNewCase(res, u, app);
   });
 
   /**
@@ -64,19 +72,7 @@ export function applicationRoutes(deps: AppDeps): Router {
     const { id } = parse(ApplicationIdParamsSchema, req.params);
     const body = parse(ReversalBodySchema, req.body);
     const app = await createReversal(prisma, u, id, body.reason, deps.rules);
-    try {
-      await startWorkflow(prisma, temporal, config.TEMPORAL_TASK_QUEUE, app, undefined, false);
-    } catch (e) {
-      logger.warn({ applicationId: app.id, err: String(e) }, 'workflow not started; left to the reconciler');
-    }
-    res
-      .status(201)
-      .location(`/api/applications/${app.id}`)
-      .json({
-        ...(await toApplicationDtoFor(prisma, u, app, orgs)),
-        // The reversal is a case of its own: the family follows it with its own reference and code, shown once.
-        guardianAccess: guardianAccessOf(deps.appUrl, app.guardianAccess.ref, app.guardianAccess.code),
-      });
+    await answerNewCase(res, u, app); // a case of its own: the family follows it with its own reference and code
   });
 
   /** Cases the caller may read, newest first, with cursor paging. */
