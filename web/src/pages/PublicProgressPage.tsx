@@ -1,8 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
-import { useForm } from 'react-hook-form';
-import { useLocation, useParams } from 'react-router';
-import { api, ApiError, ok, type Schemas } from '../api/client';
+import { api, ok, type Schemas } from '../api/client';
 import { ErrorSummary, Field } from '../components/forms';
+import { usePublicLookup } from '../components/publicLookup';
 
 type Result = Schemas['CaseStatusResult'];
 
@@ -13,31 +11,9 @@ type Result = Schemas['CaseStatusResult'];
  * no ID number, no comments.
  */
 export function PublicProgressPage() {
-  const params = useParams();
-  const location = useLocation();
-  const form = useForm<{ ref: string; code: string }>({
-    defaultValues: { ref: params.ref ?? '', code: location.hash.replace(/^#/, '') },
-  });
-  const [result, setResult] = useState<Result | null>(null);
-  const [summary, setSummary] = useState<string[]>([]);
-  const sent = useRef(false);
-  const check = form.handleSubmit(async (v) => {
-    setSummary([]);
-    setResult(null);
-    try {
-      setResult(await ok(api.POST('/api/public/progress', { body: { ref: v.ref, code: v.code } })));
-    } catch (e) {
-      setSummary([e instanceof ApiError ? e.detail : String(e)]);
-    }
-  });
-  useEffect(() => {
-    document.title = '办理进度查询 · 学籍异动';
-    if (!sent.current && params.ref && location.hash.length > 1) {
-      sent.current = true;
-      window.history.replaceState(null, '', location.pathname);
-      void check();
-    }
-  }, [params.ref, location.hash, location.pathname, check]);
+  const { form, result, summary, check } = usePublicLookup<Result>('办理进度查询 · 学籍异动', (v) =>
+    ok(api.POST('/api/public/progress', { body: { ref: v.ref, code: v.code } })),
+  );
   return (
     <main className="public-page progress-page" id="main">
       <h1>学籍异动办理进度查询</h1>

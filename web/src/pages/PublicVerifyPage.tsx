@@ -1,8 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
-import { useForm } from 'react-hook-form';
-import { useLocation, useParams } from 'react-router';
-import { api, ApiError, ok, type Schemas } from '../api/client';
+import { api, ok, type Schemas } from '../api/client';
 import { ErrorSummary, Field } from '../components/forms';
+import { usePublicLookup } from '../components/publicLookup';
 
 type Result = Schemas['VerifyDocumentResult'];
 
@@ -12,32 +10,9 @@ type Result = Schemas['VerifyDocumentResult'];
  * browser never sends anywhere) and sent by POST.
  */
 export function PublicVerifyPage() {
-  const params = useParams();
-  const location = useLocation();
-  const form = useForm<{ ref: string; code: string }>({
-    defaultValues: { ref: params.ref ?? '', code: location.hash.replace(/^#/, '') },
-  });
-  const [result, setResult] = useState<Result | null>(null);
-  const [summary, setSummary] = useState<string[]>([]);
-  const sent = useRef(false);
-  const check = form.handleSubmit(async (v) => {
-    setSummary([]);
-    setResult(null);
-    try {
-      setResult(await ok(api.POST('/api/public/verify', { body: { ref: v.ref, code: v.code } })));
-    } catch (e) {
-      setSummary([e instanceof ApiError ? e.detail : String(e)]);
-    }
-  });
-  useEffect(() => {
-    document.title = '文件核验 · 学籍异动';
-    // Opened from the QR code: both parts are there, check at once (once), and take the code out of the address bar.
-    if (!sent.current && params.ref && location.hash.length > 1) {
-      sent.current = true;
-      window.history.replaceState(null, '', location.pathname);
-      void check();
-    }
-  }, [params.ref, location.hash, location.pathname, check]);
+  const { form, result, summary, check } = usePublicLookup<Result>('文件核验 · 学籍异动', (v) =>
+    ok(api.POST('/api/public/verify', { body: { ref: v.ref, code: v.code } })),
+  );
   const f = result?.facts;
   return (
     <main className="public-page" id="main">
