@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { durationMs } from '../config';
@@ -7,6 +6,7 @@ import { parseYearArrangement } from '../domain/calendar-schema';
 import { DEFAULT_DEADLINE_POLICY, type DeadlinePolicy } from '../domain/deadlines';
 import { CHANGE_TYPES, STAGES } from '../domain/types';
 import type { PrismaClient } from './db';
+import { readSettingsFile } from './settings-file';
 
 const days = (max: number) => z.number().int().min(1, '至少 1 个工作日').max(max);
 const duration = z
@@ -33,12 +33,8 @@ export const DEFAULT_DEADLINES_FILE = path.resolve(__dirname, '..', 'settings', 
 
 /** Reads the time limits (settings/deadlines.json or DEADLINES_FILE); a bad file stops start-up naming the key. */
 export function loadDeadlinePolicy(file: string = DEFAULT_DEADLINES_FILE): DeadlinePolicy {
-  const parsed = PolicySchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
-    throw new Error(`办理时限文件有误 (invalid deadlines file) ${file}:\n${lines.join('\n')}`);
-  }
-  const { stageDue, reminderInterval, escalateAfter, ...policy } = parsed.data;
+  const parsed = readSettingsFile(file, PolicySchema, '办理时限文件有误 (invalid deadlines file)');
+  const { stageDue, reminderInterval, escalateAfter, ...policy } = parsed;
   return {
     ...policy,
     ...(stageDue !== undefined ? { stageDueMs: stageDue } : {}),

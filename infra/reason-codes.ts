@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { textError } from '../domain/text';
 import type { ReasonCodes } from '../domain/reason-codes';
 import { CHANGE_TYPES } from '../domain/types';
+import { readSettingsFile } from './settings-file';
 
 const entry = z
   .object({
@@ -40,16 +40,5 @@ export const DEFAULT_REASON_CODES_FILE = path.resolve(__dirname, '..', 'settings
  * (`TRANSFER.2.code: 代码 01 重复`), like the province rules.
  */
 export function loadReasonCodes(file: string = DEFAULT_REASON_CODES_FILE): ReasonCodes {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`异动原因代码文件有误 (invalid reason codes file) ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  const parsed = ReasonCodesSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
-    throw new Error(`异动原因代码文件有误 (invalid reason codes file) ${file}:\n${lines.join('\n')}`);
-  }
-  return parsed.data as ReasonCodes;
+  return readSettingsFile(file, ReasonCodesSchema, '异动原因代码文件有误 (invalid reason codes file)') as ReasonCodes;
 }

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CHANGE_TYPES, specOf } from '../domain/change-types';
 import { REVIEW_LEVELS, REVIEW_SCOPES, type ReviewLevelSettings } from '../domain/review-levels';
+import { readSettingsFile } from './settings-file';
 
 const levels = z.array(z.enum(REVIEW_LEVELS)).refine((l) => new Set(l).size === l.length, '审核层级重复');
 const byScope = z.object(Object.fromEntries(REVIEW_SCOPES.map((s) => [s, levels.optional()]))).strict();
@@ -31,16 +31,9 @@ export const DEFAULT_REVIEW_LEVELS_FILE = path.resolve(__dirname, '..', 'setting
  * file stops start-up with the bad entry named (`provinces.52.TRANSFER.twoProvinces.0: …`).
  */
 export function loadReviewLevels(file: string = DEFAULT_REVIEW_LEVELS_FILE): ReviewLevelSettings {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`审核层级设置文件有误 (invalid review levels file) ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  const parsed = ReviewLevelsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
-    throw new Error(`审核层级设置文件有误 (invalid review levels file) ${file}:\n${lines.join('\n')}`);
-  }
-  return parsed.data as ReviewLevelSettings;
+  return readSettingsFile(
+    file,
+    ReviewLevelsSchema,
+    '审核层级设置文件有误 (invalid review levels file)',
+  ) as ReviewLevelSettings;
 }

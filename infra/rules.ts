@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RULES, type ProvinceRules } from '../domain/rules';
+import { readSettingsFile } from './settings-file';
 
 const grades = z.array(z.number().int().min(1).max(12));
 const RulesSchema = z
@@ -20,10 +20,5 @@ export const DEFAULT_RULES_FILE = path.resolve(__dirname, '..', 'settings', 'pro
 
 /** Reads the province's rules; a bad file stops start-up with the offending key named. */
 export function loadRules(file: string = DEFAULT_RULES_FILE): ProvinceRules {
-  const parsed = RulesSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
-    throw new Error(`省级规则文件有误 (invalid rules file) ${file}:\n${lines.join('\n')}`);
-  }
-  return parsed.data;
+  return readSettingsFile(file, RulesSchema, '省级规则文件有误 (invalid rules file)');
 }
