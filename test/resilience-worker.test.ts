@@ -1,6 +1,7 @@
 import type { Response } from 'supertest';
 import type { ChildProcess } from 'node:child_process';
 import { kill, spawnWorker } from './support/processes';
+import { stateQuery } from '../workflows/messages';
 import { as, decideAs, fileTransfer, startStack, ZHANG, type TestStack } from './support/stack';
 
 const file = (stack: TestStack, studentNo: string) => fileTransfer(stack, 'nj.s1', studentNo);
@@ -11,6 +12,23 @@ async function retryWhileUnavailable(send: () => Promise<Response>, attempts = 1
   let res = await send();
   for (let i = 1; i < attempts && res.status === 503; i++) res = await send();
   return res;
+}
+
+/**
+ * Waits until a worker has run the case's workflow and answers for it. A freshly spawned worker's first workflow
+ * task (its sandbox and bundle load) can take longer than the 3 s decision budget on a busy machine; the first
+ * decisions of the test are about the chain, not about that start.
+ */
+async function untilWorkflowAnswers(stack: TestStack, id: number) {
+  const handle = stack.temporal.workflow.getHandle(`application-${id}`);
+  for (const deadline = Date.now() + 60_000; ; ) {
+    try {
+      return await handle.query(stateQuery);
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 describe('a worker killed mid-chain', () => {
@@ -36,6 +54,7 @@ describe('a worker killed mid-chain', () => {
     const created = await file(stack, ZHANG);
     expect(created.status).toBe(201);
     const id = created.body.id;
+    await untilWorkflowAnswers(stack, id);
     expect((await decide(stack, 'nj.s1', id, 'RECEIVING_SCHOOL')).status).toBe(200);
     expect((await decide(stack, 'nj.edu', id, 'RECEIVING_COUNTY')).status).toBe(200);
 
