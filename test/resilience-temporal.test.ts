@@ -9,6 +9,7 @@ import {
   runWorker,
   startStack,
   uid,
+  untilWorkflowAnswers,
   ZHANG,
   type TestStack,
   fileTransfer,
@@ -84,6 +85,7 @@ describe('Temporal down when a clerk submits', () => {
       activities: testActivities(stack.prisma),
     });
     try {
+      await untilWorkflowAnswers(stack, id);
       const decided = await decide(stack, 'nj.s1', id, 'RECEIVING_SCHOOL');
       expect(decided.status).toBe(200);
       expect(decided.body.currentStage).toBe('RECEIVING_COUNTY');

@@ -1,8 +1,7 @@
 import type { Response } from 'supertest';
 import type { ChildProcess } from 'node:child_process';
 import { kill, spawnWorker } from './support/processes';
-import { stateQuery } from '../workflows/messages';
-import { as, decideAs, fileTransfer, startStack, ZHANG, type TestStack } from './support/stack';
+import { as, decideAs, fileTransfer, startStack, untilWorkflowAnswers, ZHANG, type TestStack } from './support/stack';
 
 const file = (stack: TestStack, studentNo: string) => fileTransfer(stack, 'nj.s1', studentNo);
 const decide = (stack: TestStack, user: string, id: number, stage: string) => decideAs(stack, user, id, stage);
@@ -14,22 +13,6 @@ async function retryWhileUnavailable(send: () => Promise<Response>, attempts = 1
   return res;
 }
 
-/**
- * Waits until a worker has run the case's workflow and answers for it. A freshly spawned worker's first workflow
- * task (its sandbox and bundle load) can take longer than the 3 s decision budget on a busy machine; the first
- * decisions of the test are about the chain, not about that start.
- */
-async function untilWorkflowAnswers(stack: TestStack, id: number) {
-  const handle = stack.temporal.workflow.getHandle(`application-${id}`);
-  for (const deadline = Date.now() + 60_000; ; ) {
-    try {
-      return await handle.query(stateQuery);
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 describe('a worker killed mid-chain', () => {
   let stack: TestStack;

@@ -17,6 +17,7 @@ import { createWorker } from '../../worker';
 import { withDatabase } from './global-setup';
 import { DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
 import { NO_REVIEW_LEVELS, type ReviewLevelSettings } from '../../domain/review-levels';
+import { stateQuery, workflowIdFor } from '../../workflows/messages';
 
 let runtimeInstalled = false;
 function installRuntime() {
@@ -276,6 +277,22 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Waits until a worker runs the case's workflow and answers for it. A worker that has just started takes a while over
+ * its first workflow task (its sandbox), longer than a short decision budget on a busy machine; tests whose subject
+ * is not that start wait here first.
+ */
+export const untilWorkflowAnswers = (stack: Pick<TestStack, 'temporal'>, id: number) =>
+  waitFor(
+    () =>
+      stack.temporal.workflow
+        .getHandle(workflowIdFor(id))
+        .query(stateQuery)
+        .catch(() => null),
+    60_000,
+    `the workflow of case ${id} to answer`,
+  );
 
 /** Files a transfer into the caller's school. */
 export const fileTransfer = (stack: TestStack, user: string, studentNo: string, extra: Record<string, unknown> = {}) =>
