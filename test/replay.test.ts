@@ -7,11 +7,11 @@ import { as, decideAs, fileTransfer, startStack, waitFor, ZHANG, LI, type TestSt
 
 // Approval cases live for weeks, so workflow code must replay the histories of cases already in flight.
 // Every history under workflows/__histories__ was recorded from an earlier version of the workflow and
-// must replay without a determinism error. `RECORD_HISTORIES=v6 npx jest test/replay.test.ts` records new
-// ones from the current code, named v6-*.json (do that before changing the workflow, and commit them). v1–v4 run
+// must replay without a determinism error. `RECORD_HISTORIES=v7 npx jest test/replay.test.ts` records new
+// ones from the current code, named v7-*.json (do that before changing the workflow, and commit them). v1–v4 run
 // the remote-activity paths kept for cases started before LEAN_PATCH; v5 the lean one (local activities); v6 the lean
-// one over the eight stages the example review levels give a transfer between two provinces
-// (`RECORD_HISTORIES=v6 npx jest test/replay.test.ts -t 'eight stages'` records those alone).
+// one (unchanged since v5) over the eight stages the example review levels give a transfer between two provinces,
+// recorded alone with `RECORD_HISTORIES=v6 npx jest test/replay.test.ts -t 'eight stages'`.
 const DIR = path.resolve(__dirname, '..', 'workflows', '__histories__');
 const TSX = path.resolve(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const EXAMPLE_LEVELS = path.resolve(__dirname, '..', 'settings', 'review-levels.example.json');
