@@ -1,6 +1,6 @@
 // Chinese names of the API's codes: the domain's own (shared with the API and the mails), plus roles and kinds.
 import { STAGE_LABELS } from '../../../domain/labels';
-import type { Stage } from '../../../domain/types';
+import type { OrgKind, Stage } from '../../../domain/types';
 
 export {
   CHANGE_TYPE_LABELS,
@@ -12,7 +12,7 @@ export {
 export { CHANGE_TYPES } from '../../../domain/types';
 // What the console needs of a change type (who files it, its wording, its fields) is the type's spec's.
 export { movesPupil, specOf, wordingOf } from '../../../domain/change-types';
-export type { ApplicationStatus, ChangeType, Decision, Role, Stage } from '../../../domain/types';
+export type { ApplicationStatus, ChangeType, Decision, OrgKind, Role, Stage } from '../../../domain/types';
 
 export const ROLE_LABELS = {
   SCHOOL_CLERK: '学校学籍管理员',
@@ -20,7 +20,6 @@ export const ROLE_LABELS = {
   ADMIN: '系统管理员',
 } as const;
 
-export type OrgKind = 'SCHOOL' | 'COUNTY' | 'CITY' | 'PROVINCE';
 export const ORG_KIND_LABELS: Record<OrgKind, string> = {
   SCHOOL: '学校',
   COUNTY: '区县教育局',
