@@ -39,6 +39,10 @@ export type Decision = (typeof DECISIONS)[number];
 export const ROLES = ['SCHOOL_CLERK', 'COUNTY_OFFICER', 'ADMIN'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** A school, or an education bureau of a 区县, a 地市 or a 省 (the review levels above the county). */
+export const ORG_KINDS = ['SCHOOL', 'COUNTY', 'CITY', 'PROVINCE'] as const;
+export type OrgKind = (typeof ORG_KINDS)[number];
+
 export const STUDENT_STATUSES = ['ENROLLED', 'SUSPENDED', 'DROPPED_OUT', 'ABROAD', 'DECEASED'] as const;
 export type StudentStatus = (typeof STUDENT_STATUSES)[number];
 

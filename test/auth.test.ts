@@ -60,6 +60,7 @@ describe('login', () => {
         role: 'SCHOOL_CLERK',
         orgCode: '5119220002',
         orgName: '南江县第二小学',
+        orgKind: 'SCHOOL',
         mustChangePassword: false,
       },
     });

@@ -254,6 +254,11 @@ describe('organisations', () => {
       kind: 'SCHOOL',
       parentCode: '511921',
     });
+    // 通江县 (511921) lies in 巴中市: left blank, its parent is the 地市 bureau its code's first 4 digits name.
+    expect(await stack.prisma.organisation.findUniqueOrThrow({ where: { code: '511921' } })).toMatchObject({
+      kind: 'COUNTY',
+      parentCode: '5119',
+    });
     const [event] = await stack.prisma.auditEvent.findMany({ where: { action: 'import.organisations' } });
     expect(event.details).toMatchObject({ rows: 3, imported: 3, counties: 1, schools: 2 });
     const p = pupil('何欢', '2016-05-05', 'FEMALE', { schoolCode: '5119211001' });
@@ -287,5 +292,87 @@ describe('organisations', () => {
     expect(res.body.refused[0].message).toMatch(/已存在/);
     expect(res.body.refused[7].message).toBe('与第 9 行的代码重复');
     expect(await stack.prisma.organisation.count({ where: { code: { in: ['5119229004', '500101'] } } })).toBe(0);
+  });
+  test('省 and 地市 bureaus: imported with their counties and schools top down; a county imported first is adopted', async () => {
+    // 盘龙区 (530103) before any bureau of 昆明 or 云南 exists: no parent yet.
+    const first = await upload(
+      'organisations',
+      csv(ORG_HEADER, [['530103', '盘龙区教育局', '区县教育局', '']]),
+      'a.csv',
+    );
+    expect(first.status).toBe(201);
+    expect((await stack.prisma.organisation.findUniqueOrThrow({ where: { code: '530103' } })).parentCode).toBeNull();
+    // Children before parents in the file, parents left blank or named: all linked.
+    const file = csv(ORG_HEADER, [
+      ['5301020001', '昆明市五华区实验小学', '学校', '530102'],
+      ['530102', '五华区教育局', '区县教育局', '5301'],
+      ['5301', '昆明市教育局', '地市教育局', ''],
+      ['53', '云南省教育厅', '省教育厅', ''],
+    ]);
+    const res = await upload('organisations', file, 'yn.csv');
+    expect(res.status).toBe(201);
+    expect(res.body.imported).toBe(4);
+    const orgs = await stack.prisma.organisation.findMany({
+      where: { code: { in: ['53', '5301', '530102', '530103', '5301020001'] } },
+      orderBy: { code: 'asc' },
+    });
+    expect(orgs.map((o) => [o.code, o.kind, o.parentCode])).toEqual([
+      ['53', 'PROVINCE', null],
+      ['5301', 'CITY', '53'],
+      ['530102', 'COUNTY', '5301'],
+      ['5301020001', 'SCHOOL', '530102'],
+      ['530103', 'COUNTY', '5301'], // adopted by the 地市 bureau imported after it
+    ]);
+    const events = await stack.prisma.auditEvent.findMany({
+      where: { action: 'import.organisations' },
+      orderBy: { seq: 'desc' },
+      take: 1,
+    });
+    expect(events[0].details).toMatchObject({ provinces: 1, cities: 1, counties: 1, schools: 1, adopted: 1 });
+    // An administrator can now create the officers of these bureaus.
+    for (const code of ['53', '5301']) {
+      const officer = await request(stack.app)
+        .post('/api/admin/users')
+        .set('Authorization', `Bearer ${adminToken}`)
+        .send({
+          username: `yn.${code}`,
+          displayName: '云南学籍科',
+          role: 'COUNTY_OFFICER',
+          orgCode: code,
+          password: 'initial-password-1',
+        });
+      expect([code, officer.status]).toEqual([code, 201]);
+    }
+  });
+
+  test('省 and 地市 rows: code length per kind, the parent its code names, named by row and field in Chinese', async () => {
+    const rows = [
+      ['540102', '拉萨市教育局', '地市教育局', ''], // a city's code is 4 digits
+      ['5401', '拉萨市教育局', '地市教育局', '53'], // its parent is 54, not 53
+      ['54', '西藏自治区教育厅', '省教育厅', '00'], // a province has none
+      ['5401990001', '挂在地市下的小学', '学校', '5203'], // a school's parent is a county bureau
+      ['540199', '某县教育局', '区县教育局', '5402'], // its 地市 bureau would be 5401
+      ['5499', '某市教育局', '地市教育局', '99'], // no such province (and not its prefix)
+      ['540', '位数不对', '', ''],
+      ['54019', '位数不对的教育局', '区县教育局', ''],
+    ];
+    const res = await upload('organisations', csv(ORG_HEADER, rows), 'bad.csv');
+    expect(res.status).toBe(422);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body.imported).toBe(0);
+    expect(
+      res.body.refused.map((r: { row: number; field: string; message: string }) => [r.row, r.field, r.message]),
+    ).toEqual([
+      [2, 'code', '地市教育局代码应为行政区划代码的前 4 位（如 5203 遵义市）'],
+      [3, 'parentCode', '地市教育局的上级应为省教育厅（代码 54，即本单位代码的前 2 位），或留空'],
+      [4, 'parentCode', '省教育厅没有上级单位，请留空'],
+      [5, 'parentCode', '5203（遵义市教育局）不是区县教育局'],
+      [6, 'parentCode', '区县教育局的上级应为地市教育局（代码 5401，即本单位代码的前 4 位），或留空'],
+      [7, 'parentCode', '地市教育局的上级应为省教育厅（代码 54，即本单位代码的前 2 位），或留空'],
+      [8, 'code', '代码应为 2 位（省）、4 位（地市）、6 位（区县）或 10 位（学校）数字'],
+      [8, 'kind', '请填写类型（学校、区县教育局、地市教育局 或 省教育厅）'],
+      [9, 'code', '区县教育局代码应为 6 位行政区划代码（如 520302）'],
+    ]);
+    expect(await stack.prisma.organisation.count({ where: { code: { startsWith: '54' } } })).toBe(0);
   });
 });

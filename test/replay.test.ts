@@ -2,15 +2,39 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines';
+import { loadReviewLevels } from '../infra/review-levels';
 import { as, decideAs, fileTransfer, startStack, waitFor, ZHANG, LI, type TestStack } from './support/stack';
 
 // Approval cases live for weeks, so workflow code must replay the histories of cases already in flight.
 // Every history under workflows/__histories__ was recorded from an earlier version of the workflow and
-// must replay without a determinism error. `RECORD_HISTORIES=v6 npx jest test/replay.test.ts` records new
-// ones from the current code, named v6-*.json (do that before changing the workflow, and commit them). v1–v4 run
-// the remote-activity paths kept for cases started before LEAN_PATCH; v5 the lean one (local activities).
+// must replay without a determinism error. `RECORD_HISTORIES=v7 npx jest test/replay.test.ts` records new
+// ones from the current code, named v7-*.json (do that before changing the workflow, and commit them). v1–v4 run
+// the remote-activity paths kept for cases started before LEAN_PATCH; v5 the lean one (local activities); v6 the lean
+// one (unchanged since v5) over the eight stages the example review levels give a transfer between two provinces,
+// recorded alone with `RECORD_HISTORIES=v6 npx jest test/replay.test.ts -t 'eight stages'`.
 const DIR = path.resolve(__dirname, '..', 'workflows', '__histories__');
 const TSX = path.resolve(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const EXAMPLE_LEVELS = path.resolve(__dirname, '..', 'settings', 'review-levels.example.json');
+
+/** 红花岗区 → 南江县 under settings/review-levels.example.json: the eight stages in the national order. */
+const EIGHT_STAGES = [
+  ['RECEIVING_SCHOOL', 'nj.s1'],
+  ['RECEIVING_COUNTY', 'nj.edu'],
+  ['RECEIVING_CITY', 'bz.edu'],
+  ['RECEIVING_PROVINCE', 'sc.edu'],
+  ['SENDING_SCHOOL', 'hhg.s1'],
+  ['SENDING_COUNTY', 'hhg.edu'],
+  ['SENDING_CITY', 'zy.edu'],
+  ['SENDING_PROVINCE', 'gz.edu'],
+];
+
+/** The chain a recorded history's workflow was started with (its input, as the API wrote it at filing). */
+function recordedChain(file: string): string[] {
+  const history = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
+  const started = history.events[0].workflowExecutionStartedEventAttributes;
+  const input = JSON.parse(Buffer.from(started.input.payloads[0].data, 'base64').toString('utf8'));
+  return input.chain.map((c: { stage: string }) => c.stage);
+}
 
 if (process.env.RECORD_HISTORIES) {
   describe('recording histories', () => {
@@ -143,6 +167,24 @@ if (process.env.RECORD_HISTORIES) {
         await timed.close();
       }
     }, 60_000);
+
+    test('records transfers of eight stages under the example review levels: approved, and open half way', async () => {
+      const levels = await startStack({ reviewLevels: loadReviewLevels(EXAMPLE_LEVELS) });
+      try {
+        const approved = await fileTransfer(levels, 'nj.s1', ZHANG);
+        expect(approved.body.steps.map((s: { stage: string }) => s.stage)).toEqual(EIGHT_STAGES.map(([s]) => s));
+        for (const [stage, user] of EIGHT_STAGES) {
+          expect([stage, (await decideAs(levels, user, approved.body.id, stage)).status]).toEqual([stage, 200]);
+        }
+        await levels.temporal.workflow.getHandle(`application-${approved.body.id}`).result();
+        await save('transfer-eight-stages-approved', approved.body.id);
+        const open = (await fileTransfer(levels, 'nj.s1', LI)).body.id;
+        for (const [stage, user] of EIGHT_STAGES.slice(0, 5)) await decideAs(levels, user, open, stage);
+        await save('transfer-eight-stages-open', open);
+      } finally {
+        await levels.close();
+      }
+    }, 60_000);
   });
 }
 
@@ -157,5 +199,18 @@ describe('replaying recorded histories', () => {
       encoding: 'utf8',
     });
     for (const f of files) expect(out).toContain(`replayed ${f}`);
+  });
+
+  test('the eight-stage histories were started with the chain of their filing, whatever the settings now', () => {
+    // The chain is the workflow's input, written when the case was filed: the histories above replay on a worker
+    // that reads no review-level settings at all, so the settings of the day never reach a case in flight.
+    expect(recordedChain('v6-transfer-eight-stages-approved.json')).toEqual(EIGHT_STAGES.map(([s]) => s));
+    expect(recordedChain('v6-transfer-eight-stages-open.json')).toEqual(EIGHT_STAGES.map(([s]) => s));
+    expect(recordedChain('v5-transfer-approved.json')).toEqual([
+      'RECEIVING_SCHOOL',
+      'RECEIVING_COUNTY',
+      'SENDING_SCHOOL',
+      'SENDING_COUNTY',
+    ]);
   });
 });

@@ -7,7 +7,17 @@ import type { Stage } from '../domain/types';
 import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines';
 import { loadReviewLevels } from '../infra/review-levels';
 import { startSmtp, type Received } from './support/smtp';
-import { as, decideAs, fileTransfer, startStack, testMailer, waitFor, ZHANG, type TestStack } from './support/stack';
+import {
+  as,
+  decideAs,
+  fileTransfer,
+  LI,
+  startStack,
+  testMailer,
+  waitFor,
+  ZHANG,
+  type TestStack,
+} from './support/stack';
 
 const EXAMPLE = loadReviewLevels(path.resolve(__dirname, '..', 'settings', 'review-levels.example.json'));
 // Each stage is due this long after it opens: time enough to pass the first two stages by API, short enough that the
@@ -39,7 +49,9 @@ beforeAll(async () => {
     },
   });
   // Log in beforehand, so that the stages before the city's are decided well within their time limit.
-  for (const user of ['nj.s1', 'nj.edu', 'bz.edu', 'sc.edu', 'admin']) await stack.login(user);
+  for (const user of ['nj.s1', 'nj.edu', 'bz.edu', 'sc.edu', 'hhg.s1', 'hhg.edu', 'zy.edu', 'gz.edu', 'admin']) {
+    await stack.login(user);
+  }
 });
 afterAll(async () => {
   await stack?.close();
@@ -153,4 +165,77 @@ test('a city stage: 待办 once it opens, due date, stuck view, statistics, esca
   });
   expect(after.org('5119')).toMatchObject({ open: before.org('5119').open, decided: before.org('5119').decided + 1 });
   expect(after.org('51').open).toBe(before.org('51').open + 1);
+}, 90_000);
+
+/** Waits until the case's stage is escalated; the step. */
+const escalatedStep = (id: number, stage: Stage) =>
+  waitFor(
+    async () => {
+      const s = await stack.prisma.applicationStep.findFirstOrThrow({ where: { applicationId: id, stage } });
+      return s.escalatedAt ? s : null;
+    },
+    30_000,
+    `${stage} escalated`,
+  );
+
+test("the sending side: an overdue SENDING_CITY escalates to the sending province's bureau, SENDING_PROVINCE to the administrators", async () => {
+  const created = await fileTransfer(stack, 'nj.s1', LI);
+  expect(created.status).toBe(201);
+  const id = created.body.id as number;
+  // Through the receiving side and the sending school and county, each well within its time limit.
+  for (const [user, stage] of [
+    ['nj.s1', 'RECEIVING_SCHOOL'],
+    ['nj.edu', 'RECEIVING_COUNTY'],
+    ['bz.edu', 'RECEIVING_CITY'],
+    ['sc.edu', 'RECEIVING_PROVINCE'],
+    ['hhg.s1', 'SENDING_SCHOOL'],
+  ]) {
+    expect([stage, (await decideAs(stack, user, id, stage)).status]).toEqual([stage, 200]);
+  }
+  expect(await taskIds('zy.edu')).not.toContain(id);
+  const opened = await decideAs(stack, 'hhg.edu', id, 'SENDING_COUNTY');
+  expect(opened.status).toBe(200);
+  expect(opened.body.currentStage).toBe('SENDING_CITY');
+  expect(await taskIds('zy.edu')).toContain(id);
+  expect(await taskIds('gz.edu')).not.toContain(id);
+
+  // Overdue at 遵义市教育局: reminded, then escalated to 贵州省教育厅 (the sending province), not to 四川's.
+  const city = await escalatedStep(id, 'SENDING_CITY');
+  expect(city.overdueAt).not.toBeNull();
+  expect(city.escalatedTo).toBe('52');
+  const reminder = await waitFor(async () => mailsFor(smtp.received, id, '.SENDING_CITY.reminder.')[0]);
+  expect(reminder.to).toEqual(['zy.edu@demo.xueji.local']);
+  const escalation = await waitFor(async () => mailsFor(smtp.received, id, '.SENDING_CITY.escalation.')[0]);
+  expect(escalation.to).toEqual(['gz.edu@demo.xueji.local']);
+  expect(escalation.subject).toContain('【超期上报】遵义市教育局');
+  expect(escalation.text).toContain('未办理单位：遵义市教育局');
+  const overdue = await as(stack, 'admin').get('/api/admin/stuck?kind=overdue');
+  expect(overdue.body.items.find((i: { id: number }) => i.id === id)).toMatchObject({
+    currentStage: 'SENDING_CITY',
+    overdue: true,
+    escalated: true,
+    escalatedTo: { code: '52', name: '贵州省教育厅' },
+    holder: { code: '5203', name: '遵义市教育局' },
+  });
+
+  // 遵义 decides: the province's stage opens in 贵州's 待办; overdue in turn, it goes to the administrators.
+  const decided = await decideAs(stack, 'zy.edu', id, 'SENDING_CITY');
+  expect(decided.status).toBe(200);
+  expect(decided.body.currentStage).toBe('SENDING_PROVINCE');
+  expect(await taskIds('zy.edu')).not.toContain(id);
+  expect(await taskIds('gz.edu')).toContain(id);
+  const province = await escalatedStep(id, 'SENDING_PROVINCE');
+  expect(province.escalatedTo).toBe('ADMIN');
+  const toAdmins = await waitFor(async () => mailsFor(smtp.received, id, '.SENDING_PROVINCE.escalation.')[0]);
+  expect(toAdmins.to).toEqual(['admin@demo.xueji.local']);
+  expect(toAdmins.subject).toContain('【超期上报】贵州省教育厅');
+  const actions = await stack.prisma.auditEvent.findMany({
+    where: { applicationId: id, action: 'application.escalate' },
+    orderBy: { seq: 'asc' },
+  });
+  expect(actions.map((a) => a.details)).toEqual([
+    expect.objectContaining({ stage: 'SENDING_CITY', orgCode: '5203', to: '52' }),
+    expect.objectContaining({ stage: 'SENDING_PROVINCE', orgCode: '52', to: 'ADMIN' }),
+  ]);
+  expect((await decideAs(stack, 'gz.edu', id, 'SENDING_PROVINCE')).body.status).toBe('APPROVED');
 }, 90_000);

@@ -196,3 +196,77 @@ test('anyone but an administrator gets 403 on every account route, and each deni
   expect((denials.at(-1)!.details as { path: string }).path).toBe('/api/admin/users/1/reset-password');
   expect(await stack.prisma.user.count({ where: { role: 'ADMIN', username: { startsWith: 'x.' } } })).toBe(0);
 });
+
+test('an officer of a 地市 or 省 bureau: created by an administrator, signs in as one, reaches its area and no other', async () => {
+  const made: Record<string, string> = {};
+  for (const [code, name, kind] of [
+    ['5203', '遵义市教育局', 'CITY'],
+    ['52', '贵州省教育厅', 'PROVINCE'],
+  ]) {
+    const username = `officer.${code}.${uid()}`;
+    const created = await admin().post('/api/admin/users', {
+      username,
+      displayName: `${name}学籍科`,
+      role: 'COUNTY_OFFICER',
+      orgCode: code,
+      password: 'initial-password-1',
+    });
+    expect([code, created.status]).toEqual([code, 201]);
+    expect(created.body).toMatchObject({ role: 'COUNTY_OFFICER', orgCode: code, orgName: name });
+    await changePassword(username, 'initial-password-1', 'chosen-by-the-officer');
+    const signedIn = await login(username, 'chosen-by-the-officer');
+    expect(signedIn.body.user).toMatchObject({ orgCode: code, orgName: name, orgKind: kind });
+    made[code] = signedIn.body.token;
+    const [event] = await audit('user.create', created.body.id);
+    expect(event.details).toMatchObject({ username, role: 'COUNTY_OFFICER', orgCode: code });
+  }
+  // Acts for its bureau as the demo officers do: its 待办, and the pupils of its area's schools only (DESIGN §5
+  // Reach): 赵磊 of 红花岗区第二小学 (遵义, 贵州), not 王芳 of 南江县实验小学 (巴中, 四川).
+  const record = (token: string, studentNo: string) =>
+    request(stack.app).get(`/api/students/${studentNo}`).set('Authorization', `Bearer ${token}`);
+  for (const token of Object.values(made)) {
+    expect((await tasks(token)).status).toBe(200);
+    expect((await record(token, 'G520302201601010047')).status).toBe(200);
+    expect((await record(token, 'G511922201403010035')).status).toBe(404);
+  }
+  // The kind must fit the role, named on the field, in Chinese.
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ role: 'SCHOOL_CLERK', orgCode: '5203' }, /^遵义市教育局是教育局，学校学籍管理员须属于学校$/],
+    [{ role: 'SCHOOL_CLERK', orgCode: '52' }, /^贵州省教育厅是教育局，学校学籍管理员须属于学校$/],
+    [{ role: 'COUNTY_OFFICER', orgCode: '5203020001' }, /须属于区县、地市或省教育局（厅）$/],
+    [{ role: 'COUNTY_OFFICER', orgCode: '5299' }, /^单位不存在$/],
+  ];
+  for (const [body, message] of refused) {
+    const res = await admin().post('/api/admin/users', {
+      username: `r.${uid()}`,
+      displayName: '某人',
+      password: 'initial-password-1',
+      ...body,
+    });
+    expect([body, res.status]).toEqual([body, 422]);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.errors).toEqual([{ path: 'orgCode', message: expect.stringMatching(message) }]);
+  }
+  const missing = await admin().post('/api/admin/users', {
+    username: `m.${uid()}`,
+    displayName: '某人',
+    password: 'initial-password-1',
+    role: 'COUNTY_OFFICER',
+  });
+  expect(missing.status).toBe(400);
+  expect(missing.body.errors).toEqual([
+    { path: 'orgCode', message: '请填写所属单位（区县、地市或省教育局（厅）的代码）' },
+  ]);
+  // Only an administrator creates accounts, a bureau's officer not even under itself.
+  const byOfficer = await request(stack.app)
+    .post('/api/admin/users')
+    .set('Authorization', `Bearer ${made['52']}`)
+    .send({
+      username: `s.${uid()}`,
+      displayName: '某人',
+      role: 'COUNTY_OFFICER',
+      orgCode: '5203',
+      password: 'initial-password-1',
+    });
+  expect(byOfficer.status).toBe(403);
+});

@@ -53,6 +53,7 @@ const sessionUser = (user: User & { org: Organisation | null }) => ({
   role: user.role,
   orgCode: user.orgCode,
   orgName: user.org?.name ?? null,
+  orgKind: user.org?.kind ?? null,
   mustChangePassword: user.mustChangePassword,
 });
 

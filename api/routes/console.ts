@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { Router, type Express, type RequestHandler } from 'express';
 import type { AppDeps } from '../app';
 import { json, problem, secured, type OpenAPIRegistry } from '../openapi-helpers';
-import { freeText, parse, z } from '../schemas/common';
+import { freeText, OrgKindSchema, parse, z } from '../schemas/common';
 import { findOrganisations, regionTree } from '../services/organisations';
 
 /** What the web console needs to know about its deployment: where the Temporal UI is, for case links. */
@@ -19,8 +19,11 @@ export const OrganisationSchema = z
   .object({
     code: z.string(),
     name: z.string(),
-    kind: z.enum(['SCHOOL', 'COUNTY']),
-    parentCode: z.string().nullable().meta({ description: '学校所属的区县教育局代码' }),
+    kind: OrgKindSchema,
+    parentCode: z
+      .string()
+      .nullable()
+      .meta({ description: '上级单位代码：学校所属的区县教育局，区县的地市教育局，地市的省教育厅' }),
     region: z
       .object({ province: z.string(), city: z.string(), county: z.string().nullable() })
       .nullable()
@@ -42,7 +45,7 @@ export const OrganisationQuerySchema = z.object({
     .regex(/^(\d{2}|\d{4}|\d{6})$/, '地区应为 2、4 或 6 位行政区划代码前缀')
     .optional()
     .meta({ description: '省（2 位）、市（4 位）或县（6 位）代码前缀' }),
-  kind: z.enum(['SCHOOL', 'COUNTY']).optional(),
+  kind: OrgKindSchema.optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
@@ -132,7 +135,7 @@ export function registerConsolePaths(reg: OpenAPIRegistry) {
   reg.registerPath({
     method: 'get',
     path: '/api/organisations',
-    summary: '单位（学校和区县教育局）：按代码或名称查找，可限定省/市/县；不带条件时为全部',
+    summary: '单位（学校，区县、地市教育局和省教育厅）：按代码或名称查找，可限定省/市/县；不带条件时为全部',
     security: secured,
     request: { query: OrganisationQuerySchema },
     responses: { 200: json(OrganisationListSchema, '单位'), 400: problem('参数有误'), 401: problem('未登录') },

@@ -104,8 +104,10 @@ export function registerImportPaths(reg: OpenAPIRegistry) {
   for (const [what, summary, columns] of [
     [
       'organisations',
-      '导入单位（教育局、学校）',
-      '列：代码/code、名称/name、类型/kind（学校、教育局）、上级代码/parentCode（学校必填）、邮箱/email',
+      '导入单位（省教育厅、地市和区县教育局、学校）',
+      '列：代码/code（省 2 位、地市 4 位、区县 6 位行政区划代码，学校 10 位学校标识码）、名称/name、' +
+        '类型/kind（学校、区县教育局、地市教育局、省教育厅）、上级代码/parentCode（学校必填；区县、地市可留空，' +
+        '自动取代码前 4 位、前 2 位的上级教育局）、邮箱/email',
     ],
     [
       'students',

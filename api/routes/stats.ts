@@ -41,7 +41,7 @@ export function registerStatsPaths(reg: OpenAPIRegistry) {
   reg.registerPath({
     method: 'get',
     path: '/api/stats',
-    summary: '本单位的办理统计：区县教育局为本局及所属学校，学校为本校，管理员为全部',
+    summary: '本单位的办理统计：教育局（区县、地市、省）为本局及辖区内的单位，学校为本校，管理员为全部',
     security: secured,
     request: { query: ScopedStatsQuerySchema },
     responses: { 200: json(StatsSchema, '统计'), 400: problem('参数有误') },

@@ -172,7 +172,7 @@ export function registerStudentPaths(reg: OpenAPIRegistry) {
     request: { params: z.object({ studentNo: z.string() }) },
     responses: {
       200: json(StudentDetailSchema, '学籍'),
-      404: problem('不存在，或学生不在您的办理范围内（本校及本县学生、您参与的在办业务、转出后 30 天内）'),
+      404: problem('不存在，或学生不在您的办理范围内（本校或本辖区学校的学生、您参与的在办业务、转出后 30 天内）'),
     },
   });
 }

@@ -1,4 +1,4 @@
-import { z, RoleSchema, freeText, newPassword } from './common';
+import { z, OrgKindSchema, RoleSchema, freeText, newPassword, orNull } from './common';
 
 export const LoginBodySchema = z
   .object({
@@ -14,6 +14,9 @@ export const SessionUserSchema = z
     role: RoleSchema,
     orgCode: z.string().nullable(),
     orgName: z.string().nullable(),
+    orgKind: orNull(OrgKindSchema).meta({
+      description: '所属单位的类型（系统管理员为 null）：网页端按它称“本县”“本市”“本省”',
+    }),
     mustChangePassword: z.boolean().meta({ description: '管理员重置过密码：修改密码前，其他接口均返回 403' }),
   })
   .meta({ id: 'SessionUser' });

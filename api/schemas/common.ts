@@ -4,6 +4,7 @@ import {
   CHANGE_TYPES,
   DECISIONS,
   GENDERS,
+  ORG_KINDS,
   ROLES,
   STAGES,
   STUDENT_STATUSES,
@@ -22,6 +23,9 @@ export const ApplicationStatusSchema = z.enum(APPLICATION_STATUSES).meta({ id: '
 export const StageSchema = z.enum(STAGES).meta({ id: 'Stage', description: '审核环节' });
 export const DecisionSchema = z.enum(DECISIONS).meta({ id: 'Decision' });
 export const RoleSchema = z.enum(ROLES).meta({ id: 'Role' });
+export const OrgKindSchema = z
+  .enum(ORG_KINDS)
+  .meta({ id: 'OrgKind', description: '单位类型：SCHOOL 学校，COUNTY 区县教育局，CITY 地市教育局，PROVINCE 省教育厅' });
 export const StudentStatusSchema = z.enum(STUDENT_STATUSES).meta({ id: 'StudentStatus' });
 export const GenderSchema = z.enum(GENDERS).meta({ id: 'Gender' });
 

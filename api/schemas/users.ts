@@ -34,9 +34,10 @@ export const CreateUserBodySchema = z
     ),
     displayName: freeText('姓名或称呼', { min: 1, max: 50 }),
     role: RoleSchema,
-    orgCode: orgCode('单位代码')
-      .optional()
-      .meta({ description: '学校管理员填学校代码，教育局填区县代码，系统管理员不填' }),
+    orgCode: orgCode('单位代码').optional().meta({
+      description:
+        '学校学籍管理员填学校代码；教育局人员填所属教育局的代码（区县 6 位、地市 4 位、省 2 位）；系统管理员不填',
+    }),
     email: freeText('邮箱', { min: 1, max: 200 }).pipe(z.email('邮箱格式不正确')).optional(),
     password: PasswordSchema.meta({ description: '初始密码，至少 10 个字符，不能与用户名相同' }),
   })
@@ -45,7 +46,7 @@ export const CreateUserBodySchema = z
       ctx.addIssue({ code: 'custom', path: ['orgCode'], message: '系统管理员不属于任何单位，请不要填写单位代码' });
     }
     if (v.role !== 'ADMIN' && !v.orgCode) {
-      const kind = v.role === 'SCHOOL_CLERK' ? '学校代码' : '区县教育局代码';
+      const kind = v.role === 'SCHOOL_CLERK' ? '学校代码' : '区县、地市或省教育局（厅）的代码';
       ctx.addIssue({ code: 'custom', path: ['orgCode'], message: `请填写所属单位（${kind}）` });
     }
   })

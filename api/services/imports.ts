@@ -282,19 +282,61 @@ export const ORGANISATION_COLUMNS: Record<OrgField, ColumnSpec> = {
   email: { label: '邮箱', headers: ['邮箱', '电子邮箱', 'e-mail'], required: false, max: 200 },
 };
 
-const KIND_WORDS: Record<string, 'SCHOOL' | 'COUNTY'> = {
+type OrgKind = 'SCHOOL' | 'COUNTY' | 'CITY' | 'PROVINCE';
+
+const KIND_WORDS: Record<string, OrgKind> = {
   学校: 'SCHOOL',
   school: 'SCHOOL',
   教育局: 'COUNTY',
   区县教育局: 'COUNTY',
   县教育局: 'COUNTY',
+  区教育局: 'COUNTY',
   county: 'COUNTY',
+  地市教育局: 'CITY',
+  市教育局: 'CITY',
+  州教育局: 'CITY',
+  '市（州）教育局': 'CITY',
+  地市: 'CITY',
+  city: 'CITY',
+  省教育厅: 'PROVINCE',
+  教育厅: 'PROVINCE',
+  省: 'PROVINCE',
+  province: 'PROVINCE',
 };
+
+/**
+ * Per kind: the code (GB/T 2260 prefixes for the bureaus: 52 贵州, 5203 遵义, 520302 红花岗区; a school's 10-digit
+ * 学校标识码), what it is called in a message, and the kind of its parent — a school's county bureau; a county's
+ * 地市 bureau and a 地市's 省 one, whose codes are the first digits of its own.
+ */
+const KINDS: Record<OrgKind, { code: RegExp; codeMessage: string; name: string; parent: OrgKind | null }> = {
+  SCHOOL: { code: /^\d{10}$/, codeMessage: '学校代码应为 10 位数字（学校标识码）', name: '学校', parent: 'COUNTY' },
+  COUNTY: {
+    code: /^[1-9]\d{5}$/,
+    codeMessage: '区县教育局代码应为 6 位行政区划代码（如 520302）',
+    name: '区县教育局',
+    parent: 'CITY',
+  },
+  CITY: {
+    code: /^[1-9]\d{3}$/,
+    codeMessage: '地市教育局代码应为行政区划代码的前 4 位（如 5203 遵义市）',
+    name: '地市教育局',
+    parent: 'PROVINCE',
+  },
+  PROVINCE: {
+    code: /^[1-9]\d$/,
+    codeMessage: '省教育厅代码应为行政区划代码的前 2 位（如 52 贵州省）',
+    name: '省教育厅',
+    parent: null,
+  },
+};
+/** The first digits of a bureau's code name the bureau above it (GB/T 2260). */
+const PREFIX: Partial<Record<OrgKind, number>> = { COUNTY: 4, CITY: 2 };
 
 export interface OrganisationRecord {
   code: string;
   name: string;
-  kind: 'SCHOOL' | 'COUNTY';
+  kind: OrgKind;
   parentCode: string | null;
   email: string | null;
 }
@@ -302,9 +344,10 @@ export interface OrganisationRecord {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
- * Checks every organisation row: code (a county bureau 6 digits, its 行政区划代码; a school 10 digits,
- * its 学校标识码), name, type; a school's county bureau, which must exist or be a bureau in the same
- * file; a bureau has no parent here; no code twice in the file or already present.
+ * Checks every organisation row: code, name, type (学校, 区县教育局, 地市教育局, 省教育厅); the parent — a school's
+ * county bureau (required), a county's 地市 bureau and a 地市's 省 bureau (the one its code's first 4 or 2 digits
+ * name; when left blank, that bureau if it exists), each in the database or a row of the same file; a province has
+ * none; no code twice in the file or already present.
  */
 export async function checkOrganisations(
   prisma: PrismaClient,
@@ -314,9 +357,9 @@ export async function checkOrganisations(
   const cell = cellReader(columns);
   const refused: Refusal[] = [];
   const refuse = (row: number, field: OrgField, message: string) => refused.push({ row, field, message });
-  const candidates: (OrganisationRecord & { row: number })[] = [];
+  const candidates: (OrganisationRecord & { row: number; parentGiven: boolean })[] = [];
   const firstRowOf = new Map<string, number>();
-  /** Every bureau or school the file names, valid or not, so a school's parent is found in the file. */
+  /** Every organisation the file names, valid or not, so a parent is found in the file. */
   const declared = new Map<string, { kind: string; name: string }>();
 
   for (const r of data) {
@@ -324,14 +367,21 @@ export async function checkOrganisations(
     if (textRefusals(r, columns, ORGANISATION_COLUMNS, refuse)) continue;
     const kindText = text(cell(r, 'kind'));
     const kind = KIND_WORDS[kindText.toLowerCase()];
-    if (!kind) refuse(r.row, 'kind', kindText ? '类型应为“学校”或“教育局”' : '请填写类型（学校 或 教育局）');
+    if (!kind) {
+      refuse(
+        r.row,
+        'kind',
+        kindText
+          ? '类型应为“学校”“区县教育局”“地市教育局”或“省教育厅”'
+          : '请填写类型（学校、区县教育局、地市教育局 或 省教育厅）',
+      );
+    }
 
     const code = text(cell(r, 'code'));
     if (!code) refuse(r.row, 'code', '请填写代码');
-    else if (kind === 'SCHOOL' && !/^\d{10}$/.test(code)) refuse(r.row, 'code', '学校代码应为 10 位数字（学校标识码）');
-    else if (kind === 'COUNTY' && !/^[1-9]\d{5}$/.test(code)) refuse(r.row, 'code', '教育局代码应为 6 位行政区划代码');
-    else if (!kind && !/^\d{6}(\d{4})?$/.test(code))
-      refuse(r.row, 'code', '代码应为 6 位（教育局）或 10 位（学校）数字');
+    else if (kind && !KINDS[kind].code.test(code)) refuse(r.row, 'code', KINDS[kind].codeMessage);
+    else if (!kind && !/^(\d{2}|\d{4}|\d{6}|\d{10})$/.test(code))
+      refuse(r.row, 'code', '代码应为 2 位（省）、4 位（地市）、6 位（区县）或 10 位（学校）数字');
     if (code) {
       const first = firstRowOf.get(code);
       if (first !== undefined) refuse(r.row, 'code', `与第 ${first} 行的代码重复`);
@@ -343,14 +393,33 @@ export async function checkOrganisations(
 
     const parentCode = text(cell(r, 'parentCode'));
     if (kind === 'SCHOOL' && !parentCode) refuse(r.row, 'parentCode', '请填写学校所属区县教育局的代码');
-    if (kind === 'COUNTY' && parentCode) refuse(r.row, 'parentCode', '教育局（区县）在本系统中没有上级单位，请留空');
+    if (kind === 'PROVINCE' && parentCode) refuse(r.row, 'parentCode', '省教育厅没有上级单位，请留空');
+    const prefix = kind ? PREFIX[kind] : undefined;
+    if (prefix && code && parentCode && parentCode !== code.slice(0, prefix)) {
+      const above = KINDS[KINDS[kind!].parent!].name;
+      refuse(
+        r.row,
+        'parentCode',
+        `${KINDS[kind!].name}的上级应为${above}（代码 ${code.slice(0, prefix)}，即本单位代码的前 ${prefix} 位），或留空`,
+      );
+    }
 
     const email = text(cell(r, 'email'));
     if (email && (!EMAIL.test(email) || email.length > 200)) refuse(r.row, 'email', '邮箱格式不正确');
 
     if (code && kind && !declared.has(code)) declared.set(code, { kind, name });
     if (refused.length === before && kind) {
-      candidates.push({ row: r.row, code, name, kind, parentCode: parentCode || null, email: email || null });
+      // A bureau's parent left blank: the one its code's prefix names, if it exists (looked up below).
+      const parent = parentCode || (prefix ? code.slice(0, prefix) : '');
+      candidates.push({
+        row: r.row,
+        code,
+        name,
+        kind,
+        parentCode: parent || null,
+        parentGiven: !!parentCode,
+        email: email || null,
+      });
     }
   }
 
@@ -360,14 +429,21 @@ export async function checkOrganisations(
     for (const o of await prisma.organisation.findMany({ where: { code: { in: part } } })) inDb.set(o.code, o);
   }
   const records: OrganisationRecord[] = [];
-  for (const { row, ...c } of candidates) {
+  for (const { row, parentGiven, ...c } of candidates) {
     const before = refused.length;
     const present = inDb.get(c.code);
     if (present) refuse(row, 'code', `代码 ${c.code} 已存在（${present.name}）`);
-    if (c.parentCode) {
+    const want = KINDS[c.kind].parent;
+    if (c.parentCode && want) {
       const parent = inDb.get(c.parentCode) ?? declared.get(c.parentCode);
-      if (!parent) refuse(row, 'parentCode', `没有代码为 ${c.parentCode} 的教育局（数据库和本文件中都没有）`);
-      else if (parent.kind !== 'COUNTY') refuse(row, 'parentCode', `${c.parentCode}（${parent.name}）不是教育局`);
+      const above = KINDS[want].name;
+      if (!parent) {
+        if (parentGiven) refuse(row, 'parentCode', `没有代码为 ${c.parentCode} 的${above}（数据库和本文件中都没有）`);
+        else c.parentCode = null; // no bureau above it yet: one imported later adopts it
+      } else if (parent.kind !== want) {
+        if (parentGiven) refuse(row, 'parentCode', `${c.parentCode}（${parent.name}）不是${above}`);
+        else c.parentCode = null;
+      }
     }
     if (refused.length === before) records.push(c);
   }
@@ -430,19 +506,31 @@ async function writeImport<T>(
   }
 }
 
-/** Writes checked organisations (checkOrganisations) with the audit event, all or none. */
+/**
+ * Writes checked organisations (checkOrganisations) with the audit event, all or none: bureaus from the top down (a
+ * row names its parent, which may be a row of the same file); a 地市 or 省 bureau adopts the bureaus already present
+ * under its code that had none above them (a county imported before its 地市).
+ */
 export function importOrganisations(prisma: PrismaClient, run: ImportRun, records: OrganisationRecord[]) {
   return writeImport(prisma, 'organisations', run, records, async (tx, records) => {
-    // Bureaus first: schools in the same file name them as parents.
-    const counties = records.filter((o) => o.kind === 'COUNTY');
-    const schools = records.filter((o) => o.kind === 'SCHOOL');
-    for (let i = 0; i < counties.length; i += INSERT_CHUNK) {
-      await tx.organisation.createMany({ data: counties.slice(i, i + INSERT_CHUNK) });
+    const counts = { provinces: 0, cities: 0, counties: 0, schools: 0, adopted: 0 };
+    const plural = { PROVINCE: 'provinces', CITY: 'cities', COUNTY: 'counties', SCHOOL: 'schools' } as const;
+    for (const kind of ['PROVINCE', 'CITY', 'COUNTY', 'SCHOOL'] as const) {
+      const of = records.filter((o) => o.kind === kind);
+      for (let i = 0; i < of.length; i += INSERT_CHUNK) {
+        await tx.organisation.createMany({ data: of.slice(i, i + INSERT_CHUNK) });
+      }
+      counts[plural[kind]] = of.length;
     }
-    for (let i = 0; i < schools.length; i += INSERT_CHUNK) {
-      await tx.organisation.createMany({ data: schools.slice(i, i + INSERT_CHUNK) });
+    for (const above of records.filter((o) => o.kind === 'CITY' || o.kind === 'PROVINCE')) {
+      const below = above.kind === 'CITY' ? 'COUNTY' : 'CITY';
+      const { count } = await tx.organisation.updateMany({
+        where: { kind: below, parentCode: null, code: { startsWith: above.code } },
+        data: { parentCode: above.code },
+      });
+      counts.adopted += count;
     }
-    return { counties: counties.length, schools: schools.length };
+    return counts;
   });
 }
 

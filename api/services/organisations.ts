@@ -18,7 +18,7 @@ export const orgDto = (o: Organisation) => {
 
 /**
  * Organisations, by code and name. `q` matches the start of the code or any part of the name; `region` is a code
- * prefix (2 digits: a province, 4: a city, 6: a county); `kind` SCHOOL or COUNTY. Without a filter: all of them.
+ * prefix (2 digits: a province, 4: a city, 6: a county); `kind` SCHOOL, COUNTY, CITY or PROVINCE. Without a filter: all of them.
  */
 export async function findOrganisations(
   prisma: PrismaClient,

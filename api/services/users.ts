@@ -9,7 +9,11 @@ import type { Role } from '../../domain/types';
 import { conflict, notFound, ruleViolation } from '../errors';
 import { revokeUserSessions } from '../sessions';
 
-const ORG_KIND_FOR_ROLE = { SCHOOL_CLERK: 'SCHOOL', COUNTY_OFFICER: 'COUNTY' } as const;
+/** The organisations a role may belong to: a clerk a school; an officer an education bureau — 区县, 地市 or 省. */
+const ORG_KINDS_FOR_ROLE: Record<Exclude<Role, 'ADMIN'>, readonly string[]> = {
+  SCHOOL_CLERK: ['SCHOOL'],
+  COUNTY_OFFICER: ['COUNTY', 'CITY', 'PROVINCE'],
+};
 
 /** Every account with its organisation, by id. */
 export function listUsers(prisma: PrismaClient) {
@@ -34,18 +38,17 @@ export interface NewUser {
 
 /**
  * Creates an account whose password the user replaces at the first login: 422 when the organisation does not exist
- * or does not fit the role, 409 when the username is taken.
+ * or does not fit the role (a clerk a school; an officer a 区县, 地市 or 省 bureau), 409 when the username is taken.
  */
 export async function createUser(prisma: PrismaClient, actor: AuditActor, body: NewUser) {
   if (body.role !== 'ADMIN') {
-    const want = ORG_KIND_FOR_ROLE[body.role];
     const org = await prisma.organisation.findUnique({ where: { code: body.orgCode! } });
     if (!org) throw ruleViolation(`没有代码为 ${body.orgCode} 的单位`, [{ path: 'orgCode', message: '单位不存在' }]);
-    if (org.kind !== want) {
+    if (!ORG_KINDS_FOR_ROLE[body.role].includes(org.kind)) {
       const message =
-        want === 'SCHOOL'
-          ? `${org.name}是教育局，学校管理员须属于学校`
-          : `${org.name}是学校，教育局人员须属于区县教育局`;
+        body.role === 'SCHOOL_CLERK'
+          ? `${org.name}是教育局，学校学籍管理员须属于学校`
+          : `${org.name}是学校，教育局人员须属于区县、地市或省教育局（厅）`;
       throw ruleViolation(message, [{ path: 'orgCode', message }]);
     }
   }

@@ -2,8 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { api, ok } from './api/client';
-import { ROLE_LABELS } from './api/labels';
-import { session } from './api/session';
+import { areaWord, ROLE_LABELS } from './api/labels';
+import { session, type SessionUser } from './api/session';
 import { LoginForm, logout, resume, useSession } from './auth';
 import { Dialog } from './components/Dialog';
 import { CaseRoute } from './pages/CasePage';
@@ -71,7 +71,7 @@ function LoginPage() {
   return (
     <main className="login-page">
       <h1>学籍异动审批</h1>
-      <p className="muted">学校学籍管理员、区县教育局和系统管理员使用</p>
+      <p className="muted">学校学籍管理员、教育局（区县、地市、省）和系统管理员使用</p>
       <LoginForm autoFocus />
     </main>
   );
@@ -95,12 +95,12 @@ const NAV = {
   SCHOOL_CLERK: [
     ['/tasks', '待办'],
     ['/applications/new', '新建申请'],
-    ['/applications', '本校业务'],
+    ['/applications', '本单位业务'],
     ['/pupils', '学籍查询'],
   ],
   COUNTY_OFFICER: [
     ['/tasks', '待办'],
-    ['/applications', '本县业务'],
+    ['/applications', '本单位业务'],
     ['/pupils', '学籍查询'],
     ['/stats', '统计'],
   ],
@@ -115,6 +115,12 @@ const NAV = {
     ['/admin/imports', '导入'],
   ],
 } as const;
+
+/** A user's menu: the case list is named after the area the user's organisation answers for (本校/本县/本市/本省业务). */
+const navFor = (user: SessionUser): (readonly [string, string])[] =>
+  NAV[user.role].map(([to, label]) =>
+    to === '/applications' && user.role !== 'ADMIN' ? [to, `${areaWord(user)}业务`] : [to, label],
+  );
 
 function Shell() {
   const { user } = useSession();
@@ -159,7 +165,7 @@ function Shell() {
           {!menuOpen && tasks.data?.total ? <span className="count">{tasks.data.total}</span> : null}
         </button>
         <nav aria-label="主菜单" id="main-menu" className={menuOpen ? 'open' : undefined}>
-          {NAV[user.role].map(([to, label]) => (
+          {navFor(user).map(([to, label]) => (
             <NavLink key={to} to={to} end>
               {label}
               {to === '/tasks' && tasks.data?.total ? <span className="count">{tasks.data.total}</span> : null}

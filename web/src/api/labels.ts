@@ -1,6 +1,6 @@
 // Chinese names of the API's codes: the domain's own (shared with the API and the mails), plus roles and kinds.
 import { STAGE_LABELS } from '../../../domain/labels';
-import type { Stage } from '../../../domain/types';
+import type { OrgKind, Stage } from '../../../domain/types';
 
 export {
   CHANGE_TYPE_LABELS,
@@ -12,13 +12,36 @@ export {
 export { CHANGE_TYPES } from '../../../domain/types';
 // What the console needs of a change type (who files it, its wording, its fields) is the type's spec's.
 export { movesPupil, specOf, wordingOf } from '../../../domain/change-types';
-export type { ApplicationStatus, ChangeType, Decision, Role, Stage } from '../../../domain/types';
+export type { ApplicationStatus, ChangeType, Decision, OrgKind, Role, Stage } from '../../../domain/types';
 
 export const ROLE_LABELS = {
   SCHOOL_CLERK: '学校学籍管理员',
-  COUNTY_OFFICER: '区县教育局',
+  COUNTY_OFFICER: '教育局人员（区县、地市、省）',
   ADMIN: '系统管理员',
 } as const;
+
+export const ORG_KIND_LABELS: Record<OrgKind, string> = {
+  SCHOOL: '学校',
+  COUNTY: '区县教育局',
+  CITY: '地市教育局',
+  PROVINCE: '省教育厅',
+};
+
+/**
+ * The kind of the signed-in user's organisation: the session's (orgKind), or — a session kept from before the API
+ * sent it — the length of its code (GB/T 2260: a 省 2 digits, a 地市 4, a 区县 6; a school 10). Null for an admin.
+ */
+export function orgKindOf(user: { orgKind?: OrgKind | null; orgCode: string | null } | null): OrgKind | null {
+  if (!user?.orgCode) return null;
+  if (user.orgKind) return user.orgKind;
+  return ({ 2: 'PROVINCE', 4: 'CITY', 6: 'COUNTY' } as const)[user.orgCode.length as 2 | 4 | 6] ?? 'SCHOOL';
+}
+
+/** “本校”, “本县”, “本市”, “本省”: the area a user's organisation answers for; “全部” for an admin. */
+export function areaWord(user: { orgKind?: OrgKind | null; orgCode: string | null } | null): string {
+  const kind = orgKindOf(user);
+  return kind ? { SCHOOL: '本校', COUNTY: '本县', CITY: '本市', PROVINCE: '本省' }[kind] : '全部';
+}
 export const GENDER_LABELS = { MALE: '男', FEMALE: '女' } as const;
 
 const dateTime = new Intl.DateTimeFormat('zh-CN', {

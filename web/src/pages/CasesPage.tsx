@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, ok } from '../api/client';
 import {
+  areaWord,
   CHANGE_TYPE_LABELS,
   CHANGE_TYPES,
   formatTime,
@@ -39,7 +40,8 @@ export function CasesPage() {
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   const items = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
-  const title = user?.role === 'ADMIN' ? '全部业务' : user?.role === 'COUNTY_OFFICER' ? '本县业务' : '本校业务';
+  // 全部业务 (admin), 本校业务, or the bureau's area: 本县业务, 本市业务, 本省业务.
+  const title = `${areaWord(user)}业务`;
   useEffect(() => {
     document.title = `${title} · 学籍异动`;
   }, [title]);

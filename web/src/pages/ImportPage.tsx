@@ -94,6 +94,14 @@ export function ImportPage() {
             />{' '}
             单位（单位代码、名称、类型、上级单位代码）
           </label>
+          {kind === 'organisations' && (
+            <p className="hint">
+              类型为学校、区县教育局、地市教育局或省教育厅。代码：省 2 位、地市 4 位、区县 6 位（行政区划代码，如
+              52、5203、520302），学校 10
+              位（学校标识码）。学校须填所属区县教育局的代码；区县和地市的上级可留空，自动取代码前 4 位、前 2
+              位的教育局。
+            </p>
+          )}
         </fieldset>
         <Field label="文件（.xlsx，或 UTF-8 / GBK 编码的 CSV；第一行为表头）" required error={fileError}>
           {({ id, describedBy, invalid }) => (

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, ok } from '../api/client';
-import { GENDER_LABELS, STUDENT_STATUS_LABELS } from '../api/labels';
+import { areaWord, GENDER_LABELS, STUDENT_STATUS_LABELS } from '../api/labels';
 import { useSession } from '../auth';
 import { LoadError, Loading } from '../components/bits';
 import { useListKeys } from '../components/queue';
@@ -27,7 +27,7 @@ export function PupilsPage() {
     <section onKeyDown={onKeyDown}>
       <h1>学籍查询</h1>
       <p className="hint">
-        查找{user?.role === 'ADMIN' ? '全部' : user?.role === 'COUNTY_OFFICER' ? '本县学校' : '本校'}
+        查找{user?.role === 'COUNTY_OFFICER' ? `${areaWord(user)}学校` : areaWord(user)}
         的学生，以及与本单位有在办业务、近 30 天转出的学生。列表中的学籍号只显示部分号码。
       </p>
       <form

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, ok, saveBlob, type Schemas } from '../api/client';
-import { formatHours, formatTime, stageLabel } from '../api/labels';
+import { areaWord, formatHours, formatTime, stageLabel } from '../api/labels';
 import { BarChart, type Row } from '../components/BarChart';
 import { LoadError, Loading } from '../components/bits';
 import { useSession } from '../auth';
@@ -87,9 +87,7 @@ export function StatsPage() {
   };
   return (
     <section>
-      <h1>
-        {user?.role === 'COUNTY_OFFICER' ? '本县办理统计' : user?.role === 'SCHOOL_CLERK' ? '本校办理统计' : '办理统计'}
-      </h1>
+      <h1>{user?.role === 'ADMIN' ? '办理统计' : `${areaWord(user)}办理统计`}</h1>
       <p>
         <button type="button" className="secondary" onClick={() => void download()}>
           导出 Excel

@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { api, ApiError, ok, type Schemas } from '../api/client';
-import { formatTime, ROLE_LABELS, type Role } from '../api/labels';
+import { formatTime, ORG_KIND_LABELS, ROLE_LABELS, type OrgKind, type Role } from '../api/labels';
 import { LoadError, Loading } from '../components/bits';
 import { Dialog } from '../components/Dialog';
 import { applyProblem, DialogButtons, ErrorSummary, Field, useProblemSubmit } from '../components/forms';
@@ -151,7 +151,8 @@ function CreateUserDialog(props: { onClose: () => void; onDone: (u: User) => voi
   const [summary, setSummary] = useState<string[]>([]);
   const { errors, isSubmitting } = form.formState;
   const role = form.watch('role');
-  const wanted = role === 'SCHOOL_CLERK' ? 'SCHOOL' : 'COUNTY';
+  // A clerk belongs to a school; an officer to an education bureau: 省教育厅, 地市 or 区县教育局 (grouped, top down).
+  const wanted: OrgKind[] = role === 'SCHOOL_CLERK' ? ['SCHOOL'] : ['PROVINCE', 'CITY', 'COUNTY'];
   const submit = form.handleSubmit(async (v) => {
     setSummary([]);
     try {
@@ -211,7 +212,7 @@ function CreateUserDialog(props: { onClose: () => void; onDone: (u: User) => voi
         </Field>
         {role !== 'ADMIN' && (
           <Field
-            label={role === 'SCHOOL_CLERK' ? '所属学校' : '所属区县教育局'}
+            label={role === 'SCHOOL_CLERK' ? '所属学校' : '所属教育局（区县、地市或省）'}
             required
             error={errors.orgCode?.message}
           >
@@ -223,13 +224,21 @@ function CreateUserDialog(props: { onClose: () => void; onDone: (u: User) => voi
                 {...form.register('orgCode', { required: '请选择所属单位' })}
               >
                 <option value="">请选择</option>
-                {(orgs.data?.items ?? [])
-                  .filter((o) => o.kind === wanted)
-                  .map((o) => (
+                {wanted.map((kind) => {
+                  const of = (orgs.data?.items ?? []).filter((o) => o.kind === kind);
+                  const options = of.map((o) => (
                     <option key={o.code} value={o.code}>
                       {o.name}（{o.code}）
                     </option>
-                  ))}
+                  ));
+                  return wanted.length > 1 ? (
+                    <optgroup key={kind} label={ORG_KIND_LABELS[kind]}>
+                      {options}
+                    </optgroup>
+                  ) : (
+                    options
+                  );
+                })}
               </select>
             )}
           </Field>
