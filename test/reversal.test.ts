@@ -348,6 +348,49 @@ describe('a status change reversed', () => {
   });
 });
 
+describe('a reversal refused', () => {
+  test('the family of the original reads that its change stands; no lookup says 已纠错', async () => {
+    const p = await pupil();
+    const filed = await as(stack, 'nj.s2').post('/api/applications', {
+      type: 'SUSPEND',
+      studentNo: p.studentNo,
+      reason: '因病休养',
+      effectiveDate: day(0),
+      details: { expectedReturnDate: day(120) },
+    });
+    expect(filed.status).toBe(201);
+    await approveAll(filed.body.id, SCHOOL_CHAIN);
+    const reversal = await reverse('nj.s2', filed.body.id, { reason: '家长撤回休学申请' });
+    expect(reversal.status).toBe(201);
+    const refused = await decideAs(stack, 'nj.s2', reversal.body.id, 'SCHOOL', 'REJECT', '家长已确认继续休学');
+    expect(refused.body.status).toBe('REJECTED');
+
+    const today = shanghaiDate(Date.now());
+    const original = await progress(filed.body.guardianAccess);
+    expect(original.body).toMatchObject({
+      status: 'APPROVED',
+      statusText: '已办结：审核通过',
+      reversal: {
+        status: 'REJECTED',
+        statusText: '曾申请纠错，未获通过：本次学籍变更仍然有效',
+        ref: reversal.body.guardianAccess.ref,
+        filedOn: today,
+        closedOn: today,
+      },
+    });
+    const own = await progress(reversal.body.guardianAccess);
+    expect(own.body).toMatchObject({
+      type: '纠错（休学）',
+      status: 'REJECTED',
+      statusText: '已办结：纠错审核未通过，原来的学籍变更仍然有效；原因请向申请学校咨询',
+      reverses: { ref: filed.body.guardianAccess.ref, approvedOn: today },
+    });
+    expect(JSON.stringify(own.body)).not.toContain('继续休学');
+    const found = await as(stack, 'nj.s2').get(`/api/pupils?q=${p.studentNo}`);
+    expect(found.body.items[0]).toMatchObject({ status: 'SUSPENDED', reversedChange: null, openCase: null });
+  });
+});
+
 describe('refusals', () => {
   test('only the most recent completed change: 休学 then 复学, the 休学 is refused and the 复学 may be reversed', async () => {
     const p = await pupil();
