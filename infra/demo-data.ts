@@ -61,8 +61,8 @@ const SURNAMES =
 const GIVEN =
   '子涵欣怡梓轩浩然一诺宇轩思琪雨桐俊杰晨曦嘉怡博文佳琪梦瑶天佑明轩诗涵可馨紫萱雅静志强文博泽宇家豪婉清若曦书瑶亦凡昊天';
 
-/** A small deterministic PRNG (mulberry32), so every seed produces the same pupils. */
-function rng(seed: number) {
+/** A small deterministic PRNG (mulberry32), so every seed produces the same pupils (and the same demo history). */
+export function seededRandom(seed: number) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -107,7 +107,7 @@ export function demoPupils(perSchool = 300): DemoPupil[] {
   const used = new Set(out.map((p) => p.idNumber));
   const schools = DEMO_ORGS.filter((o) => o.kind === 'SCHOOL');
   for (const [i, school] of schools.entries()) {
-    const rand = rng(20261122 + i);
+    const rand = seededRandom(20261122 + i);
     const pick = (s: string) => s[Math.floor(rand() * s.length)];
     let made = 0;
     while (made < perSchool) {

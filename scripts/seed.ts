@@ -1,4 +1,5 @@
-// `npm run seed`: deletes all cases, pupils and users and loads the demo data again (DESIGN.md §4).
+// `npm run seed`: deletes all cases, pupils and users and loads the demo data again (DESIGN.md §4), with the demo's
+// past (completed cases of the last nine months, infra/demo-history.ts).
 // Workflows of deleted cases stop on their next step (ApplicationMissingError, not retried).
 import { loadConfig } from '../config';
 import { createPrisma } from '../infra/db';
@@ -12,9 +13,14 @@ async function main() {
   const prisma = createPrisma(db.url);
   try {
     await migrateDatabase(db.url);
-    const counts = await seedDemoData(prisma, { reset: true });
+    const started = Date.now();
+    const counts = await seedDemoData(prisma, { reset: true, history: true });
+    const past = counts.history
+      ? `, ${counts.history.cases} completed cases (${counts.history.from} – ${counts.history.to})`
+      : '';
     console.log(
-      `demo data loaded: ${counts.organisations} organisations, ${counts.users} users, ${counts.pupils} pupils`,
+      `demo data loaded in ${Date.now() - started} ms: ${counts.organisations} organisations, ${counts.users} users, ` +
+        `${counts.pupils} pupils${past}`,
     );
   } finally {
     await prisma.$disconnect();

@@ -47,8 +47,11 @@ async function main() {
     const prisma = createPrisma(db.url);
     stops.push(() => prisma.$disconnect());
     if (await isEmpty(prisma)) {
-      const counts = await seedDemoData(prisma);
-      say(`demo data loaded: ${counts.users} users, ${counts.pupils} pupils (password: demo-password)`);
+      const counts = await seedDemoData(prisma, { history: true });
+      say(
+        `demo data loaded: ${counts.users} users, ${counts.pupils} pupils, ` +
+          `${counts.history?.cases ?? 0} completed cases of the last months (password: demo-password)`,
+      );
     }
 
     let temporalAddress = config.TEMPORAL_ADDRESS;

@@ -60,6 +60,13 @@ async function suspendApproved(studentNo: string) {
   return filed.body.id as number;
 }
 
+/** The family's page (no login), from one address. */
+const progress = (access: { ref: string; code: string }) =>
+  request(stack.app)
+    .post('/api/public/progress')
+    .set('X-Forwarded-For', '203.0.113.40')
+    .send({ ref: access.ref, code: access.code });
+
 const reverse = (user: string, id: number, body: unknown = { reason: '录入错误，学生实际未转学' }) =>
   as(stack, user).post(`/api/applications/${id}/reversal`, body);
 
@@ -97,9 +104,40 @@ describe('a transfer reversed through its own chain', () => {
     expect(noReason.body.errors[0].path).toBe('reason');
     expect((await reverse('nj.s1', original, { reason: '   ' })).status).toBe(400);
 
+    // The family's page before any reversal: approved, nothing about 纠错.
+    const family = filed.body.guardianAccess as { ref: string; code: string };
+    const approved = await progress(family);
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'APPROVED', statusText: '已办结：审核通过', reversal: null });
+
     const filedReversal = await reverse('nj.s1', original);
     expect(filedReversal.status).toBe(201);
     const reversal = filedReversal.body;
+    const today = shanghaiDate(Date.now());
+    // While the reversal runs, the family of the original reads so, with the reversal's reference (never its id);
+    // the page stays visible until the reversal closes.
+    const running = await progress(family);
+    expect(running.body.reversal).toEqual({
+      status: 'IN_REVIEW',
+      statusText: '正在办理纠错：审核通过后，本次学籍变更将撤销',
+      ref: reversal.guardianAccess.ref,
+      filedOn: today,
+      closedOn: null,
+    });
+    expect(running.body.visibleUntil).toBeNull();
+    // The reversal's own page: a case of its own, named 纠错, pointing at the change it undoes.
+    const own = await progress(reversal.guardianAccess);
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({
+      type: '纠错（转学）',
+      status: 'IN_REVIEW',
+      statusText: '正在审核纠错申请：审核通过后，原来的学籍变更将撤销',
+      stage: '转入学校审核',
+      holder: '南江县实验小学',
+      reverses: { ref: family.ref, approvedOn: today },
+      reversal: null,
+    });
+    expect(own.body.steps).toHaveLength(4);
     expect(reversal).toMatchObject({
       type: 'TRANSFER',
       status: 'IN_REVIEW',
@@ -118,7 +156,12 @@ describe('a transfer reversed through its own chain', () => {
       ['SENDING_COUNTY', '520302'],
     ]);
     const shown = await as(stack, 'nj.s1').get(`/api/applications/${original}`);
-    expect(shown.body.reversal).toEqual({ id: reversal.id, status: 'IN_REVIEW' });
+    expect(shown.body.reversal).toEqual({
+      id: reversal.id,
+      status: 'IN_REVIEW',
+      createdAt: reversal.createdAt,
+      closedAt: null,
+    });
     // One open case per pupil: a second reversal is refused while this one runs.
     const twice = await reverse('nj.s1', original);
     expect(twice.status).toBe(409);
@@ -194,9 +237,75 @@ describe('a transfer reversed through its own chain', () => {
     expect(pdfText(form.body as Buffer)).toContain(`撤销业务编号 ${original} 的学籍变更`);
 
     // Both cases link to each other; the original shows it is reversed.
-    expect((await as(stack, 'nj.s1').get(`/api/applications/${original}`)).body.reversal).toEqual({
+    const reversedOn = shanghaiDate(Date.now());
+
+    // The family's page of the original: reversed, when, under which reference; visible 90 days from the reversal.
+    const undone = await progress(family);
+    expect(undone.status).toBe(200);
+    expect(undone.body).toMatchObject({
+      status: 'APPROVED',
+      statusText: '已办结：审核通过，此后经纠错已撤销，学籍已恢复为变更前的状态',
+      reversal: {
+        status: 'APPROVED',
+        statusText: '已纠错：本次学籍变更已撤销，学籍已恢复为变更前的状态',
+        ref: reversal.guardianAccess.ref,
+        filedOn: today,
+        closedOn: reversedOn,
+      },
+      reverses: null,
+    });
+    expect(undone.body.visibleUntil >= undone.body.closedOn).toBe(true);
+    const ownDone = await progress(reversal.guardianAccess);
+    expect(ownDone.body).toMatchObject({
+      type: '纠错（转学）',
+      status: 'APPROVED',
+      statusText: '已办结：纠错审核通过，原来的学籍变更已撤销，学籍已恢复为变更前的状态',
+      closedOn: reversedOn,
+    });
+    // No name, no ID number, no reason or comment on either page (DESIGN §5), and no case id.
+    for (const body of [undone.body, ownDone.body]) {
+      const text = JSON.stringify(body);
+      for (const secret of ['张小明', ZHANG, ZHANG.slice(1), '录入错误', `"id"`]) {
+        expect(text).not.toContain(secret);
+      }
+    }
+    const originalNow = (await as(stack, 'nj.s1').get(`/api/applications/${original}`)).body;
+    expect(originalNow.reversal).toEqual({
       id: reversal.id,
       status: 'APPROVED',
+      createdAt: reversal.createdAt,
+      closedAt: expect.any(String),
+    });
+    expect(shanghaiDate(Date.parse(originalNow.reversal.closedAt))).toBe(reversedOn);
+
+    // Every lookup of the pupil says the change was reversed, when, and by which case — the case numbers only to
+    // organisations that may open them, and never a school's name.
+    const note = {
+      type: 'TRANSFER',
+      reversedOn,
+      applicationId: original,
+      reversalId: reversal.id,
+      label: `已纠错（最近一次转学，业务 ${original}，${reversedOn} 经纠错撤销，纠错业务 ${reversal.id}）`,
+    };
+    const looked = await as(stack, 'hhg.s1').get(
+      `/api/students?schoolCode=5203020001&name=${encodeURIComponent('张小明')}`,
+    );
+    expect(looked.status).toBe(200);
+    expect(looked.body.items[0].reversedChange).toEqual(note);
+    const searched = await as(stack, 'nj.s1').get(`/api/pupils?q=${ZHANG}`);
+    expect(searched.status).toBe(200);
+    expect(searched.body.items[0].reversedChange).toEqual(note);
+    const page = await as(stack, 'hhg.s1').get(`/api/pupils/${searched.body.items[0].ref}`);
+    expect(page.body.reversedChange).toEqual(note);
+    // hhg.s2 finds the pupil by name at another school but is no party to either case: no case numbers.
+    const outsider = await as(stack, 'hhg.s2').get(
+      `/api/students?schoolCode=5203020001&name=${encodeURIComponent('张小明')}`,
+    );
+    expect(outsider.body.items[0].reversedChange).toEqual({
+      ...note,
+      applicationId: null,
+      reversalId: null,
+      label: `已纠错（最近一次转学，${reversedOn} 经纠错撤销）`,
     });
     // Neither can be reversed again: a reversal is not reversible, the original is no longer the latest change.
     expect((await reverse('nj.s1', reversal.id)).status).toBe(409);
@@ -236,6 +345,49 @@ describe('a status change reversed', () => {
       [original, 'ENROLLED', 'SUSPENDED', null],
       [filed.body.id, 'SUSPENDED', 'ENROLLED', original],
     ]);
+  });
+});
+
+describe('a reversal refused', () => {
+  test('the family of the original reads that its change stands; no lookup says 已纠错', async () => {
+    const p = await pupil();
+    const filed = await as(stack, 'nj.s2').post('/api/applications', {
+      type: 'SUSPEND',
+      studentNo: p.studentNo,
+      reason: '因病休养',
+      effectiveDate: day(0),
+      details: { expectedReturnDate: day(120) },
+    });
+    expect(filed.status).toBe(201);
+    await approveAll(filed.body.id, SCHOOL_CHAIN);
+    const reversal = await reverse('nj.s2', filed.body.id, { reason: '家长撤回休学申请' });
+    expect(reversal.status).toBe(201);
+    const refused = await decideAs(stack, 'nj.s2', reversal.body.id, 'SCHOOL', 'REJECT', '家长已确认继续休学');
+    expect(refused.body.status).toBe('REJECTED');
+
+    const today = shanghaiDate(Date.now());
+    const original = await progress(filed.body.guardianAccess);
+    expect(original.body).toMatchObject({
+      status: 'APPROVED',
+      statusText: '已办结：审核通过',
+      reversal: {
+        status: 'REJECTED',
+        statusText: '曾申请纠错，未获通过：本次学籍变更仍然有效',
+        ref: reversal.body.guardianAccess.ref,
+        filedOn: today,
+        closedOn: today,
+      },
+    });
+    const own = await progress(reversal.body.guardianAccess);
+    expect(own.body).toMatchObject({
+      type: '纠错（休学）',
+      status: 'REJECTED',
+      statusText: '已办结：纠错审核未通过，原来的学籍变更仍然有效；原因请向申请学校咨询',
+      reverses: { ref: filed.body.guardianAccess.ref, approvedOn: today },
+    });
+    expect(JSON.stringify(own.body)).not.toContain('继续休学');
+    const found = await as(stack, 'nj.s2').get(`/api/pupils?q=${p.studentNo}`);
+    expect(found.body.items[0]).toMatchObject({ status: 'SUSPENDED', reversedChange: null, openCase: null });
   });
 });
 

@@ -296,6 +296,7 @@ describe('looking a pupil up with a mistyped name', () => {
       status: 'ENROLLED',
       idNumberMasked: `${idNumber.slice(0, 6)}************`,
       openCase: null,
+      reversedChange: null,
       match: 'LOOK_ALIKE',
     });
     expect(res.body.hint).toBe(

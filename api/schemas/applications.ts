@@ -219,7 +219,12 @@ export const ApplicationSchema = z
       .nullable()
       .meta({ description: '纠错业务：被纠错（撤销）的原业务；普通业务为 null' }),
     reversal: z
-      .object({ id: z.number().int(), status: ApplicationStatusSchema })
+      .object({
+        id: z.number().int(),
+        status: ApplicationStatusSchema,
+        createdAt: z.string().meta({ description: '纠错申请提交的时间' }),
+        closedAt: z.string().nullable().meta({ description: '纠错业务办结的时间（APPROVED 时即纠错生效的时间）' }),
+      })
       .nullable()
       .meta({ description: '对本业务最近一次申请的纠错业务；status 为 APPROVED 即本业务已纠错' }),
     createdAt: z.string(),

@@ -50,8 +50,28 @@ export const CaseStatusResultSchema = z
       .nullable()
       .meta({ description: '预计办结日期：p50 一半把握，p80 八成把握；退回和已办结时为 null' }),
     steps: z.array(PublicStepSchema).meta({ description: '本轮各环节（不含审核意见）' }),
+    reversal: z
+      .object({
+        status: z.enum(['IN_REVIEW', 'RETURNED', 'APPROVED', 'REJECTED', 'WITHDRAWN', 'CANCELLED']),
+        statusText: z.string().meta({ description: '如“已纠错：本次学籍变更已撤销，学籍已恢复为变更前的状态”' }),
+        ref: z.string().nullable().meta({ description: '纠错业务的查询编号（分组显示）' }),
+        filedOn: z.string().meta({ description: '纠错申请提交日期' }),
+        closedOn: z.string().nullable().meta({ description: '纠错业务办结日期（APPROVED 时即撤销生效的日期）' }),
+      })
+      .nullable()
+      .meta({ description: '本次学籍变更的纠错（撤销），最近一次；没有时为 null' }),
+    reverses: z
+      .object({
+        ref: z.string().nullable().meta({ description: '被纠错（撤销）的原业务的查询编号' }),
+        approvedOn: z.string().nullable().meta({ description: '原业务审核通过的日期' }),
+      })
+      .nullable()
+      .meta({ description: '本业务为纠错时：被撤销的原业务；普通业务为 null' }),
     closedOn: z.string().nullable(),
-    visibleUntil: z.string().nullable().meta({ description: '办结后可查询到哪一天' }),
+    visibleUntil: z
+      .string()
+      .nullable()
+      .meta({ description: '办结后可查询到哪一天（已纠错的业务：纠错办结后 90 天；纠错办理中为 null）' }),
   })
   .meta({
     id: 'CaseStatusResult',

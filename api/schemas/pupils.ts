@@ -9,7 +9,7 @@ import {
   StageSchema,
   StudentStatusSchema,
 } from './common';
-import { OpenCaseNoteSchema, StudentHistoryLineSchema } from './students';
+import { OpenCaseNoteSchema, ReversedChangeNoteSchema, StudentHistoryLineSchema } from './students';
 
 export const PupilSearchQuerySchema = z.object({
   q: freeText('姓名或学籍号', { min: 1, max: 50 }).meta({
@@ -33,6 +33,9 @@ export const PupilListItemSchema = z
     status: StudentStatusSchema,
     problemFlag: z.boolean(),
     openCase: orNull(OpenCaseNoteSchema),
+    reversedChange: orNull(ReversedChangeNoteSchema).meta({
+      description: '该学生最近一次办结的异动已被纠错（撤销）：何时、由哪个纠错业务',
+    }),
   })
   .meta({ id: 'PupilListItem' });
 

@@ -42,6 +42,21 @@ export const OpenCaseNoteSchema = z
   })
   .meta({ id: 'OpenCaseNote' });
 
+/** The pupil's most recent completed change was reversed (纠错): said at every lookup, as an open case is. */
+export const ReversedChangeNoteSchema = z
+  .object({
+    type: ChangeTypeSchema.meta({ description: '被纠错（撤销）的异动类型' }),
+    reversedOn: z.string().meta({ description: '纠错审批通过（学籍恢复）的日期' }),
+    label: z.string().meta({
+      description:
+        '如“已纠错（最近一次转学，业务 12，2026-12-03 经纠错撤销，纠错业务 15）”；业务编号仅调用者可查看时写明',
+      example: '已纠错（最近一次转学，2026-12-03 经纠错撤销）',
+    }),
+    applicationId: z.number().int().nullable().meta({ description: '被纠错的业务编号（调用者可查看时）' }),
+    reversalId: z.number().int().nullable().meta({ description: '纠错业务编号（调用者可查看时）' }),
+  })
+  .meta({ id: 'ReversedChangeNote' });
+
 export const StudentSummarySchema = z
   .object({
     studentNo: z.string().meta({
@@ -59,6 +74,9 @@ export const StudentSummarySchema = z
     openCase: orNull(OpenCaseNoteSchema)
       .optional()
       .meta({ description: '查找结果中：该学生的在办业务（在办业务期间不能再申请）' }),
+    reversedChange: orNull(ReversedChangeNoteSchema)
+      .optional()
+      .meta({ description: '查找结果中：该学生最近一次办结的异动已被纠错（撤销）时的说明' }),
     match: z
       .enum(['LOOK_ALIKE', 'SAME_TONE', 'SAME_SOUND'])
       .optional()

@@ -26,7 +26,7 @@ import { newCredential } from './public-access';
 export const applicationInclude = {
   student: { select: { studentNo: true, name: true, schoolCode: true } },
   steps: { include: { org: { select: { code: true, name: true } } }, orderBy: [{ round: 'asc' }, { seq: 'asc' }] },
-  reversals: { select: { id: true, status: true }, orderBy: { id: 'desc' }, take: 1 },
+  reversals: { select: { id: true, status: true, createdAt: true, closedAt: true }, orderBy: { id: 'desc' }, take: 1 },
 } satisfies Prisma.ApplicationInclude;
 
 type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
@@ -106,7 +106,14 @@ export async function toApplicationDto(
     // Rounds before a RETURN, kept as they were: who returned the case, and why.
     earlierRounds: earlier.map((round) => ({ round, steps: a.steps.filter((s) => s.round === round).map(stepDto) })),
     reverses: a.reversesId === null ? null : { id: a.reversesId },
-    reversal: a.reversals[0] ?? null,
+    reversal: a.reversals[0]
+      ? {
+          id: a.reversals[0].id,
+          status: a.reversals[0].status,
+          createdAt: a.reversals[0].createdAt.toISOString(),
+          closedAt: iso(a.reversals[0].closedAt),
+        }
+      : null,
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
   };

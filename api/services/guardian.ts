@@ -28,6 +28,26 @@ const STATUS_TEXT: Record<ApplicationStatus, string> = {
   CANCELLED: '已办结：已由管理部门取消，原因请向申请学校咨询',
 };
 
+/** A reversal (纠错) answers in its own words: its approval undoes the change, its refusal leaves the change standing. */
+const REVERSAL_STATUS_TEXT: Record<ApplicationStatus, string> = {
+  ...STATUS_TEXT,
+  IN_REVIEW: '正在审核纠错申请：审核通过后，原来的学籍变更将撤销',
+  APPROVED: '已办结：纠错审核通过，原来的学籍变更已撤销，学籍已恢复为变更前的状态',
+  REJECTED: '已办结：纠错审核未通过，原来的学籍变更仍然有效；原因请向申请学校咨询',
+  WITHDRAWN: '已办结：申请学校已撤销纠错申请，原来的学籍变更仍然有效',
+  CANCELLED: '已办结：纠错申请已由管理部门取消，原来的学籍变更仍然有效；原因请向申请学校咨询',
+};
+
+/** What the family of a reversed (or being reversed) change reads about its reversal. */
+const REVERSED_TEXT: Record<ApplicationStatus, string> = {
+  IN_REVIEW: '正在办理纠错：审核通过后，本次学籍变更将撤销',
+  RETURNED: '正在办理纠错：纠错申请已退回申请学校补充材料',
+  APPROVED: '已纠错：本次学籍变更已撤销，学籍已恢复为变更前的状态',
+  REJECTED: '曾申请纠错，未获通过：本次学籍变更仍然有效',
+  WITHDRAWN: '曾申请纠错，已撤销：本次学籍变更仍然有效',
+  CANCELLED: '曾申请纠错，已取消：本次学籍变更仍然有效',
+};
+
 /** The reference and code as given to the family: grouped for reading aloud, and a link with the code after '#'. */
 export function guardianAccessOf(appUrl: string, ref: string, code: string) {
   return {
@@ -58,10 +78,30 @@ export async function caseStatus(
   if (!ok || !key) return null;
   const a = await deps.prisma.application.findUniqueOrThrow({
     where: { id: key.id },
-    include: { steps: { include: { org: { select: { name: true } } } } },
+    include: {
+      steps: { include: { org: { select: { name: true } } } },
+      // 纠错, both ways: the case this one reverses, and the latest reversal of this one. Their public references
+      // only (a reference alone opens nothing), never their ids.
+      reverses: { select: { publicRef: true, status: true, closedAt: true, updatedAt: true } },
+      reversals: {
+        select: { publicRef: true, status: true, createdAt: true, closedAt: true, updatedAt: true },
+        orderBy: { id: 'desc' },
+        take: 1,
+      },
+    },
   });
   const closedAt = isOpenStatus(a.status) ? null : (a.closedAt ?? a.updatedAt);
-  const visibleUntil = closedAt ? new Date(closedAt.getTime() + CLOSED_VISIBLE_DAYS * DAY_MS) : null;
+  const reversal = a.reversals[0] ?? null;
+  const reversalClosedAt =
+    reversal && !isOpenStatus(reversal.status) ? (reversal.closedAt ?? reversal.updatedAt) : null;
+  // A change being reversed stays visible while its reversal runs, and CLOSED_VISIBLE_DAYS after the reversal
+  // closes: the family learns that its change was undone even when that came late in the window.
+  const lastClosed =
+    closedAt && reversal ? (reversalClosedAt && reversalClosedAt > closedAt ? reversalClosedAt : closedAt) : closedAt;
+  const visibleUntil =
+    lastClosed && !(reversal && !reversalClosedAt)
+      ? new Date(lastClosed.getTime() + CLOSED_VISIBLE_DAYS * DAY_MS)
+      : null;
   if (visibleUntil && visibleUntil.getTime() < nowMs) return { id: a.id, outcome: 'EXPIRED' as const, answer: null };
 
   const round = a.steps.filter((s) => s.round === a.round).sort((x, y) => x.seq - y.seq);
@@ -72,9 +112,29 @@ export async function caseStatus(
     outcome: 'FOUND' as const,
     answer: {
       ref: groupCode(ref!),
-      type: specOf(a.type).label,
+      type: a.reversesId === null ? specOf(a.type).label : `纠错（${specOf(a.type).label}）`,
       status: a.status,
-      statusText: STATUS_TEXT[a.status],
+      statusText:
+        reversal?.status === 'APPROVED'
+          ? '已办结：审核通过，此后经纠错已撤销，学籍已恢复为变更前的状态'
+          : (a.reversesId === null ? STATUS_TEXT : REVERSAL_STATUS_TEXT)[a.status],
+      // This change was reversed (or a reversal of it is under way, or was refused): what, when, under which reference.
+      reversal: reversal
+        ? {
+            status: reversal.status,
+            statusText: REVERSED_TEXT[reversal.status],
+            ref: reversal.publicRef ? groupCode(reversal.publicRef) : null,
+            filedOn: day(reversal.createdAt)!,
+            closedOn: day(reversalClosedAt),
+          }
+        : null,
+      // This case is a reversal: the change it undoes, by that case's reference and the day it was approved.
+      reverses: a.reverses
+        ? {
+            ref: a.reverses.publicRef ? groupCode(a.reverses.publicRef) : null,
+            approvedOn: day(a.reverses.closedAt ?? a.reverses.updatedAt),
+          }
+        : null,
       filedOn: day(a.createdAt)!,
       stage: current ? STAGE_LABELS[current.stage] : null,
       holder: current ? current.org.name : null,

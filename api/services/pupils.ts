@@ -5,6 +5,7 @@
 import type { Prisma, Student } from '../../generated/prisma/client';
 import type { PrismaClient } from '../../infra/db';
 import { maskIdNumber, maskStudentNo } from '../../domain/id-number';
+import { shanghaiDate } from '../../domain/calendar';
 import { CHANGE_TYPE_LABELS, STATUS_LABELS } from '../../domain/labels';
 import { rankNearMatches, type MatchRank, type NameDifference } from '../../domain/lookalike';
 import { isValidStudentNo } from '../../domain/id-number';
@@ -133,7 +134,7 @@ export async function openCaseNotes(
   const [open, visible] = await Promise.all([
     prisma.application.findMany({
       where: { studentNo: { in: studentNos }, status: { in: OPEN_STATUSES } },
-      select: { id: true, studentNo: true, type: true, status: true, toSchoolCode: true },
+      select: { id: true, studentNo: true, type: true, status: true, toSchoolCode: true, reversesId: true },
     }),
     readableOrgs(prisma, u).then((orgs) =>
       prisma.application.findMany({
@@ -159,9 +160,73 @@ export async function openCaseNotes(
     out.set(a.studentNo, {
       type,
       status: a.status as OpenCaseNote['status'],
-      label: `在办（${CHANGE_TYPE_LABELS[type]}${to ? `至${to.name}` : ''}，${STATUS_LABELS[a.status]}）`,
+      label: `在办（${a.reversesId === null ? '' : '纠错：'}${CHANGE_TYPE_LABELS[type]}${to ? `至${to.name}` : ''}，${STATUS_LABELS[a.status]}）`,
       applicationId: isParty ? a.id : null,
       toSchool: to,
+    });
+  }
+  return out;
+}
+
+// ── A reversed change, at the lookup ─────────────────────────────────────────────────────────────────────
+
+export interface ReversedChangeNote {
+  /** The type of the change that was reversed. */
+  type: ChangeType;
+  /** The China day the reversal was approved (the record returned to what it was). */
+  reversedOn: string;
+  /** 已纠错：…, what the clerk reads. Names no organisation; case numbers only of cases the caller may open. */
+  label: string;
+  /** The reversed case and the reversal, each only when the caller may open it. */
+  applicationId: number | null;
+  reversalId: number | null;
+}
+
+/**
+ * Pupils whose most recent completed change was reversed (纠错): their latest history line is a reversal's. A clerk
+ * looking the pupil up reads that the change was undone, when, and by which case — the record alone would look as if
+ * nothing had happened. Once a later change is approved, the note gives way to it (the history keeps both lines).
+ */
+export async function reversedChangeNotes(
+  prisma: PrismaClient,
+  u: AuthUser,
+  studentNos: string[],
+): Promise<Map<string, ReversedChangeNote>> {
+  if (studentNos.length === 0) return new Map();
+  // The latest line of each pupil (index on studentNo, createdAt); only reversal lines are kept.
+  const latest = await prisma.$queryRaw<
+    { studentNo: string; type: string; applicationId: number | null; reverses: number | null; at: Date }[]
+  >`
+    select distinct on (h."studentNo") h."studentNo", h.type, h."applicationId",
+           h."reversesApplicationId" as reverses, h."createdAt" as at
+      from "StudentHistory" h
+     where h."studentNo" = any(${studentNos})
+     order by h."studentNo", h."createdAt" desc, h.id desc`;
+  const reversed = latest.filter((l) => l.reverses !== null);
+  if (reversed.length === 0) return new Map();
+  const ids = reversed.flatMap((l) => [l.reverses!, ...(l.applicationId === null ? [] : [l.applicationId])]);
+  const visible = new Set(
+    (
+      await prisma.application.findMany({
+        where: { id: { in: ids }, ...visibleTo(await readableOrgs(prisma, u)) },
+        select: { id: true },
+      })
+    ).map((a) => a.id),
+  );
+  const out = new Map<string, ReversedChangeNote>();
+  for (const l of reversed) {
+    const type = asChangeType(l.type);
+    const reversedOn = shanghaiDate(l.at.getTime());
+    const applicationId = visible.has(l.reverses!) ? l.reverses : null;
+    const reversalId = l.applicationId !== null && visible.has(l.applicationId) ? l.applicationId : null;
+    out.set(l.studentNo, {
+      type,
+      reversedOn,
+      label:
+        `已纠错（最近一次${CHANGE_TYPE_LABELS[type]}${applicationId ? `，业务 ${applicationId}` : ''}，` +
+        `${reversedOn} 经纠错撤销${reversalId ? `，纠错业务 ${reversalId}` : ''}）`,
+      applicationId,
+      reversalId,
     });
   }
   return out;
@@ -171,7 +236,7 @@ export async function openCaseNotes(
 
 type PupilRow = Student & { school: { name: string } };
 
-const listItemOf = (p: PupilRow, note: OpenCaseNote | undefined) => ({
+const listItemOf = (p: PupilRow, note: OpenCaseNote | undefined, reversed: ReversedChangeNote | undefined) => ({
   ref: p.ref,
   // Masked like every list: the whole number only on the pupil's page.
   studentNo: maskStudentNo(p.studentNo),
@@ -185,6 +250,7 @@ const listItemOf = (p: PupilRow, note: OpenCaseNote | undefined) => ({
   status: p.status,
   problemFlag: p.problemFlag,
   openCase: note ?? null,
+  reversedChange: reversed ?? null,
 });
 
 export const PUPIL_SEARCH_LIMIT = 50;
@@ -218,12 +284,12 @@ export async function searchPupils(
     take: PUPIL_SEARCH_LIMIT + 1,
   });
   const page = rows.slice(0, PUPIL_SEARCH_LIMIT);
-  const notes = await openCaseNotes(
-    prisma,
-    u,
-    page.map((p) => p.studentNo),
-  );
-  return { items: page.map((p) => listItemOf(p, notes.get(p.studentNo))), more: rows.length > PUPIL_SEARCH_LIMIT };
+  const nos = page.map((p) => p.studentNo);
+  const [notes, reversed] = await Promise.all([openCaseNotes(prisma, u, nos), reversedChangeNotes(prisma, u, nos)]);
+  return {
+    items: page.map((p) => listItemOf(p, notes.get(p.studentNo), reversed.get(p.studentNo))),
+    more: rows.length > PUPIL_SEARCH_LIMIT,
+  };
 }
 
 /**
@@ -262,9 +328,12 @@ export async function pupilPage(prisma: PrismaClient, u: AuthUser, ref: string) 
     (await prisma.organisation.findMany({ where: { code: { in: codes } } })).map((o) => [o.code, o.name]),
   );
   const ref_ = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
-  const notes = await openCaseNotes(prisma, u, [pupil.studentNo]);
+  const [notes, reversed] = await Promise.all([
+    openCaseNotes(prisma, u, [pupil.studentNo]),
+    reversedChangeNotes(prisma, u, [pupil.studentNo]),
+  ]);
   return {
-    ...listItemOf(pupil, notes.get(pupil.studentNo)),
+    ...listItemOf(pupil, notes.get(pupil.studentNo), reversed.get(pupil.studentNo)),
     studentNo: pupil.studentNo,
     idNumberMasked: maskIdNumber(pupil.idNumber),
     history: pupil.history.map((h) => ({

@@ -13,7 +13,7 @@ import { conflict, notFound, ruleViolation } from '../errors';
 import { isoDay } from '../schemas/common';
 import type { RegisterStudentBody } from '../schemas/students';
 import { guardedMatch, isWithinReach, reachOf } from './reach';
-import { openCaseNotes, suggestPupils, type Suggestion } from './pupils';
+import { openCaseNotes, reversedChangeNotes, suggestPupils, type Suggestion } from './pupils';
 
 /**
  * A pupil as every list shows it. Within the caller's reach the 学籍号 and ID number keep region and last four, with
@@ -184,10 +184,15 @@ export async function lookupStudents(prisma: PrismaClient, u: AuthUser, q: { sch
   // to its parties.
   const shown = async (list: Student[], extra: (p: Student) => Record<string, unknown> = () => ({})) => {
     const nos = list.map((p) => p.studentNo);
-    const [reach, notes] = await Promise.all([reachOf(prisma, u, nos), openCaseNotes(prisma, u, nos)]);
+    const [reach, notes, reversed] = await Promise.all([
+      reachOf(prisma, u, nos),
+      openCaseNotes(prisma, u, nos),
+      reversedChangeNotes(prisma, u, nos),
+    ]);
     return list.map((p) => ({
       ...summaryOf(p, school.name, reach.has(p.studentNo)),
       openCase: notes.get(p.studentNo) ?? null,
+      reversedChange: reversed.get(p.studentNo) ?? null,
       ...extra(p),
     }));
   };

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
-import { decideAs, startStack, ZHANG, type TestStack } from '../support/stack';
+import { as, decideAs, startStack, ZHANG, type TestStack } from '../support/stack';
 import { ensureConsoleBuilt, launchBrowser, screenshot, type Browser } from './support/browser';
 
 // Guardian self-service and the predicted completion in a real browser (issue 14 items 4 and 5): the clerk files a
@@ -14,6 +14,8 @@ let browser: Browser;
 let stack: TestStack;
 let server: Server;
 let base: string;
+/** The transfer filed in the first test, and the family's receipt. */
+let filed: { id: number; ref: string; code: string };
 
 beforeAll(async () => {
   ensureConsoleBuilt();
@@ -65,6 +67,7 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   await receipt.waitFor();
   const ref = (await receipt.locator('dd.mono').nth(0).textContent())!.trim();
   const code = (await receipt.locator('dd.mono').nth(1).textContent())!.trim();
+  filed = { id, ref, code };
   expect(ref).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/);
   expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
   await receipt.getByRole('img', { name: '查询页二维码' }).waitFor();
@@ -121,5 +124,65 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   await row.locator('td[data-label="预计办结"]', { hasText: '八成把握' }).waitFor();
   await screenshot(admin, '42-admin-stuck-prediction');
   await admin.close();
+  expect(browser.problems).toEqual([]);
+});
+
+test("a transfer reversed (纠错): the family reads it on its page, the clerk at the pupil's lookup", async () => {
+  // The transfer of the first test is approved, then reversed by the school that filed it, through its own chain.
+  const chain = [
+    ['hhg.s1', 'SENDING_SCHOOL'],
+    ['hhg.edu', 'SENDING_COUNTY'],
+  ] as const;
+  for (const [user, stage] of chain) expect((await decideAs(stack, user, filed.id, stage)).status).toBe(200);
+  const reversal = await as(stack, 'nj.s1').post(`/api/applications/${filed.id}/reversal`, {
+    reason: '录入错误，学生实际未转学',
+  });
+  expect(reversal.status).toBe(201);
+  for (const [user, stage] of [
+    ['nj.s1', 'RECEIVING_SCHOOL'],
+    ['nj.edu', 'RECEIVING_COUNTY'],
+    ['hhg.s1', 'SENDING_SCHOOL'],
+    ['hhg.edu', 'SENDING_COUNTY'],
+  ] as const) {
+    expect((await decideAs(stack, user, reversal.body.id, stage)).status).toBe(200);
+  }
+  const reversalRef: string = reversal.body.guardianAccess.ref;
+
+  // The family's page of the transfer says it was reversed, and under which reference — nothing else.
+  const family = await browser.page();
+  await family.setViewportSize({ width: 390, height: 844 });
+  await family.goto(`${base}/progress/${filed.ref.replace('-', '')}#${filed.code.replace(/-/g, '')}`);
+  const note = family.locator('.progress .reversal-note');
+  await note.waitFor();
+  const said = (await note.textContent())!;
+  expect(said).toContain('已纠错');
+  expect(said).toContain(reversalRef);
+  const text = (await family.locator('.progress').textContent())!;
+  expect(text).toContain('此后经纠错已撤销');
+  expect(text).not.toContain('张');
+  expect(text).not.toContain('录入错误');
+  expect((await family.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(390);
+  await screenshot(family, '43-family-progress-reversed-390');
+  // The reversal's own receipt opens a page of its own, naming the change it undid.
+  const access = reversal.body.guardianAccess as { url: string };
+  await family.goto(`${base}${new URL(access.url).pathname}${new URL(access.url).hash}`);
+  await family.locator('.progress h2', { hasText: '纠错（转学）' }).waitFor();
+  expect((await family.locator('.progress .reversal-note').textContent())!).toContain(filed.ref);
+  await family.close();
+
+  // The sending school looks the pupil up: the list and the pupil's page say the transfer was reversed.
+  const clerk = await signIn('hhg.s1');
+  await clerk.goto(`${base}/pupils`);
+  await clerk.getByPlaceholder('姓名（可只写一部分）或完整学籍号').fill('张小明');
+  await clerk.getByRole('button', { name: '查询' }).click();
+  await clerk.locator('td', { hasText: `已纠错（最近一次转学，业务 ${filed.id}` }).waitFor();
+  await clerk.getByRole('link', { name: '张小明' }).click();
+  const banner = clerk.locator('.reversed-change');
+  await banner.waitFor();
+  expect((await banner.textContent())!).toContain(`纠错业务 ${reversal.body.id}`);
+  await banner.getByRole('link', { name: `打开纠错业务 ${reversal.body.id}` }).click();
+  await clerk.waitForURL(new RegExp(`/applications/${reversal.body.id}$`));
+  await screenshot(clerk, '44-clerk-reversal-case');
+  await clerk.close();
   expect(browser.problems).toEqual([]);
 });

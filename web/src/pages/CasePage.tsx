@@ -409,9 +409,9 @@ function ReversalLinks({ a }: { a: Application }) {
   if (!a.reversal) return null;
   const what =
     a.reversal.status === 'APPROVED'
-      ? '已纠错，学籍已恢复为变更前的状态：'
+      ? `已纠错（${formatTime(a.reversal.closedAt)}），学籍已恢复为变更前的状态：`
       : a.reversal.status === 'IN_REVIEW' || a.reversal.status === 'RETURNED'
-        ? '纠错办理中：'
+        ? `纠错办理中（${formatTime(a.reversal.createdAt)} 申请）：`
         : `纠错申请${STATUS_LABELS[a.reversal.status]}：`;
   return (
     <p className="notice">

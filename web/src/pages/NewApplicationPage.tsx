@@ -45,7 +45,8 @@ export function fitsMask(typed: string, masked: string): boolean {
 // Outside the school's reach (another school's pupil) the API gives no birth date.
 const pupilLabel = (p: Pupil) =>
   `${p.name}（${GENDER_LABELS[p.gender]}，${p.birthDate ? `${p.birthDate} 生，` : ''}${p.grade} 年级，${STUDENT_STATUS_LABELS[p.status]}）· ${p.schoolName}` +
-  (p.openCase ? ` · ${p.openCase.label}` : '');
+  (p.openCase ? ` · ${p.openCase.label}` : '') +
+  (p.reversedChange ? ` · ${p.reversedChange.label}` : '');
 
 const MATCH_LABELS = { LOOK_ALIKE: '形近字', SAME_TONE: '同音字', SAME_SOUND: '音近字' } as const;
 

@@ -7,8 +7,8 @@ type Result = Schemas['CaseStatusResult'];
 /**
  * 办理进度查询 — the family's page, no login, phone first (一网通办：让信息多跑路，让群众少跑腿). The receipt's QR code opens
  * /progress/<reference>#<code>; the code is read from the fragment (which a browser never sends anywhere) and sent by
- * POST. It shows where the case is, who holds it, since when, the due date and the predicted completion — no name,
- * no ID number, no comments.
+ * POST. It shows where the case is, who holds it, since when, the due date and the predicted completion, and whether
+ * the change was reversed (纠错) or the case is a reversal — no name, no ID number, no comments.
  */
 export function PublicProgressPage() {
   const { form, result, summary, check } = usePublicLookup<Result>('办理进度查询 · 学籍异动', (v) =>
@@ -87,9 +87,26 @@ function Progress({ r }: { r: Result }) {
           )}
         </dl>
       )}
+      {r.reverses && (
+        <p className="notice reversal-note">
+          本业务为纠错申请：审核通过后，撤销{r.reverses.approvedOn ? ` ${r.reverses.approvedOn} 审核通过的` : ''}
+          原业务{r.reverses.ref ? `（查询编号 ${r.reverses.ref}）` : ''}所作的学籍变更。
+        </p>
+      )}
+      {r.reversal && (
+        <p className={r.reversal.status === 'APPROVED' ? 'notice warn reversal-note' : 'notice reversal-note'}>
+          <strong>{r.reversal.statusText}</strong>
+          <span className="small">
+            {' '}
+            （纠错申请 {r.reversal.filedOn} 提交
+            {r.reversal.closedOn ? `，${r.reversal.closedOn} 办结` : ''}
+            {r.reversal.ref ? `，查询编号 ${r.reversal.ref}` : ''}）
+          </span>
+        </p>
+      )}
       {r.closedOn && (
         <p className="small">
-          {r.closedOn} 办结。本页可查询到 {r.visibleUntil}。
+          {r.closedOn} 办结。{r.visibleUntil ? `本页可查询到 ${r.visibleUntil}。` : '纠错办结前本页一直可以查询。'}
         </p>
       )}
       <h3>办理经过</h3>

@@ -46,6 +46,19 @@ export function PupilPage() {
               )}
             </p>
           )}
+          {p.reversedChange && (
+            <p className="notice warn reversed-change" role="status">
+              {p.reversedChange.label}
+              {p.reversedChange.reversalId && (
+                <>
+                  {' '}
+                  <Link to={`/applications/${p.reversedChange.reversalId}`}>
+                    打开纠错业务 {p.reversedChange.reversalId}
+                  </Link>
+                </>
+              )}
+            </p>
+          )}
           <dl className="facts">
             <dt>全国学籍号</dt>
             <dd className="mono">{p.studentNo}</dd>

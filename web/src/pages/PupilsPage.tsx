@@ -102,6 +102,7 @@ export function PupilsPage() {
                     {STUDENT_STATUS_LABELS[p.status]}
                     {p.problemFlag && <span className="badge overdue">问题学籍</span>}
                     {p.openCase && <div className="warn-text small">{p.openCase.label}</div>}
+                    {p.reversedChange && <div className="warn-text small">{p.reversedChange.label}</div>}
                   </td>
                 </tr>
               ))}
