@@ -233,6 +233,13 @@ describe('predicted completion in the lists', () => {
     const inTasks = (tasks.body.items as { id: number; prediction: Prediction | null }[]).find((a) => a.id === returnedId);
     expect(inTasks).toBeDefined();
     expect(inTasks?.prediction).toBeNull();
+    // The total (roll-up for the cases in review, returned ones counted) is the recount.
+    const [{ n }] = await stack.prisma.$queryRaw<{ n: number }[]>`
+      select count(*)::int as n from "Application"
+       where "currentOrgCode" = '5119220001' and status in ('IN_REVIEW', 'RETURNED')`;
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(tasks.body.total).toBe(n);
+    expect(tasks.body.items).toHaveLength(n);
   }, 60_000);
 
   test('the OpenAPI document says list items always carry it', async () => {

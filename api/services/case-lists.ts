@@ -72,15 +72,17 @@ export async function listApplications(
 
 /**
  * 待办: cases at one of the caller's stages, and returned cases waiting for the caller to correct them, longest
- * waiting first. The page's ids and the total come from the partial index of open cases
- * ("Application_open_queue_idx": currentOrgCode, waitingSince, id where the case is IN_REVIEW or RETURNED) — the
- * page an index range scan stopping after limit + 1 entries, the total an index-only count — and the page's rows
- * with their steps from one query by id, so a page costs the same whether the organisation holds ten cases or ten
- * thousand, and the total grows with the organisation's open cases only (a few thousand index entries at most).
+ * waiting first. The page's ids come from the partial index of open cases ("Application_open_queue_idx":
+ * currentOrgCode, waitingSince, id where the case is IN_REVIEW or RETURNED), a range scan stopping after limit + 1
+ * entries, and the page's rows with their steps from one query by id. The exact `total` reads no case of the
+ * caller's queue: the cases in review it holds are the statistics roll-up's `open` for the caller (kept in the
+ * transaction that moves a case, equal to a recount — test/read-model.test.ts), and the returned ones come from a
+ * partial index of returned cases ("Application_returned_idx"). So a page and its total cost the same whether the
+ * organisation holds ten cases or ten thousand, vacuumed or not.
  */
 export async function listTasks(prisma: PrismaClient, u: AuthUser, q: z.infer<typeof TasksQuerySchema>, deps: ListDeps) {
   const org = u.orgCode ?? '-';
-  // The status list is written out (not a parameter), so the planner matches the partial index's predicate.
+  // The status lists are written out (not parameters), so the planner matches the partial indexes' predicates.
   let after = Prisma.empty;
   if (q.cursor) {
     const [ms, id] = q.cursor.split('.').map(Number);
@@ -94,8 +96,9 @@ export async function listTasks(prisma: PrismaClient, u: AuthUser, q: z.infer<ty
        order by "waitingSince", id
        limit ${q.limit + 1}`,
     prisma.$queryRaw<{ total: number }[]>`
-      select count(*)::int as total from "Application"
-       where "currentOrgCode" = ${org} and status in ('IN_REVIEW', 'RETURNED')`,
+      select ((select coalesce(sum(open), 0) from "StageRollup"
+                where stage = any(enum_range(null::"Stage")) and "orgCode" = ${org})
+            + (select count(*) from "Application" where "currentOrgCode" = ${org} and status = 'RETURNED'))::int as total`,
   ]);
   const wanted = ids.slice(0, q.limit).map((r) => r.id);
   const rows = wanted.length
