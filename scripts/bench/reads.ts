@@ -139,7 +139,7 @@ async function seedSteps(url: string, from: number, to: number) {
  * their execution time in Postgres (pg_stat_statements, when the server loads it), and this process's CPU per request
  * (it runs both the API and the client).
  */
-async function tasksCost(url: string, base: string, officer: string, n = 100) {
+export async function tasksCost(url: string, base: string, officer: string, n = 100) {
   const stats = await query(url, 'create extension if not exists pg_stat_statements')
     .then(() => query(url, 'select pg_stat_statements_reset()'))
     .then(() => true)
@@ -166,7 +166,7 @@ async function tasksCost(url: string, base: string, officer: string, n = 100) {
   };
 }
 
-async function timeReads(base: string, officer: string, admin: string) {
+export async function timeReads(base: string, officer: string, admin: string) {
   const get = async (p: string, token: string) => {
     const t = performance.now();
     const r = await fetch(base + p, { headers: { authorization: `Bearer ${token}` } });
