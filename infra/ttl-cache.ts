@@ -26,6 +26,12 @@ export class TtlCache<K, V> {
     return value;
   }
 
+  /** Whether an unexpired entry (loaded or loading) is kept for `key`. */
+  has(key: K): boolean {
+    const hit = this.entries.get(key);
+    return !!hit && hit.expires > this.now();
+  }
+
   delete(key: K): void {
     this.entries.delete(key);
   }

@@ -25,6 +25,13 @@ afterAll(async () => {
   await stack?.close();
 });
 
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+interface Prediction {
+  p50: string;
+  p80: string;
+  stages: { orgCode: string }[];
+}
+
 type RollupRow = {
   stage: string;
   orgCode: string;
@@ -168,10 +175,80 @@ describe('待办 (GET /api/tasks)', () => {
     // Masked in the list, as every list.
     expect(first.body.items[0].student.studentNo).toMatch(/^G\d{6}\*{8}\d{4}$/);
 
+    // Each item carries its predicted completion, computed for the page at once: the same as the case's own page.
+    for (const item of [...first.body.items, ...second.body.items] as { id: number; prediction: Prediction }[]) {
+      expect(item.prediction).toEqual({
+        p50: expect.stringMatching(DATE),
+        p80: expect.stringMatching(DATE),
+        level: expect.any(String),
+        elapsedWorkingDays: expect.any(Number),
+        currentStage: { p50: expect.stringMatching(DATE), p80: expect.stringMatching(DATE) },
+        stages: expect.any(Array),
+      });
+      expect(item.prediction.p50 <= item.prediction.p80).toBe(true);
+      // RECEIVING_COUNTY, SENDING_SCHOOL, SENDING_COUNTY still to come.
+      expect(item.prediction.stages.map((x) => x.orgCode)).toEqual(['511922', '5203020002', '520302']);
+      const detail = await as(stack, 'nj.edu').get(`/api/applications/${item.id}`);
+      expect(item.prediction).toEqual(detail.body.prediction);
+    }
+
     for (const bad of ['limit=0', 'limit=501', 'limit=x', 'cursor=abc', 'cursor=1.99999999999']) {
       const res = await as(stack, 'nj.edu').get(`/api/tasks?${bad}`);
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toContain('application/problem+json');
     }
   }, 60_000);
+});
+
+describe('predicted completion in the lists', () => {
+  test('业务列表 items carry it for cases in review, null for returned and closed ones; a returned case in 待办 too', async () => {
+    const [open, returned, closed] = await stack.prisma.student.findMany({
+      where: { schoolCode: '5203020001', status: 'ENROLLED', applications: { none: {} } },
+      orderBy: { studentNo: 'asc' },
+      take: 3,
+    });
+    const file = async (studentNo: string) => (await fileTransfer(stack, 'nj.s1', studentNo)).body.id as number;
+    const openId = await file(open.studentNo);
+    const returnedId = await file(returned.studentNo);
+    expect((await decideAs(stack, 'nj.s1', returnedId, 'RECEIVING_SCHOOL')).status).toBe(200);
+    expect((await decideAs(stack, 'nj.edu', returnedId, 'RECEIVING_COUNTY', 'RETURN', '材料不全，请补充')).status).toBe(
+      200,
+    );
+    const closedId = await file(closed.studentNo);
+    expect((await as(stack, 'nj.s1').post(`/api/applications/${closedId}/withdraw`, { reason: '家长改变主意' })).status).toBe(
+      200,
+    );
+
+    const list = await as(stack, 'nj.s1').get('/api/applications?limit=200');
+    expect(list.status).toBe(200);
+    const byId = new Map((list.body.items as { id: number; prediction: Prediction | null }[]).map((a) => [a.id, a]));
+    const detail = await as(stack, 'nj.s1').get(`/api/applications/${openId}`);
+    expect(byId.get(openId)?.prediction).toEqual(detail.body.prediction);
+    expect(byId.get(openId)?.prediction?.p50).toMatch(DATE);
+    expect(byId.get(returnedId)?.prediction).toBeNull();
+    expect(byId.get(closedId)?.prediction).toBeNull();
+
+    // The returned case waits in the applicant's 待办, without a prediction (its return depends on the school).
+    const tasks = await as(stack, 'nj.s1').get('/api/tasks?limit=500');
+    const inTasks = (tasks.body.items as { id: number; prediction: Prediction | null }[]).find((a) => a.id === returnedId);
+    expect(inTasks).toBeDefined();
+    expect(inTasks?.prediction).toBeNull();
+    // The total (roll-up for the cases in review, returned ones counted) is the recount.
+    const [{ n }] = await stack.prisma.$queryRaw<{ n: number }[]>`
+      select count(*)::int as n from "Application"
+       where "currentOrgCode" = '5119220001' and status in ('IN_REVIEW', 'RETURNED')`;
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(tasks.body.total).toBe(n);
+    expect(tasks.body.items).toHaveLength(n);
+  }, 60_000);
+
+  test('the OpenAPI document says list items always carry it', async () => {
+    const doc = (await as(stack, 'nj.s1').get('/api/openapi.json')).body;
+    const item = doc.components.schemas.ApplicationListItem;
+    expect(item.required).toContain('prediction');
+    expect(doc.components.schemas.TaskList.properties.items.items.$ref).toBe('#/components/schemas/ApplicationListItem');
+    expect(doc.components.schemas.ApplicationList.properties.items.items.$ref).toBe(
+      '#/components/schemas/ApplicationListItem',
+    );
+  });
 });

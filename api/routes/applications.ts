@@ -79,7 +79,7 @@ export function applicationRoutes(deps: AppDeps): Router {
   r.get('/', async (req, res) => {
     const u = currentUser(req);
     const q = parse(ListApplicationsQuerySchema, req.query);
-    res.json(await listApplications(prisma, u, q, orgs));
+    res.json(await listApplications(prisma, u, q, { orgs, predictions: deps.predictions }));
   });
 
   /** A new query code for the family (the old one stops working): the applicant school's clerk or an admin. */

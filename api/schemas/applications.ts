@@ -231,17 +231,27 @@ export const ApplicationSchema = z
     updatedAt: z.string(),
     prediction: orNull(PredictionSchema)
       .optional()
-      .meta({ description: '预计办结日期：只在查看单个案件时给出（GET /api/applications/{id}）' }),
+      .meta({
+        description:
+          '预计办结日期：查看单个案件（GET /api/applications/{id}）、业务列表和待办中给出；审核、撤回等操作的应答中没有',
+      }),
   })
   .meta({ id: 'Application' });
 
+/** A case in a list (业务列表, 待办): always with its predicted completion, null unless in review. */
+export const ApplicationListItemSchema = ApplicationSchema.extend({
+  prediction: orNull(PredictionSchema).meta({
+    description: '预计办结日期（一页的案件一并计算）；已退回、已办结的案件为 null',
+  }),
+}).meta({ id: 'ApplicationListItem' });
+
 export const ApplicationListSchema = z
-  .object({ items: z.array(ApplicationSchema), nextCursor: z.number().int().nullable() })
+  .object({ items: z.array(ApplicationListItemSchema), nextCursor: z.number().int().nullable() })
   .meta({ id: 'ApplicationList' });
 
 export const TaskListSchema = z
   .object({
-    items: z.array(ApplicationSchema),
+    items: z.array(ApplicationListItemSchema),
     total: z.number().int().meta({ description: '待办总数（不只本页）' }),
     nextCursor: z.string().nullable().meta({ description: '下一页的 cursor；null：没有更多' }),
   })

@@ -1,7 +1,7 @@
 // Lists of cases: the cases a caller may read (GET /api/applications) and 待办 (GET /api/tasks), each a page with
 // its cursor, as the caller sees them.
 
-import type { Prisma } from '../../generated/prisma/client';
+import { Prisma } from '../../generated/prisma/client';
 import type { PrismaClient } from '../../infra/db';
 import { isValidStudentNo } from '../../domain/id-number';
 import { normaliseIdInput } from '../../domain/text';
@@ -9,8 +9,22 @@ import type { AuthUser } from '../auth';
 import type { z } from '../schemas/common';
 import type { ListApplicationsQuerySchema, TasksQuerySchema } from '../schemas/applications';
 import { applicationInclude, readableOrgs, toApplicationDtos, visibleTo, type OrgDirectory } from './applications';
+import type { PredictionService } from './prediction';
 
-type Orgs = Pick<OrgDirectory, 'ref'>;
+/** What a list needs beside the database: organisation names, and the predictions of its open cases. */
+export interface ListDeps {
+  orgs: Pick<OrgDirectory, 'ref'>;
+  predictions: Pick<PredictionService, 'forCases'>;
+}
+
+/** A page of cases as the caller sees them, each with its predicted completion (null unless in review). */
+async function asSeen(prisma: PrismaClient, u: AuthUser, page: Parameters<typeof toApplicationDtos>[2], d: ListDeps) {
+  const [dtos, predictions] = await Promise.all([
+    toApplicationDtos(prisma, u, page, d.orgs),
+    d.predictions.forCases(page),
+  ]);
+  return dtos.map((dto, i) => ({ ...dto, prediction: predictions[i] }));
+}
 
 /** A search in a list of cases: the whole 学籍号 (as on the family's papers), or a part of the pupil's name. */
 function studentMatch(q: string): Prisma.ApplicationWhereInput {
@@ -23,7 +37,7 @@ export async function listApplications(
   prisma: PrismaClient,
   u: AuthUser,
   q: z.infer<typeof ListApplicationsQuerySchema>,
-  orgs: Orgs,
+  deps: ListDeps,
 ) {
   const where: Prisma.ApplicationWhereInput = {
     AND: [
@@ -51,41 +65,52 @@ export async function listApplications(
   });
   const page = rows.slice(0, q.limit);
   return {
-    items: await toApplicationDtos(prisma, u, page, orgs),
+    items: await asSeen(prisma, u, page, deps),
     nextCursor: rows.length > q.limit ? page[page.length - 1].id : null,
   };
 }
 
 /**
  * 待办: cases at one of the caller's stages, and returned cases waiting for the caller to correct them, longest
- * waiting first — ordered and paged in SQL on the (currentOrgCode, waitingSince, id) index, so a page costs the same
- * whether the organisation holds ten cases or ten thousand.
+ * waiting first. The page's ids come from the partial index of open cases ("Application_open_queue_idx":
+ * currentOrgCode, waitingSince, id where the case is IN_REVIEW or RETURNED), a range scan stopping after limit + 1
+ * entries, and the page's rows with their steps from one query by id. The exact `total` reads no case of the
+ * caller's queue: the cases in review it holds are the statistics roll-up's `open` for the caller (kept in the
+ * transaction that moves a case, equal to a recount — test/read-model.test.ts), and the returned ones come from a
+ * partial index of returned cases ("Application_returned_idx"). So a page and its total cost the same whether the
+ * organisation holds ten cases or ten thousand, vacuumed or not.
  */
-export async function listTasks(prisma: PrismaClient, u: AuthUser, q: z.infer<typeof TasksQuerySchema>, orgs: Orgs) {
-  const where: Prisma.ApplicationWhereInput = {
-    currentOrgCode: u.orgCode ?? '-',
-    status: { in: ['IN_REVIEW', 'RETURNED'] },
-  };
-  let after: Prisma.ApplicationWhereInput = {};
+export async function listTasks(prisma: PrismaClient, u: AuthUser, q: z.infer<typeof TasksQuerySchema>, deps: ListDeps) {
+  const org = u.orgCode ?? '-';
+  // The status lists are written out (not parameters), so the planner matches the partial indexes' predicates.
+  let after = Prisma.empty;
   if (q.cursor) {
     const [ms, id] = q.cursor.split('.').map(Number);
-    const since = new Date(ms);
-    after = { OR: [{ waitingSince: { gt: since } }, { waitingSince: since, id: { gt: id } }] };
+    // waitingSince is a UTC timestamp without zone (as Prisma writes it).
+    after = Prisma.sql`and ("waitingSince", id) > ((${new Date(ms).toISOString()}::timestamptz at time zone 'UTC'), ${id})`;
   }
-  const [rows, total] = await Promise.all([
-    prisma.application.findMany({
-      where: { AND: [where, after] },
-      include: applicationInclude,
-      orderBy: [{ waitingSince: 'asc' }, { id: 'asc' }],
-      take: q.limit + 1,
-    }),
-    prisma.application.count({ where }),
+  const [ids, [{ total }]] = await Promise.all([
+    prisma.$queryRaw<{ id: number }[]>`
+      select id from "Application"
+       where "currentOrgCode" = ${org} and status in ('IN_REVIEW', 'RETURNED') ${after}
+       order by "waitingSince", id
+       limit ${q.limit + 1}`,
+    prisma.$queryRaw<{ total: number }[]>`
+      select ((select coalesce(sum(open), 0) from "StageRollup"
+                where stage = any(enum_range(null::"Stage")) and "orgCode" = ${org})
+            + (select count(*) from "Application" where "currentOrgCode" = ${org} and status = 'RETURNED'))::int as total`,
   ]);
-  const page = rows.slice(0, q.limit);
+  const wanted = ids.slice(0, q.limit).map((r) => r.id);
+  const rows = wanted.length
+    ? await prisma.application.findMany({ where: { id: { in: wanted } }, include: applicationInclude })
+    : [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  // A case decided between the two reads is left out of this page (it is no longer waiting here).
+  const page = wanted.flatMap((id) => byId.get(id) ?? []);
   const last = page[page.length - 1];
   return {
-    items: await toApplicationDtos(prisma, u, page, orgs),
+    items: await asSeen(prisma, u, page, deps),
     total,
-    nextCursor: rows.length > q.limit && last ? `${last.waitingSince?.getTime() ?? 0}.${last.id}` : null,
+    nextCursor: ids.length > q.limit && last ? `${last.waitingSince?.getTime() ?? 0}.${last.id}` : null,
   };
 }

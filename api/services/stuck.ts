@@ -109,14 +109,16 @@ export async function loadStuck(
         );
   const rows = [...technical, ...rest];
 
+  // The predictions of the whole list at once (one read of the durations, no query per case).
+  const predictions = deps.predictions ? await deps.predictions.forCases(rows, nowMs) : rows.map(() => null);
   const items = await Promise.all(
-    rows.map(async (a) => {
+    rows.map(async (a, i) => {
       const step = a.steps.find((s) => s.round === a.round && s.stage === a.currentStage && !s.decision);
       const dueAt = a.status === 'IN_REVIEW' ? (step?.dueAt ?? null) : null;
       const activities = failing.get(a.id) ?? [];
       const notStarted = !a.workflowStartedAt && a.createdAt < notStartedBefore;
       const escalatedTo = step?.escalatedAt ? (step.escalatedTo ?? null) : null;
-      const prediction = (await deps.predictions?.forCase(a, nowMs)) ?? null;
+      const prediction = predictions[i];
       const overdue = dueAt !== null && dueAt.getTime() < nowMs;
       return {
         id: a.id,

@@ -17,6 +17,12 @@ import { createDatabase, query } from './stack';
 const COUNTIES = 100;
 const SCHOOLS_PER_COUNTY = 20;
 const BIG_COUNTY = '590001';
+/**
+ * 待办 is timed on a page of this many cases at both sizes, so the growth is the query's and not the page's: the big
+ * county holds 62 open cases at 10k and 6,250 at 1M, and the default page (100) would be 62 cases at one size and
+ * 100 at the other. Each page carries its cases' steps and predicted completion, and the exact `total`.
+ */
+export const TASKS_PAGE = 50;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -128,7 +134,39 @@ async function seedSteps(url: string, from: number, to: number) {
   );
 }
 
-async function timeReads(base: string, officer: string, admin: string) {
+/**
+ * What one 待办 request costs, less at the mercy of a busy machine than its latency: the statements it sends and
+ * their execution time in Postgres (pg_stat_statements, when the server loads it), and this process's CPU per request
+ * (it runs both the API and the client).
+ */
+export async function tasksCost(url: string, base: string, officer: string, n = 100) {
+  const stats = await query(url, 'create extension if not exists pg_stat_statements')
+    .then(() => query(url, 'select pg_stat_statements_reset()'))
+    .then(() => true)
+    .catch(() => false);
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`${base}/api/tasks?limit=${TASKS_PAGE}`, { headers: { authorization: `Bearer ${officer}` } });
+    await r.arrayBuffer();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMsPerRequest = (cpu.user + cpu.system) / 1000 / n;
+  if (!stats) return { cpuMsPerRequest, statementsPerRequest: null, postgresMsPerRequest: null };
+  const [row] = await query<{ calls: string; ms: string }>(
+    url,
+    `select coalesce(sum(calls), 0)::text as calls, coalesce(sum(total_exec_time), 0)::text as ms
+       from pg_stat_statements
+      where dbid = (select oid from pg_database where datname = current_database())
+        and query not ilike '%pg_stat_statements%'`,
+  );
+  return {
+    cpuMsPerRequest,
+    statementsPerRequest: Number(row.calls) / n,
+    postgresMsPerRequest: Number(row.ms) / n,
+  };
+}
+
+export async function timeReads(base: string, officer: string, admin: string) {
   const get = async (p: string, token: string) => {
     const t = performance.now();
     const r = await fetch(base + p, { headers: { authorization: `Bearer ${token}` } });
@@ -136,9 +174,10 @@ async function timeReads(base: string, officer: string, admin: string) {
     await r.arrayBuffer();
     return performance.now() - t;
   };
-  for (let i = 0; i < 30; i++) await get('/api/tasks', officer);
+  const page = `/api/tasks?limit=${TASKS_PAGE}`;
+  for (let i = 0; i < 30; i++) await get(page, officer);
   const tasks: number[] = [];
-  for (let i = 0; i < 400; i++) tasks.push(await get('/api/tasks', officer));
+  for (let i = 0; i < 400; i++) tasks.push(await get(page, officer));
   for (let i = 0; i < 3; i++) await get('/api/admin/stats', admin);
   const stats: number[] = [];
   for (let i = 0; i < 60; i++) stats.push(await get('/api/admin/stats', admin));
@@ -197,10 +236,10 @@ export async function measureReads(o: {
     await seed(1, small);
     const officer = await login('big.edu');
     const admin = await login('admin');
-    const atSmall = await timeReads(base, officer, admin);
+    const atSmall = { ...(await timeReads(base, officer, admin)), tasksCost: await tasksCost(url, base, officer) };
     o.log(`reads at ${small}: ${JSON.stringify(atSmall)}`);
     if (o.total > small) await seed(small + 1, o.total);
-    const atLarge = await timeReads(base, officer, admin);
+    const atLarge = { ...(await timeReads(base, officer, admin)), tasksCost: await tasksCost(url, base, officer) };
     o.log(`reads at ${o.total}: ${JSON.stringify(atLarge)}`);
     const [{ open }] = await query<{ open: string }>(
       url,

@@ -160,7 +160,16 @@ test('a transfer through every stage by five users: filed with a look-alike name
     ['hhg.edu', '已办结'],
   ] as const) {
     const page = await signIn(base, user);
-    if (user === 'nj.edu') await screenshot(page, '05-officer-tasks');
+    if (user === 'nj.edu') {
+      // 待办 shows each case's predicted completion (预计办结): the p50 date, and the p80 date below it.
+      await page.goto(`${base}/tasks`);
+      await page
+        .locator('tr', { hasText: String(id) })
+        .locator('td[data-label="预计办结"]')
+        .filter({ hasText: /^\d{4}-\d{2}-\d{2}八成把握 \d{4}-\d{2}-\d{2} 前/ })
+        .waitFor();
+      await screenshot(page, '05-officer-tasks');
+    }
     await openFromTasks(page, base, id);
     await page.locator('.timeline').waitFor();
     if (user === 'nj.edu') await screenshot(page, '06-officer-case');

@@ -53,6 +53,33 @@ export function DueText({ dueAt }: { dueAt: string | null }) {
   );
 }
 
+/** The China (Beijing time) date of an instant, as the prediction's dates are written. */
+const chinaDate = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 10);
+
+/**
+ * 预计办结 in a list: the date by which the case is done with a chance of one in two, the one of four in five below
+ * it, and 预计超期 when the current stage is not overdue yet but its own p50 falls after its due date (as the stuck
+ * view flags it). A dash for a case not in review.
+ */
+export function PredictionText({ a }: { a: Application }) {
+  const now = useNow();
+  const p = a.prediction;
+  if (!p) return <span className="muted">—</span>;
+  const due = currentDue(a);
+  const warn = due !== null && Date.parse(due) >= now && p.currentStage.p50 > chinaDate(due);
+  return (
+    <span className="prediction-cell">
+      {p.p50}
+      <div className="muted small">八成把握 {p.p80} 前</div>
+      {warn && (
+        <span className="badge warn" title={`当前环节预计 ${p.currentStage.p50} 办完，晚于办理期限`}>
+          预计超期
+        </span>
+      )}
+    </span>
+  );
+}
+
 export function Loading({ what = '内容' }: { what?: string }) {
   return (
     <p className="loading" role="status">

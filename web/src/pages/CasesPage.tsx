@@ -12,7 +12,7 @@ import {
   type ChangeType,
 } from '../api/labels';
 import { useSession } from '../auth';
-import { caseTitle, LoadError, Loading, StatusBadge, whereIs } from '../components/bits';
+import { caseTitle, LoadError, Loading, PredictionText, StatusBadge, whereIs } from '../components/bits';
 import { saveQueue, useListKeys } from '../components/queue';
 
 const STATUSES = Object.keys(STATUS_LABELS) as ApplicationStatus[];
@@ -135,6 +135,9 @@ export function CasesPage() {
                 <th scope="col">学籍号</th>
                 <th scope="col">状态</th>
                 <th scope="col">当前所在</th>
+                <th scope="col" title="依据各办理单位近 12 个月的办理时长估计：一半把握的日期，及八成把握的日期">
+                  预计办结
+                </th>
                 <th scope="col">提交时间</th>
               </tr>
             </thead>
@@ -158,6 +161,9 @@ export function CasesPage() {
                     <StatusBadge a={a} />
                   </td>
                   <td data-label="当前所在">{whereIs(a)}</td>
+                  <td data-label="预计办结">
+                    <PredictionText a={a} />
+                  </td>
                   <td data-label="提交时间">{formatTime(a.createdAt)}</td>
                 </tr>
               ))}

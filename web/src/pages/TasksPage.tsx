@@ -4,7 +4,7 @@ import { Link, useNavigate } from 'react-router';
 import { api, ok, type Application } from '../api/client';
 import { CHANGE_TYPE_LABELS, formatTime, STAGE_LABELS, type ChangeType } from '../api/labels';
 import { useSession } from '../auth';
-import { caseTitle, currentDue, DueText, LoadError, Loading, StatusBadge, useNow } from '../components/bits';
+import { caseTitle, currentDue, DueText, LoadError, Loading, PredictionText, StatusBadge, useNow } from '../components/bits';
 import { saveQueue, typingInto } from '../components/queue';
 
 /** When a case arrived in the caller's 待办: its current stage's opening, or the return for a returned case. */
@@ -112,6 +112,9 @@ export function TasksPage() {
                     <th scope="col">待办环节</th>
                     <th scope="col">到达时间</th>
                     <th scope="col">办理期限</th>
+                    <th scope="col" title="依据各办理单位近 12 个月的办理时长估计：一半把握的日期，及八成把握的日期">
+                      预计办结
+                    </th>
                     <th scope="col">状态</th>
                   </tr>
                 </thead>
@@ -138,6 +141,9 @@ export function TasksPage() {
                       <td data-label="到达时间">{formatTime(since(a))}</td>
                       <td data-label="办理期限">
                         <DueText dueAt={currentDue(a)} />
+                      </td>
+                      <td data-label="预计办结">
+                        <PredictionText a={a} />
                       </td>
                       <td data-label="状态">
                         <StatusBadge a={a} />
