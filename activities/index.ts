@@ -228,8 +228,8 @@ export function createActivities({
 
   /**
    * The case as Postgres holds it now, with its current stage's time limit and timers (for lean workflows). The
-   * current step is `current` when the caller has just changed it, else the one lockCase read (when it read the
-   * case's round), else read here.
+   * current step is `current` when the caller has just changed it (one of `app.steps`), else the one lockCase read,
+   * when it read the case's round; else it is read here.
    */
   const stateOf = async (
     tx: Tx,
@@ -239,9 +239,9 @@ export function createActivities({
   ): Promise<CaseState> => {
     const base = { ...outcomeOf(app), round: app.round, version };
     if (app.status !== 'IN_REVIEW' || !app.currentStage) return { ...base, stage: null };
-    const known = [current, ...(app.stepsRound === app.round ? app.steps : [])].find(
-      (s) => s?.stage === app.currentStage,
-    );
+    // `current` and the steps lockCase read are of round `stepsRound`: of use only when that is the case's round.
+    const known =
+      app.stepsRound === app.round ? [current, ...app.steps].find((s) => s?.stage === app.currentStage) : undefined;
     const [step] = known
       ? [known]
       : await tx.$queryRaw<
