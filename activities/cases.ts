@@ -1,9 +1,28 @@
-import type { Prisma } from '../generated/prisma/client';
 import { findDirtyText } from '../domain/text';
-import type { ApplicationStatus, ChangeType, Stage } from '../domain/types';
+import type { ApplicationStatus, ChangeType, Decision, Stage } from '../domain/types';
+import type { PgTransaction } from '../infra/sql';
 import { ApplicationMissingError, DirtyTextError } from './errors';
 
-type Tx = Prisma.TransactionClient;
+export type Tx = PgTransaction;
+
+/** One step of a case, with its organisation's kind and parent (escalation goes up to it). */
+export interface LockedStep {
+  id: number;
+  seq: number;
+  stage: Stage;
+  orgCode: string;
+  orgKind: 'COUNTY' | 'SCHOOL' | 'CITY' | 'PROVINCE';
+  orgParentCode: string | null;
+  openedAt: Date | null;
+  dueAt: Date | null;
+  dueProvisional: boolean;
+  overdueAt: Date | null;
+  remindersSent: number;
+  lastRemindedAt: Date | null;
+  escalatedAt: Date | null;
+  escalatedTo: string | null;
+  decision: Decision | null;
+}
 
 /** A case as the writing activities need it, with its pupil's name (for mail). */
 export interface LockedCase {
@@ -25,21 +44,41 @@ export interface LockedCase {
   reversesId: number | null;
 }
 
+/** What lockCase reads besides the case: the steps of one round, and the working calendar's version. */
+export interface LockedCaseWith extends LockedCase {
+  /** The steps of round `stepsRound` (the one asked for, the case's own by default), in chain order. */
+  steps: LockedStep[];
+  stepsRound: number;
+  /** Changes when an administrator loads a calendar year (see calendarIn in activities/index.ts). */
+  calendarVersion: string;
+}
+
+type StepJson = Omit<LockedStep, 'openedAt' | 'dueAt' | 'overdueAt' | 'lastRemindedAt' | 'escalatedAt'> &
+  Record<'openedAt' | 'dueAt' | 'overdueAt' | 'lastRemindedAt' | 'escalatedAt', number | null>;
+const at = (ms: number | null) => (ms === null ? null : new Date(Math.round(ms)));
+
 /**
- * Reads a case and locks its row for the rest of the transaction (one statement), so two runs of one activity — a
- * retry, a second worker — serialise, and the second finds the first's work done.
+ * Locks a case's row for the rest of the transaction and reads it, its steps of `round` (default: the case's round)
+ * and the calendar's version, in one statement (the server-side function xueji_lock_case, see its migration: the
+ * lock is taken first and the rest read after it), so two runs of one activity — a retry, a second worker —
+ * serialise, and the second finds the first's work done.
  */
-export async function lockCase(tx: Tx, applicationId: number): Promise<LockedCase> {
-  const [app] = await tx.$queryRaw<LockedCase[]>`
-    select a.id, a.type::text as type, a.status::text as status, a.round, a."studentNo", s.name as "pupilName",
-           a."toSchoolCode", a."applicantOrgCode", a."currentStage"::text as "currentStage", a."currentOrgCode",
-           a."effectiveDate", a.reason, a.details, a.version,
-           a."reversesId"
-      from "Application" a join "Student" s on s."studentNo" = a."studentNo"
-     where a.id = ${applicationId}
-       for update of a`;
-  if (!app) throw new ApplicationMissingError(applicationId);
-  return app;
+export async function lockCase(tx: Tx, applicationId: number, round: number | null = null): Promise<LockedCaseWith> {
+  const [row] = await tx.$queryRaw<(Omit<LockedCaseWith, 'steps' | 'stepsRound'> & { steps: StepJson[] })[]>`
+    select * from xueji_lock_case(${applicationId}::int, ${round}::int)`;
+  if (!row) throw new ApplicationMissingError(applicationId);
+  return {
+    ...row,
+    stepsRound: round ?? row.round,
+    steps: row.steps.map((s) => ({
+      ...s,
+      openedAt: at(s.openedAt),
+      dueAt: at(s.dueAt),
+      overdueAt: at(s.overdueAt),
+      lastRemindedAt: at(s.lastRemindedAt),
+      escalatedAt: at(s.escalatedAt),
+    })),
+  };
 }
 
 /**

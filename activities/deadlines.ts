@@ -1,7 +1,7 @@
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { PrismaClient } from '../infra/db';
-import type { Prisma } from '../generated/prisma/client';
 import { appendAudit } from '../infra/audit';
+import { transaction } from '../infra/sql';
 import type { WorkingCalendar } from '../domain/calendar';
 import {
   deadlineFor,
@@ -13,7 +13,7 @@ import {
 } from '../domain/deadlines';
 import type { Actor, Stage } from '../domain/types';
 import { InvariantViolationError } from './errors';
-import { assertCleanCase, bumpVersion, lockCase, type LockedCase } from './cases';
+import { assertCleanCase, bumpVersion, lockCase, type LockedCaseWith, type LockedStep, type Tx } from './cases';
 import type { CaseState } from '../workflows/messages';
 import { TO_ADMINS, type Outbox } from './outbox';
 import { applyRollup } from '../infra/rollup';
@@ -21,15 +21,18 @@ import { applyRollup } from '../infra/rollup';
 export { TO_ADMINS };
 
 export interface DeadlineDeps {
-  prisma: PrismaClient;
+  pool: Pool;
   logger: Logger;
   now: () => Date;
   policy: DeadlinePolicy;
-  /** The calendar of the moment (published years plus those an administrator loaded), read inside a transaction. */
-  calendarIn: (tx: Prisma.TransactionClient) => Promise<WorkingCalendar>;
+  /** The calendar of the moment (published years plus those an administrator loaded), at the version lockCase read. */
+  calendarOf: (app: LockedCaseWith) => Promise<WorkingCalendar>;
   outbox: Outbox;
-  /** The case as Postgres holds it after a write (what lean workflows adopt). */
-  stateOf: (tx: Prisma.TransactionClient, app: LockedCase, version?: number) => Promise<CaseState>;
+  /**
+   * The case as Postgres holds it after a write (what lean workflows adopt); `current` is its current step as it
+   * stands now, when the caller has just changed it.
+   */
+  stateOf: (tx: Tx, app: LockedCaseWith, version?: number, current?: LockedStep) => Promise<CaseState>;
 }
 
 export interface StageRef {
@@ -69,15 +72,10 @@ export interface MarkStageResult {
   state?: CaseState;
 }
 
-type Tx = Prisma.TransactionClient;
-
 /** Locks the case (see lockCase) and reads one of its steps, with the step's organisation. */
 async function lockStep(tx: Tx, ref: StageRef) {
-  const app = await lockCase(tx, ref.applicationId);
-  const step = await tx.applicationStep.findUnique({
-    where: { applicationId_round_stage: { applicationId: ref.applicationId, round: ref.round, stage: ref.stage } },
-    include: { org: true },
-  });
+  const app = await lockCase(tx, ref.applicationId, ref.round);
+  const step = app.steps.find((s) => s.stage === ref.stage);
   if (!step) throw new InvariantViolationError(`no step ${ref.stage} in round ${ref.round} of ${ref.applicationId}`);
   /** The stage is the case's current one: in review, this round, not decided yet. */
   const current = app.status === 'IN_REVIEW' && app.round === ref.round && !step.decision;
@@ -89,7 +87,7 @@ async function lockStep(tx: Tx, ref: StageRef) {
  * calendar was loaded when a case ran never changes its replay. Each is idempotent: a retry finds its own write and
  * returns the same answer without a second audit entry.
  */
-export function createDeadlineActivities({ prisma, logger, now, policy, calendarIn, outbox, stateOf }: DeadlineDeps) {
+export function createDeadlineActivities({ pool, logger, now, policy, calendarOf, outbox, stateOf }: DeadlineDeps) {
   /** The deadline of a step that has a due time: what the read model says, with the escalation time from policy. */
   const fromRow = (cal: WorkingCalendar, dueAt: Date, provisional: boolean): StageDeadline =>
     deadlineFor(cal, policy, { dueAtMs: dueAt.getTime(), provisional });
@@ -101,7 +99,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
      * opened it wrote it) only has its deadline read back.
      */
     async openStage(ref: OpenStageInput): Promise<StageDeadline & { state?: CaseState }> {
-      return prisma.$transaction(async (tx) => {
+      return transaction(pool, async (tx) => {
         const { app, step } = await lockStep(tx, ref);
         if (ref.createdAtMs !== undefined) {
           // The workflow runs: recorded here, in a transaction the case needs anyway, rather than by the API — and only
@@ -110,21 +108,21 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
                                 where id = ${ref.applicationId} and "workflowStartedAt" is null
                                   and "createdAt" = ${new Date(ref.createdAtMs)}`;
         }
-        const cal = await calendarIn(tx);
+        const cal = await calendarOf(app);
         if (step.dueAt) return { ...fromRow(cal, step.dueAt, step.dueProvisional), state: await stateOf(tx, app) };
         assertCleanCase(app);
         const openedAtMs = (step.openedAt ?? now()).getTime();
         const d = stageDeadline(cal, policy, { type: app.type, stage: ref.stage, openedAtMs });
-        await tx.applicationStep.update({
-          where: { id: step.id },
-          data: { dueAt: new Date(d.dueAtMs), dueProvisional: d.provisional },
-        });
+        const dueAt = new Date(d.dueAtMs);
+        await tx.$executeRaw`
+          update "ApplicationStep" set "dueAt" = ${dueAt}, "dueProvisional" = ${d.provisional} where id = ${step.id}`;
         if (step.orgCode !== app.applicantOrgCode) {
           await outbox.enqueue(tx, app, [
             { kind: 'task', round: ref.round, stage: ref.stage, target: step.orgCode, dueAt: new Date(d.dueAtMs) },
           ]);
         }
-        return { ...d, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
+        const opened = { ...step, dueAt, dueProvisional: d.provisional };
+        return { ...d, state: await stateOf(tx, app, await bumpVersion(tx, app.id), opened) };
       });
     },
 
@@ -134,9 +132,9 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
      * the new due time lies ahead. Audited as application.extend / application.due_recomputed.
      */
     async changeDue(input: ChangeDueInput): Promise<StageDeadline & { state?: CaseState }> {
-      return prisma.$transaction(async (tx) => {
+      return transaction(pool, async (tx) => {
         const { app, step } = await lockStep(tx, input);
-        const cal = await calendarIn(tx);
+        const cal = await calendarOf(app);
         const at = now();
         const current = step.dueAt ? fromRow(cal, step.dueAt, step.dueProvisional) : null;
         const next = input.dueDate
@@ -155,14 +153,19 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           return { ...(current ?? next), state: await stateOf(tx, app) };
         }
         const ahead = next.dueAtMs > at.getTime();
-        await tx.applicationStep.update({
-          where: { id: step.id },
-          data: {
-            dueAt: new Date(next.dueAtMs),
-            dueProvisional: next.provisional,
-            ...(ahead ? { overdueAt: null, escalatedAt: null, escalatedTo: null } : {}),
-          },
-        });
+        const dueAt = new Date(next.dueAtMs);
+        await tx.$executeRaw`
+          update "ApplicationStep" set "dueAt" = ${dueAt}, "dueProvisional" = ${next.provisional},
+                 "overdueAt" = case when ${ahead}::boolean then null else "overdueAt" end,
+                 "escalatedAt" = case when ${ahead}::boolean then null else "escalatedAt" end,
+                 "escalatedTo" = case when ${ahead}::boolean then null else "escalatedTo" end
+           where id = ${step.id}`;
+        const changed: LockedStep = {
+          ...step,
+          dueAt,
+          dueProvisional: next.provisional,
+          ...(ahead ? { overdueAt: null, escalatedAt: null, escalatedTo: null } : {}),
+        };
         if (ahead && step.overdueAt) await applyRollup(tx, [{ stage: step.stage, orgCode: step.orgCode, overdue: -1 }]);
         await appendAudit(
           tx,
@@ -188,15 +191,15 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           { applicationId: input.applicationId, stage: input.stage, from: current?.dueDate, to: next.dueDate },
           input.dueDate ? 'due date extended' : 'due date recomputed',
         );
-        return { ...next, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
+        return { ...next, state: await stateOf(tx, app, await bumpVersion(tx, app.id), changed) };
       });
     },
 
     /** Records what a stage's timer (or an administrator) did: overdue, one more reminder, escalation. */
     async markStage(input: MarkStageInput): Promise<MarkStageResult> {
-      return prisma.$transaction(async (tx) => {
+      return transaction(pool, async (tx) => {
         const { app, step, current } = await lockStep(tx, input);
-        const cal = await calendarIn(tx);
+        const cal = await calendarOf(app);
         const at = now();
         const result: MarkStageResult = {
           nextReminderAtMs: nextReminderAt(cal, policy, at.getTime()),
@@ -223,11 +226,12 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
         if (input.event === 'escalation') {
           // A school's stage goes to its county bureau, a city bureau's (an added review level) to its province's;
           // a county's or a province's to the administrators.
-          const up = step.org.kind === 'SCHOOL' || step.org.kind === 'CITY';
-          const to = up && step.org.parentCode ? step.org.parentCode : TO_ADMINS;
+          const up = step.orgKind === 'SCHOOL' || step.orgKind === 'CITY';
+          const to = up && step.orgParentCode ? step.orgParentCode : TO_ADMINS;
           result.escalatedTo = step.escalatedTo ?? to;
           if (step.escalatedAt) return { ...result, state: await stateOf(tx, app) };
-          await tx.applicationStep.update({ where: { id: step.id }, data: { escalatedAt: at, escalatedTo: to } });
+          await tx.$executeRaw`
+            update "ApplicationStep" set "escalatedAt" = ${at}, "escalatedTo" = ${to} where id = ${step.id}`;
           await outbox.enqueue(tx, app, [
             {
               kind: 'escalation',
@@ -241,15 +245,22 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           ]);
           await audit('application.escalate', { to, dueAt: step.dueAt?.toISOString() ?? null });
           logger.warn({ applicationId: input.applicationId, stage: input.stage, to }, 'case escalated');
-          return { ...result, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
+          const escalated = { ...step, escalatedAt: at, escalatedTo: to };
+          return { ...result, state: await stateOf(tx, app, await bumpVersion(tx, app.id), escalated) };
         }
 
         if (step.remindersSent >= input.n) return { ...result, state: await stateOf(tx, app) };
         const nowOverdue = input.event === 'overdue' && !step.overdueAt;
-        await tx.applicationStep.update({
-          where: { id: step.id },
-          data: { remindersSent: input.n, lastRemindedAt: at, ...(nowOverdue ? { overdueAt: at } : {}) },
-        });
+        await tx.$executeRaw`
+          update "ApplicationStep" set "remindersSent" = ${input.n}::int, "lastRemindedAt" = ${at},
+                 "overdueAt" = case when ${nowOverdue}::boolean then ${at}::timestamp(3) else "overdueAt" end
+           where id = ${step.id}`;
+        const reminded = {
+          ...step,
+          remindersSent: input.n,
+          lastRemindedAt: at,
+          ...(nowOverdue ? { overdueAt: at } : {}),
+        };
         if (nowOverdue) await applyRollup(tx, [{ stage: step.stage, orgCode: step.orgCode, overdue: 1 }]);
         await outbox.enqueue(tx, app, [
           { kind: 'reminder', round: input.round, stage: input.stage, n: input.n, target: step.orgCode, dueAt },
@@ -260,7 +271,7 @@ export function createDeadlineActivities({ prisma, logger, now, policy, calendar
           by: input.actor ? 'admin' : 'timer',
         });
         logger.info({ applicationId: input.applicationId, stage: input.stage, n: input.n }, `stage ${input.event}`);
-        return { ...result, state: await stateOf(tx, app, await bumpVersion(tx, app.id)) };
+        return { ...result, state: await stateOf(tx, app, await bumpVersion(tx, app.id), reminded) };
       });
     },
   };

@@ -1,11 +1,12 @@
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../infra/db';
-import type { Prisma } from '../generated/prisma/client';
-import { appendAudit } from '../infra/audit';
+import { appendAudits, type AuditInput } from '../infra/audit';
+import { poolOf, transaction } from '../infra/sql';
 import type { ChainStep } from '../domain/chain';
 import type { Actor, ApplicationStatus, ChangeType, Decision, Stage, StudentStatus } from '../domain/types';
 import { maskStudentNo } from '../domain/id-number';
-import { recordAfter, reversalPatch, type PupilRecord } from '../domain/change-types';
+import { recordAfter, reversalPatch, type HistoryValues, type PupilRecord } from '../domain/change-types';
 import type { CaseState, Corrections, DecisionWritten, Outcome, WriteResult } from '../workflows/messages';
 import { InvariantViolationError } from './errors';
 import { loadCalendar } from '../infra/deadlines';
@@ -23,10 +24,13 @@ import { createDeadlineActivities } from './deadlines';
 import { createNotifyActivities } from './notify';
 import { createOutbox, decisionMails, MailDirectory } from './outbox';
 import { applyRollup, type RollupChange } from '../infra/rollup';
-import { assertCleanCase, bumpVersion, lockCase, type LockedCase } from './cases';
+import { assertCleanCase, lockCase, type LockedCase, type LockedCaseWith, type LockedStep, type Tx } from './cases';
 
 export interface ActivityDeps {
+  /** Reads the calendar when it changed; its pg pool (infra/sql.ts) carries the writes' transactions. */
   prisma: PrismaClient;
+  /** Default: the pool beneath `prisma` (one pool per process). */
+  pool?: Pool;
   logger: Logger;
   /** Time limits, reminders and escalation (settings/deadlines.json); default: 10 working days per stage. */
   deadlines?: DeadlinePolicy;
@@ -76,18 +80,6 @@ export interface CloseApplicationInput {
   actor: Actor;
 }
 
-type Tx = Prisma.TransactionClient;
-
-interface StepRow {
-  id: number;
-  seq: number;
-  stage: Stage;
-  orgCode: string;
-  openedAt: Date | null;
-  overdueAt: Date | null;
-  decision: Decision | null;
-}
-
 const outcomeOf = (a: { status: ApplicationStatus; currentStage: Stage | null; currentOrgCode: string | null }) => ({
   status: a.status,
   currentStage: a.currentStage,
@@ -114,10 +106,14 @@ interface PupilChange {
  * the row lock were bypassed. Returns null when it was applied before.
  */
 async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Date): Promise<PupilChange | null> {
-  const [pupil] = await tx.$queryRaw<{ studentNo: string; schoolCode: string; status: StudentStatus; grade: number }[]>`
-    select "studentNo", "schoolCode", status::text as status, grade from "Student" where "studentNo" = ${app.studentNo} for update`;
-  const already = await tx.studentHistory.findUnique({ where: { applicationId: app.id }, select: { id: true } });
-  if (already) return null;
+  // The history line is written only under the case's row lock, which this transaction holds: reading it in the
+  // statement that locks the pupil sees every line there is.
+  const [pupil] = await tx.$queryRaw<
+    { studentNo: string; schoolCode: string; status: StudentStatus; grade: number; already: boolean }[]
+  >`select "studentNo", "schoolCode", status::text as status, grade,
+           exists(select 1 from "StudentHistory" where "applicationId" = ${app.id}::int) as already
+      from "Student" where "studentNo" = ${app.studentNo} for update`;
+  if (pupil.already) return null;
   // What the approval does to the record is the change type's own (domain/change-types/); a reversal (纠错) puts back
   // the fields the original changed, as its history line recorded them before the change.
   let after: PupilRecord;
@@ -125,7 +121,10 @@ async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Da
     if (app.reversesId === null) {
       after = recordAfter(app.type, pupil, app);
     } else {
-      const line = await tx.studentHistory.findUnique({ where: { applicationId: app.reversesId } });
+      const [line] = await tx.$queryRaw<HistoryValues[]>`
+        select "fromSchoolCode", "toSchoolCode", "fromStatus"::text as "fromStatus", "toStatus"::text as "toStatus",
+               "fromGrade", "toGrade"
+          from "StudentHistory" where "applicationId" = ${app.reversesId}::int`;
       if (!line) throw new Error(`the reversed case ${app.reversesId} has no history line`);
       after = { ...pupil, ...reversalPatch(app.type, line) };
     }
@@ -145,21 +144,19 @@ async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Da
     toGrade,
     ...(app.reversesId === null ? {} : { reverses: app.reversesId }),
   };
-  await tx.student.update({
-    where: { studentNo: pupil.studentNo },
-    data: { schoolCode: toSchoolCode, status: toStatus, grade: toGrade },
-  });
-  const { reverses, ...values } = change;
-  await tx.studentHistory.create({
-    data: {
-      ...values,
-      applicationId: app.id,
-      effectiveDate: app.effectiveDate,
-      approvedBy,
-      createdAt: at,
-      reversesApplicationId: reverses ?? null,
-    },
-  });
+  // The record and its history line in one statement.
+  await tx.$executeRaw`
+    with moved as (
+      update "Student" set "schoolCode" = ${toSchoolCode}, status = ${toStatus}::"StudentStatus", grade = ${toGrade}::int,
+             "updatedAt" = ${new Date()}
+       where "studentNo" = ${change.studentNo})
+    insert into "StudentHistory" ("studentNo", type, "fromSchoolCode", "toSchoolCode", "fromStatus", "toStatus",
+                                  "fromGrade", "toGrade", "applicationId", "effectiveDate", "approvedBy", "createdAt",
+                                  "reversesApplicationId")
+    values (${change.studentNo}, ${change.type}, ${change.fromSchoolCode}, ${toSchoolCode},
+            ${change.fromStatus}::"StudentStatus", ${toStatus}::"StudentStatus", ${change.fromGrade}::int,
+            ${toGrade}::int, ${app.id}::int, ${app.effectiveDate}::date, ${approvedBy}::text[], ${at},
+            ${change.reverses ?? null}::int)`;
   return change;
 }
 
@@ -169,33 +166,23 @@ async function applyChange(tx: Tx, app: LockedCase, approvedBy: string[], at: Da
  */
 async function revokeReversedDocuments(tx: Tx, app: LockedCase, actor: Actor, at: Date) {
   if (app.reversesId === null) return [];
-  const docs = await tx.issuedDocument.findMany({
-    where: { applicationId: app.reversesId, revokedAt: null },
-    select: { id: true, ref: true, kind: true },
-    orderBy: { id: 'asc' },
-  });
   const reason = `该业务已纠错（纠错业务编号 ${app.id}）`;
-  if (docs.length) {
-    await tx.issuedDocument.updateMany({
-      where: { id: { in: docs.map((d) => d.id) } },
-      data: { revokedAt: at, revokedById: actor.userId, revokeReason: reason },
-    });
-  }
-  return docs.map((d) => ({ ref: d.ref, kind: d.kind, reason }));
+  const docs = await tx.$queryRaw<{ id: number; ref: string; kind: string }[]>`
+    update "IssuedDocument" set "revokedAt" = ${at}, "revokedById" = ${actor.userId}::int, "revokeReason" = ${reason}
+     where "applicationId" = ${app.reversesId}::int and "revokedAt" is null
+    returning id, ref, kind::text as kind`;
+  return docs.sort((a, b) => a.id - b.id).map((d) => ({ ref: d.ref, kind: d.kind, reason }));
 }
 
 /** The audit entries of an approved reversal on the case it reversed: that it was, and each document it revoked. */
-async function auditReversed(
-  tx: Tx,
+function auditReversed(
   app: LockedCase,
   actor: Actor,
   revoked: Awaited<ReturnType<typeof revokeReversedDocuments>>,
-  at: Date,
-) {
-  if (app.reversesId === null) return;
+): AuditInput[] {
+  if (app.reversesId === null) return [];
   const original = app.reversesId;
-  await appendAudit(
-    tx,
+  return [
     {
       actor,
       action: 'application.reversed',
@@ -204,27 +191,21 @@ async function auditReversed(
       applicationId: original,
       details: { reversal: app.id },
     },
-    at,
-  );
-  for (const doc of revoked) {
-    await appendAudit(
-      tx,
-      {
-        actor,
-        action: 'document.revoke',
-        entityType: 'document',
-        entityId: doc.ref,
-        applicationId: original,
-        details: { kind: doc.kind, reason: doc.reason, reversal: app.id },
-      },
-      at,
-    );
-  }
+    ...revoked.map((doc) => ({
+      actor,
+      action: 'document.revoke',
+      entityType: 'document',
+      entityId: doc.ref,
+      applicationId: original,
+      details: { kind: doc.kind, reason: doc.reason, reversal: app.id },
+    })),
+  ];
 }
 
 /** Activities are built with their dependencies so the worker injects real ones and tests inject their own. */
 export function createActivities({
   prisma,
+  pool = poolOf(prisma),
   logger,
   deadlines = DEFAULT_DEADLINE_POLICY,
   calendar = () => loadCalendar(prisma),
@@ -235,34 +216,43 @@ export function createActivities({
   const outbox = createOutbox({ logger, directory, appUrl });
 
   // The working calendar changes a few times a year (an administrator loads a year): kept in memory and checked
-  // against the table's version inside each transaction that needs it, so it is never stale and rarely reloaded.
+  // against the table's version, which lockCase reads with the case inside each transaction, so it is never stale
+  // and rarely reloaded.
   let cached: { version: string; calendar: WorkingCalendar } | null = null;
-  const calendarIn = async (tx: Tx): Promise<WorkingCalendar> => {
-    const [v] = await tx.$queryRaw<{ version: string }[]>`
-      select count(*)::text || ':' || coalesce(max("loadedAt")::text, '-') as version from "CalendarYear"`;
-    if (cached?.version !== v.version) cached = { version: v.version, calendar: await calendar() };
+  const calendarOf = async (app: Pick<LockedCaseWith, 'calendarVersion'>): Promise<WorkingCalendar> => {
+    if (cached?.version !== app.calendarVersion) cached = { version: app.calendarVersion, calendar: await calendar() };
     return cached.calendar;
   };
   const deadlineOf = (cal: WorkingCalendar, type: ChangeType, stage: Stage, at: Date) =>
     stageDeadline(cal, deadlines, { type, stage, openedAtMs: at.getTime() });
 
-  /** The case as Postgres holds it now, with its current stage's time limit and timers (for lean workflows). */
-  const stateOf = async (tx: Tx, app: LockedCase, version = app.version): Promise<CaseState> => {
+  /**
+   * The case as Postgres holds it now, with its current stage's time limit and timers (for lean workflows). The
+   * current step is `current` when the caller has just changed it (one of `app.steps`), else the one lockCase read,
+   * when it read the case's round; else it is read here.
+   */
+  const stateOf = async (
+    tx: Tx,
+    app: LockedCaseWith,
+    version = app.version,
+    current?: LockedStep,
+  ): Promise<CaseState> => {
     const base = { ...outcomeOf(app), round: app.round, version };
     if (app.status !== 'IN_REVIEW' || !app.currentStage) return { ...base, stage: null };
-    const [step] = await tx.$queryRaw<
-      {
-        dueAt: Date | null;
-        dueProvisional: boolean;
-        overdueAt: Date | null;
-        remindersSent: number;
-        lastRemindedAt: Date | null;
-        escalatedAt: Date | null;
-      }[]
-    >`select "dueAt", "dueProvisional", "overdueAt", "remindersSent", "lastRemindedAt", "escalatedAt"
-        from "ApplicationStep"
-       where "applicationId" = ${app.id} and round = ${app.round} and stage = ${app.currentStage}::"Stage"`;
-    const cal = step?.dueAt ? await calendarIn(tx) : null;
+    // `current` and the steps lockCase read are of round `stepsRound`: of use only when that is the case's round.
+    const known =
+      app.stepsRound === app.round ? [current, ...app.steps].find((s) => s?.stage === app.currentStage) : undefined;
+    const [step] = known
+      ? [known]
+      : await tx.$queryRaw<
+          Pick<
+            LockedStep,
+            'dueAt' | 'dueProvisional' | 'overdueAt' | 'remindersSent' | 'lastRemindedAt' | 'escalatedAt'
+          >[]
+        >`select "dueAt", "dueProvisional", "overdueAt", "remindersSent", "lastRemindedAt", "escalatedAt"
+            from "ApplicationStep"
+           where "applicationId" = ${app.id}::int and round = ${app.round}::int and stage = ${app.currentStage}::"Stage"`;
+    const cal = step?.dueAt ? await calendarOf(app) : null;
     return {
       ...base,
       stage: {
@@ -287,23 +277,20 @@ export function createActivities({
     nextReminderAtMs: null,
   });
 
-  const audit = (
-    tx: Tx,
+  const caseEvent = (
     applicationId: number,
     actor: Actor | null,
     action: string,
     details: Record<string, unknown>,
-    at: Date,
-  ) =>
-    appendAudit(tx, { actor, action, entityType: 'application', entityId: applicationId, applicationId, details }, at);
+  ): AuditInput => ({ actor, action, entityType: 'application', entityId: applicationId, applicationId, details });
 
   return {
-    ...createDeadlineActivities({ prisma, logger, now, policy: deadlines, calendarIn, outbox, stateOf }),
-    ...createNotifyActivities({ prisma, outbox }),
+    ...createDeadlineActivities({ pool, logger, now, policy: deadlines, calendarOf, outbox, stateOf }),
+    ...createNotifyActivities({ pool, outbox }),
 
     /** The case as Postgres holds it (a lean workflow's sync). Reads only. */
     async readCase(input: { applicationId: number }): Promise<CaseState> {
-      return prisma.$transaction(async (tx) => stateOf(tx, await lockCase(tx, input.applicationId)));
+      return transaction(pool, async (tx) => stateOf(tx, await lockCase(tx, input.applicationId)));
     },
 
     /**
@@ -314,12 +301,9 @@ export function createActivities({
      * never open a stage of a closed case.
      */
     async recordDecision(input: RecordDecisionInput): Promise<DecisionRecord> {
-      return prisma.$transaction(async (tx) => {
-        const app = await lockCase(tx, input.applicationId);
-        const steps = await tx.$queryRaw<StepRow[]>`
-          select id, seq, stage::text as stage, "orgCode", "openedAt", "overdueAt", decision::text as decision
-            from "ApplicationStep" where "applicationId" = ${input.applicationId} and round = ${input.round}
-           order by seq`;
+      return transaction(pool, async (tx) => {
+        const app = await lockCase(tx, input.applicationId, input.round);
+        const steps = app.steps;
         const step = steps.find((s) => s.stage === input.stage);
         if (!step) throw new InvariantViolationError(`no step ${input.stage} in round ${input.round}`);
         // Written before (this activity retried, or the workflow replayed without the task that wrote it): done.
@@ -339,50 +323,62 @@ export function createActivities({
         assertCleanCase(app);
 
         const at = now();
-        await tx.$executeRaw`
-          update "ApplicationStep" set decision = ${input.decision}::"Decision", comment = ${input.comment},
-                 "actorId" = ${input.actor.userId}, "actorName" = ${input.actor.displayName}, "decidedAt" = ${at}
-           where id = ${step.id}`;
-        let deadline: StageDeadline | null = null;
-        if (input.next) {
-          // Due from now, so the answer to the decision already shows it.
-          deadline = deadlineOf(await calendarIn(tx), app.type, input.next.stage, at);
-          await tx.$executeRaw`
-            update "ApplicationStep" set "openedAt" = ${at}, "dueAt" = ${new Date(deadline.dueAtMs)},
-                   "dueProvisional" = ${deadline.provisional}
-             where "applicationId" = ${input.applicationId} and round = ${input.round} and stage = ${input.next.stage}::"Stage"`;
+        // Due from now, so the answer to the decision already shows it.
+        const deadline = input.next ? deadlineOf(await calendarOf(app), app.type, input.next.stage, at) : null;
+        // The step, the next one and the case in one statement, which counts the write (Application.version).
+        let status: ApplicationStatus = app.status;
+        let currentStage: Stage | null = null;
+        let currentOrgCode: string | null = null;
+        let written: { version: number }[];
+        if (input.next && deadline) {
+          currentStage = input.next.stage;
+          currentOrgCode = input.next.orgCode;
+          written = await tx.$queryRaw<{ version: number }[]>`
+            with decided as (
+              update "ApplicationStep" set decision = ${input.decision}::"Decision", comment = ${input.comment},
+                     "actorId" = ${input.actor.userId}::int, "actorName" = ${input.actor.displayName}, "decidedAt" = ${at}
+               where id = ${step.id}::int),
+            opened as (
+              update "ApplicationStep" set "openedAt" = ${at}, "dueAt" = ${new Date(deadline.dueAtMs)},
+                     "dueProvisional" = ${deadline.provisional}::boolean
+               where "applicationId" = ${app.id}::int and round = ${input.round}::int
+                 and stage = ${currentStage}::"Stage")
+            update "Application" set "currentStage" = ${currentStage}::"Stage", "currentOrgCode" = ${currentOrgCode},
+                   "waitingSince" = ${at}, "updatedAt" = ${at}, version = version + 1
+             where id = ${app.id}::int
+            returning version`;
+        } else if (input.finalStatus === 'RETURNED') {
+          // Back to the applicant school to correct and resubmit: it holds the case, at no stage.
+          status = 'RETURNED';
+          currentOrgCode = app.applicantOrgCode;
+          written = await tx.$queryRaw<{ version: number }[]>`
+            with decided as (
+              update "ApplicationStep" set decision = ${input.decision}::"Decision", comment = ${input.comment},
+                     "actorId" = ${input.actor.userId}::int, "actorName" = ${input.actor.displayName}, "decidedAt" = ${at}
+               where id = ${step.id}::int)
+            update "Application" set status = 'RETURNED', "currentStage" = null, "currentOrgCode" = ${currentOrgCode},
+                   "waitingSince" = ${at}, "updatedAt" = ${at}, version = version + 1
+             where id = ${app.id}::int
+            returning version`;
+        } else {
+          status = input.finalStatus ?? app.status;
+          written = await tx.$queryRaw<{ version: number }[]>`
+            with decided as (
+              update "ApplicationStep" set decision = ${input.decision}::"Decision", comment = ${input.comment},
+                     "actorId" = ${input.actor.userId}::int, "actorName" = ${input.actor.displayName}, "decidedAt" = ${at}
+               where id = ${step.id}::int)
+            update "Application" set status = ${status}::"ApplicationStatus", "currentStage" = null,
+                   "currentOrgCode" = null, "waitingSince" = null, "closedAt" = ${at}, "updatedAt" = ${at},
+                   version = version + 1
+             where id = ${app.id}::int
+            returning version`;
         }
+
         const change =
           input.finalStatus === 'APPROVED'
             ? await applyChange(tx, app, await Promise.all(steps.map((s) => directory.nameOf(tx, s.orgCode))), at)
             : null;
         const revoked = change ? await revokeReversedDocuments(tx, app, input.actor, at) : [];
-
-        let status: ApplicationStatus = app.status;
-        let currentStage: Stage | null = null;
-        let currentOrgCode: string | null = null;
-        if (input.next) {
-          currentStage = input.next.stage;
-          currentOrgCode = input.next.orgCode;
-          await tx.$executeRaw`
-            update "Application" set "currentStage" = ${currentStage}::"Stage", "currentOrgCode" = ${currentOrgCode},
-                   "waitingSince" = ${at}, "updatedAt" = ${at}
-             where id = ${app.id}`;
-        } else if (input.finalStatus === 'RETURNED') {
-          // Back to the applicant school to correct and resubmit: it holds the case, at no stage.
-          status = 'RETURNED';
-          currentOrgCode = app.applicantOrgCode;
-          await tx.$executeRaw`
-            update "Application" set status = 'RETURNED', "currentStage" = null, "currentOrgCode" = ${currentOrgCode},
-                   "waitingSince" = ${at}, "updatedAt" = ${at}
-             where id = ${app.id}`;
-        } else {
-          status = input.finalStatus ?? app.status;
-          await tx.$executeRaw`
-            update "Application" set status = ${status}::"ApplicationStatus", "currentStage" = null,
-                   "currentOrgCode" = null, "waitingSince" = null, "closedAt" = ${at}, "updatedAt" = ${at}
-             where id = ${app.id}`;
-        }
 
         const rollup: RollupChange[] = [
           {
@@ -411,13 +407,8 @@ export function createActivities({
           }),
         );
 
-        // Last in the transaction: the audit chain's lock is then held only for the appends.
-        await audit(
-          tx,
-          app.id,
-          input.actor,
-          input.override ? 'application.override' : 'application.decide',
-          {
+        const events: AuditInput[] = [
+          caseEvent(app.id, input.actor, input.override ? 'application.override' : 'application.decide', {
             round: input.round,
             stage: input.stage,
             orgCode: step.orgCode,
@@ -426,52 +417,46 @@ export function createActivities({
             ...(input.override ? { reason: input.override.reason } : {}),
             status,
             nextStage: input.next?.stage ?? null,
-          },
-          at,
-        );
+          }),
+        ];
         if (input.finalStatus === 'APPROVED') {
-          await audit(tx, app.id, input.actor, 'application.approved', { round: input.round, type: app.type }, at);
+          events.push(caseEvent(app.id, input.actor, 'application.approved', { round: input.round, type: app.type }));
         } else if (input.finalStatus === 'REJECTED') {
-          await audit(
-            tx,
-            app.id,
-            input.actor,
-            'application.rejected',
-            { round: input.round, stage: input.stage, comment: input.comment },
-            at,
+          events.push(
+            caseEvent(app.id, input.actor, 'application.rejected', {
+              round: input.round,
+              stage: input.stage,
+              comment: input.comment,
+            }),
           );
         } else if (input.finalStatus === 'RETURNED') {
-          await audit(
-            tx,
-            app.id,
-            input.actor,
-            'application.return',
-            {
+          events.push(
+            caseEvent(app.id, input.actor, 'application.return', {
               round: input.round,
               stage: input.stage,
               comment: input.comment,
               to: app.applicantOrgCode,
-            },
-            at,
+            }),
           );
         }
         if (change) {
-          await auditReversed(tx, app, input.actor, revoked, at);
+          events.push(...auditReversed(app, input.actor, revoked));
           const { studentNo, ...record } = change;
           // A 学籍号 contains the ID number: the pupil is named by the masked one (and the case).
-          await appendAudit(
-            tx,
-            {
-              actor: input.actor,
-              action: 'student.change',
-              entityType: 'student',
-              entityId: maskStudentNo(studentNo),
-              applicationId: app.id,
-              details: record,
-            },
-            at,
-          );
+          events.push({
+            actor: input.actor,
+            action: 'student.change',
+            entityType: 'student',
+            entityId: maskStudentNo(studentNo),
+            applicationId: app.id,
+            details: record,
+          });
         }
+        // Last in the transaction: the audit chain's lock is then held only for the appends.
+        await appendAudits(
+          tx,
+          events.map((e) => ({ e, at })),
+        );
         logger.debug(
           {
             applicationId: app.id,
@@ -486,7 +471,7 @@ export function createActivities({
           currentStage,
           currentOrgCode,
           round: input.round,
-          version: await bumpVersion(tx, app.id),
+          version: written[0].version,
           stage: currentStage ? freshStage(deadline) : null,
         };
         return {
@@ -511,7 +496,7 @@ export function createActivities({
      * exists is left as it is.
      */
     async startRound(input: StartRoundInput): Promise<DecisionRecord> {
-      return prisma.$transaction(async (tx) => {
+      return transaction(pool, async (tx) => {
         const app = await lockCase(tx, input.applicationId);
         if (app.round >= input.round) return { ...outcomeOf(app), deadline: null, state: await stateOf(tx, app) };
         if (app.status !== 'RETURNED' || app.round !== input.round - 1) {
@@ -521,36 +506,39 @@ export function createActivities({
         assertCleanCase(app);
         const at = now();
         const first = input.chain[0];
-        const deadline = deadlineOf(await calendarIn(tx), app.type, first.stage, at);
-        await tx.applicationStep.createMany({
-          data: input.chain.map((s, i) => ({
-            applicationId: input.applicationId,
-            round: input.round,
-            seq: i + 1,
-            stage: s.stage,
-            orgCode: s.orgCode,
-            ...(i === 0
-              ? { openedAt: at, dueAt: new Date(deadline.dueAtMs), dueProvisional: deadline.provisional }
-              : {}),
-          })),
-          skipDuplicates: true,
-        });
+        const deadline = deadlineOf(await calendarOf(app), app.type, first.stage, at);
+        const steps = input.chain.map((s, i) => ({
+          seq: i + 1,
+          stage: s.stage,
+          orgCode: s.orgCode,
+          ...(i === 0
+            ? {
+                openedAt: at.toISOString(),
+                dueAt: new Date(deadline.dueAtMs).toISOString(),
+                dueProvisional: deadline.provisional,
+              }
+            : {}),
+        }));
         const c = input.corrections;
-        const updated = await tx.application.update({
-          where: { id: input.applicationId },
-          data: {
-            round: input.round,
-            status: 'IN_REVIEW',
-            currentStage: first.stage,
-            currentOrgCode: first.orgCode,
-            waitingSince: at,
-            ...(c.reason !== undefined ? { reason: c.reason } : {}),
-            ...(c.effectiveDate !== undefined ? { effectiveDate: new Date(`${c.effectiveDate}T00:00:00Z`) } : {}),
-            ...(c.details !== undefined
-              ? { details: (c.details ?? undefined) as Prisma.InputJsonValue | undefined }
-              : {}),
-          },
-        });
+        // The new round's steps and the case (with the applicant's corrections) in one statement.
+        const [updated] = await tx.$queryRaw<{ version: number }[]>`
+          with added as (
+            insert into "ApplicationStep" ("applicationId", round, seq, stage, "orgCode", "openedAt", "dueAt",
+                                           "dueProvisional")
+            select ${app.id}::int, ${input.round}::int, s.seq, s.stage::"Stage", s."orgCode", s."openedAt"::timestamp(3),
+                   s."dueAt"::timestamp(3), coalesce(s."dueProvisional", false)
+              from jsonb_to_recordset(${JSON.stringify(steps)}::jsonb)
+                   as s(seq int, stage text, "orgCode" text, "openedAt" text, "dueAt" text, "dueProvisional" boolean)
+            on conflict do nothing)
+          update "Application" set round = ${input.round}::int, status = 'IN_REVIEW',
+                 "currentStage" = ${first.stage}::"Stage", "currentOrgCode" = ${first.orgCode}, "waitingSince" = ${at},
+                 reason = coalesce(${c.reason ?? null}::text, reason),
+                 "effectiveDate" = coalesce(${c.effectiveDate ?? null}::date, "effectiveDate"),
+                 details = coalesce(${c.details == null ? null : JSON.stringify(c.details)}::jsonb, details),
+                 "updatedAt" = ${new Date()}, version = version + 1
+           where id = ${app.id}::int
+          returning version`;
+        const after = { status: 'IN_REVIEW' as const, currentStage: first.stage, currentOrgCode: first.orgCode };
         await applyRollup(tx, [{ stage: first.stage, orgCode: first.orgCode, open: 1 }]);
         if (first.orgCode !== app.applicantOrgCode) {
           await outbox.enqueue(tx, app, [
@@ -564,21 +552,23 @@ export function createActivities({
           ]);
         }
         // What the applicant corrected (reason, date, type-specific fields): never ID numbers.
-        await audit(tx, app.id, input.actor, 'application.resubmit', { round: input.round, corrections: c }, at);
+        await appendAudits(tx, [
+          { e: caseEvent(app.id, input.actor, 'application.resubmit', { round: input.round, corrections: c }), at },
+        ]);
         logger.debug({ applicationId: app.id, round: input.round }, 'case resubmitted');
         const state: CaseState = {
-          ...outcomeOf(updated),
+          ...after,
           round: input.round,
-          version: await bumpVersion(tx, app.id),
+          version: updated.version,
           stage: freshStage(deadline),
         };
-        return { ...outcomeOf(updated), deadline, state };
+        return { ...after, deadline, state };
       });
     },
 
     /** Ends an open case as WITHDRAWN or CANCELLED. Idempotent: a closed case is left as it is. */
     async closeApplication(input: CloseApplicationInput): Promise<Outcome & WriteResult> {
-      return prisma.$transaction(async (tx) => {
+      return transaction(pool, async (tx) => {
         const app = await lockCase(tx, input.applicationId);
         if (app.status !== 'IN_REVIEW' && app.status !== 'RETURNED') {
           const state = await stateOf(tx, app);
@@ -588,22 +578,17 @@ export function createActivities({
         }
         assertCleanCase(app);
         const at = now();
-        const updated = await tx.application.update({
-          where: { id: input.applicationId },
-          data: {
-            status: input.status,
-            currentStage: null,
-            currentOrgCode: null,
-            waitingSince: null,
-            closeReason: input.reason,
-            closedById: input.actor.userId,
-            closedAt: at,
-          },
-        });
+        const [updated] = await tx.$queryRaw<{ version: number }[]>`
+          update "Application" set status = ${input.status}::"ApplicationStatus", "currentStage" = null,
+                 "currentOrgCode" = null, "waitingSince" = null, "closeReason" = ${input.reason},
+                 "closedById" = ${input.actor.userId}::int, "closedAt" = ${at}, "updatedAt" = ${new Date()},
+                 version = version + 1
+           where id = ${app.id}::int
+          returning version`;
+        const after = { status: input.status, currentStage: null, currentOrgCode: null };
         if (app.status === 'IN_REVIEW' && app.currentStage && app.currentOrgCode) {
-          const [open] = await tx.$queryRaw<{ overdueAt: Date | null }[]>`
-            select "overdueAt" from "ApplicationStep"
-             where "applicationId" = ${app.id} and round = ${app.round} and stage = ${app.currentStage}::"Stage"`;
+          // lockCase read the case's own round.
+          const open = app.steps.find((s) => s.stage === app.currentStage);
           await applyRollup(tx, [
             { stage: app.currentStage, orgCode: app.currentOrgCode, open: -1, overdue: open?.overdueAt ? -1 : 0 },
           ]);
@@ -618,17 +603,24 @@ export function createActivities({
             reason: input.reason,
           },
         ]);
-        await audit(
-          tx,
-          app.id,
-          input.actor,
-          input.status === 'WITHDRAWN' ? 'application.withdraw' : 'application.cancel',
-          { reason: input.reason, from: app.status, stage: app.currentStage, round: app.round },
-          at,
-        );
+        await appendAudits(tx, [
+          {
+            e: caseEvent(
+              app.id,
+              input.actor,
+              input.status === 'WITHDRAWN' ? 'application.withdraw' : 'application.cancel',
+              {
+                reason: input.reason,
+                from: app.status,
+                stage: app.currentStage,
+                round: app.round,
+              },
+            ),
+            at,
+          },
+        ]);
         logger.debug({ applicationId: app.id, status: input.status }, 'case closed');
-        const version = await bumpVersion(tx, app.id);
-        return { ...outcomeOf(updated), state: { ...outcomeOf(updated), round: app.round, version, stage: null } };
+        return { ...after, state: { ...after, round: app.round, version: updated.version, stage: null } };
       });
     },
   };

@@ -1,11 +1,12 @@
-import type { PrismaClient } from '../infra/db';
+import type { Pool } from 'pg';
+import { transaction } from '../infra/sql';
 import type { MailKind } from '../infra/mail-templates';
 import type { ApplicationStatus, Decision, Stage } from '../domain/types';
 import { lockCase } from './cases';
 import { decisionMails, TO_ADMINS, type MailSpec, type Outbox } from './outbox';
 
 export interface NotifyDeps {
-  prisma: PrismaClient;
+  pool: Pool;
   outbox: Outbox;
 }
 
@@ -34,16 +35,11 @@ export interface NotifyResult {
  * there already (same key) and adds nothing; it writes the row itself only where the change's transaction did not,
  * and never sends: the dispatcher does. Kept so that cases in flight finish on the new worker.
  */
-export function createNotifyActivities({ prisma, outbox }: NotifyDeps) {
+export function createNotifyActivities({ pool, outbox }: NotifyDeps) {
   async function notify(input: NotifyInput): Promise<NotifyResult> {
-    return prisma.$transaction(async (tx) => {
-      const app = await lockCase(tx, input.applicationId);
-      const step =
-        input.stage === 'END'
-          ? null
-          : await tx.applicationStep.findUnique({
-              where: { applicationId_round_stage: { applicationId: app.id, round: input.round, stage: input.stage } },
-            });
+    return transaction(pool, async (tx) => {
+      const app = await lockCase(tx, input.applicationId, input.round);
+      const step = input.stage === 'END' ? null : (app.steps.find((s) => s.stage === input.stage) ?? null);
       let mails: MailSpec[] = [];
       switch (input.kind) {
         case 'task':

@@ -2,7 +2,6 @@
 // MailOutbox exactly when the decision, reminder or closing they announce does, and the dispatcher
 // (infra/mail-dispatcher.ts) sends them afterwards, outside any transaction. One outbox key, at most one row.
 import type { Logger } from 'pino';
-import type { Prisma } from '../generated/prisma/client';
 import {
   decisionMail,
   escalationMail,
@@ -17,8 +16,7 @@ import {
 import { MAIL_CHANNEL } from '../infra/mail-dispatcher';
 import type { ApplicationStatus, ChangeType, Decision, Stage } from '../domain/types';
 import { TtlCache } from '../infra/ttl-cache';
-
-type Tx = Prisma.TransactionClient;
+import type { Tx } from './cases';
 
 /** 'ADMIN' as a mail target or escalation target: the active administrators. */
 export const TO_ADMINS = 'ADMIN';
@@ -66,25 +64,24 @@ export class MailDirectory {
   async addressesOf(tx: Tx, target: string): Promise<string[]> {
     return this.addresses.get(target, async () => {
       if (target === TO_ADMINS) {
-        const admins = await tx.user.findMany({
-          where: { role: 'ADMIN', active: true, email: { not: null } },
-          select: { email: true },
-        });
-        return admins.map((u) => u.email!);
+        const admins = await tx.$queryRaw<{ email: string }[]>`
+          select email from "User" where role = 'ADMIN' and active and email is not null order by id`;
+        return admins.map((u) => u.email);
       }
-      const org = await tx.organisation.findUnique({
-        where: { code: target },
-        select: { email: true, users: { where: { active: true, email: { not: null } }, select: { email: true } } },
-      });
+      const [org] = await tx.$queryRaw<{ email: string | null; users: string[] }[]>`
+        select o.email,
+               array(select u.email from "User" u
+                      where u."orgCode" = o.code and u.active and u.email is not null order by u.id) as users
+          from "Organisation" o where o.code = ${target}`;
       if (!org) return [];
-      return [org.email, ...org.users.map((u) => u.email)].filter((e): e is string => !!e);
+      return [org.email, ...org.users].filter((e): e is string => !!e);
     });
   }
 
   async nameOf(tx: Tx, code: string): Promise<string> {
     if (code === TO_ADMINS) return '系统管理员';
     return this.names.get(code, async () => {
-      const org = await tx.organisation.findUnique({ where: { code }, select: { name: true } });
+      const [org] = await tx.$queryRaw<{ name: string }[]>`select name from "Organisation" where code = ${code}`;
       return org?.name ?? code;
     });
   }
@@ -149,7 +146,7 @@ export function createOutbox({ logger, directory, appUrl }: OutboxDeps) {
    * dispatchers, whose LISTEN fires when this transaction commits. A target with no address on record is skipped.
    */
   async function enqueue(tx: Tx, c: MailCase, mails: MailSpec[]): Promise<number> {
-    const rows: Prisma.MailOutboxCreateManyInput[] = [];
+    const rows: ({ key: string; applicationId: number; kind: string; toAddresses: string[] } & MailContent)[] = [];
     for (const m of mails) {
       const key = mailKey({ applicationId: c.id, round: m.round, stage: m.stage, kind: m.kind as MailKind, n: m.n });
       const to = await directory.addressesOf(tx, m.target);
@@ -160,9 +157,21 @@ export function createOutbox({ logger, directory, appUrl }: OutboxDeps) {
       rows.push({ key, applicationId: c.id, kind: m.kind, toAddresses: to, ...(await render(tx, c, m)) });
     }
     if (rows.length === 0) return 0;
-    const { count } = await tx.mailOutbox.createMany({ data: rows, skipDuplicates: true });
-    if (count > 0) await tx.$executeRaw`select pg_notify(${MAIL_CHANNEL}, '')`;
-    return count;
+    // One statement: the rows, and the notification when any was new.
+    const [{ n }] = await tx.$queryRaw<{ n: number }[]>`
+      with added as (
+        insert into "MailOutbox" (key, "applicationId", kind, "toAddresses", subject, text, html, "createdAt",
+                                  "nextAttemptAt")
+        select m.key, m."applicationId", m.kind, m."toAddresses", m.subject, m.text, m.html,
+               now() at time zone 'UTC', now() at time zone 'UTC'
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+               as m(key text, "applicationId" int, kind text, "toAddresses" text[], subject text, text text, html text)
+        on conflict (key) do nothing
+        returning 1),
+      counted as (select count(*)::int as n from added)
+      select n, (select count(*) from (select pg_notify(${MAIL_CHANNEL}, '') from counted where n > 0) x) as notified
+        from counted`;
+    return n;
   }
 
   return { enqueue };

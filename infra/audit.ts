@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Prisma } from '../generated/prisma/client';
 import type { PrismaClient } from './db';
 import { redactDeep, redactIdNumbers } from './logger';
+import type { RawSql } from './sql';
 
 /** Anyone or anything that acts: a user, or the system itself (null). */
 export interface AuditActor {
@@ -22,10 +22,8 @@ export interface AuditInput {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
-// Serialises appends so each row links to the one before it (held until the transaction ends).
-const CHAIN_LOCK = 0x61756469; // 'audi'
-
-type Tx = Prisma.TransactionClient;
+// Appends are serialised by an advisory lock held until the transaction ends (key 0x61756469 'audi', taken by the
+// server-side append xueji_append_audit), so each row links to the one before it.
 
 /** JSON with keys sorted at every level, so the same row always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -55,33 +53,17 @@ interface HashedFields {
 }
 
 export function auditHash(prevHash: string, row: HashedFields): string {
-  const body = canonicalJson({
-    at: row.at,
-    actorId: row.actorId,
-    actorName: row.actorName,
-    orgCode: row.orgCode,
-    action: row.action,
-    entityType: row.entityType,
-    entityId: row.entityId,
-    applicationId: row.applicationId,
-    details: row.details ?? null,
-  });
-  return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex');
+  return createHash('sha256')
+    .update(`${prevHash}\n${hashedBody(row)}`)
+    .digest('hex');
 }
 
-/**
- * Appends one event to the chain inside the caller's transaction, so the event exists exactly when
- * the change it records does.
- */
-export async function appendAudit(tx: Tx, e: AuditInput, at: Date = new Date()): Promise<void> {
-  // Two statements, not one: the head must be read with a snapshot taken after the lock is held.
-  await tx.$executeRaw`select pg_advisory_xact_lock(${CHAIN_LOCK})`;
-  const [head] = await tx.$queryRaw<{ hash: string }[]>`select hash from "AuditEvent" order by seq desc limit 1`;
-  const prevHash = head?.hash ?? GENESIS_HASH;
+/** An event as it is stored and hashed: ID numbers masked, the time as Postgres will give it back. */
+function auditRow(e: AuditInput, at: Date): HashedFields {
   // Masked when written (never by rewriting stored rows: that would break the chain), however the number is encoded.
   // Through JSON and back first: what is hashed is exactly what Postgres will give back (no undefined, Dates as text).
   const details = e.details ? redactDeep(JSON.parse(JSON.stringify(e.details)) as Record<string, unknown>) : null;
-  const row: HashedFields = {
+  return {
     // Postgres keeps microseconds at most and Prisma milliseconds: hash what will be read back.
     at: new Date(Math.floor(at.getTime())),
     actorId: e.actor?.userId ?? null,
@@ -93,12 +75,41 @@ export async function appendAudit(tx: Tx, e: AuditInput, at: Date = new Date()):
     applicationId: e.applicationId ?? null,
     details,
   };
-  await tx.$executeRaw`
-    insert into "AuditEvent" (at, "actorId", "actorName", "orgCode", action, "entityType", "entityId", "applicationId",
-                              details, "prevHash", hash)
-    values (${row.at}, ${row.actorId}, ${row.actorName}, ${row.orgCode}, ${row.action}, ${row.entityType},
-            ${row.entityId}, ${row.applicationId}, ${details === null ? null : JSON.stringify(details)}::jsonb,
-            ${prevHash}, ${auditHash(prevHash, row)})`;
+}
+
+/** The canonical JSON that auditHash hashes after the previous hash (what the server-side append is given). */
+function hashedBody(row: HashedFields): string {
+  return canonicalJson({
+    at: row.at,
+    actorId: row.actorId,
+    actorName: row.actorName,
+    orgCode: row.orgCode,
+    action: row.action,
+    entityType: row.entityType,
+    entityId: row.entityId,
+    applicationId: row.applicationId,
+    details: row.details ?? null,
+  });
+}
+
+/**
+ * Appends events to the chain, in order, inside the caller's transaction, so each exists exactly when the change it
+ * records does. One statement however many (the server-side function xueji_append_audit, see its migration): it
+ * takes the chain's lock, reads the head after taking it, and links each row to the one before with the same hash as
+ * auditHash. The lock is held until the transaction ends: append last.
+ */
+export async function appendAudits(tx: RawSql, events: { e: AuditInput; at?: Date }[]): Promise<void> {
+  if (events.length === 0) return;
+  const entries = events.map(({ e, at }) => {
+    const row = auditRow(e, at ?? new Date());
+    return { ...row, at: row.at.toISOString(), body: hashedBody(row), details: row.details ?? undefined };
+  });
+  await tx.$executeRaw`select xueji_append_audit(${JSON.stringify(entries)}::jsonb)`;
+}
+
+/** Appends one event (see appendAudits). */
+export function appendAudit(tx: RawSql, e: AuditInput, at: Date = new Date()): Promise<void> {
+  return appendAudits(tx, [{ e, at }]);
 }
 
 /** Appends in a transaction of its own (for events that change nothing else: a failed login, a denial). */

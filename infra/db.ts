@@ -1,5 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { registerPool } from './sql';
 
 export type { PrismaClient };
 
@@ -88,9 +90,15 @@ export function describeDbError(e: unknown): string {
 
 /**
  * One Prisma client per process, on the pg driver adapter (no Rust query engine). A connection that cannot be made
- * within 5 s fails (node-postgres waits forever by default): a request then answers 503 instead of hanging.
+ * within 5 s fails (node-postgres waits forever by default): a request then answers 503 instead of hanging. The pg
+ * pool beneath it is the process's one pool: the workflow's writes (activities/) use it directly (infra/sql.ts
+ * poolOf), and `$disconnect` ends it.
  */
 export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5000 });
-  return new PrismaClient({ adapter });
+  const pool = new Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5000 });
+  pool.on('error', () => undefined); // a connection lost while idle: the next query opens another
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const prisma = new PrismaClient({ adapter });
+  registerPool(prisma, pool);
+  return prisma;
 }

@@ -1,0 +1,110 @@
+// The workflow's writes run on node-postgres directly (infra/sql.ts) beside Prisma, on the same pool: what they write
+// must read back the same through either, the audit chain they extend must verify, and a transaction that hangs
+// must end and give its locks back.
+import { appendAudit, appendAudits, verifyAuditChain } from '../infra/audit';
+import { applyRollup } from '../infra/rollup';
+import { poolOf, transaction, TransactionTimeoutError } from '../infra/sql';
+import { createTestDatabase, type TestDatabase } from './support/stack';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+test('timestamps and dates are UTC both ways, whatever the process time zone', async () => {
+  const before = process.env.TZ;
+  process.env.TZ = 'Asia/Shanghai';
+  try {
+    const at = new Date('2026-12-01T23:30:00.123Z'); // already 2 December in Shanghai
+    const seq = await transaction(poolOf(db.prisma), async (tx) => {
+      await appendAudit(tx, { actor: null, action: 'test.utc', details: { at } }, at);
+      const [row] = await tx.$queryRaw<{ at: Date; day: Date }[]>`
+        select at, at::date as day from "AuditEvent" where action = 'test.utc'`;
+      expect(row.at.toISOString()).toBe(at.toISOString());
+      expect(row.day.toISOString()).toBe('2026-12-01T00:00:00.000Z');
+      return 1;
+    });
+    expect(seq).toBe(1);
+    const viaPrisma = await db.prisma.auditEvent.findFirstOrThrow({ where: { action: 'test.utc' } });
+    expect(viaPrisma.at.toISOString()).toBe('2026-12-01T23:30:00.123Z');
+  } finally {
+    if (before === undefined) delete process.env.TZ;
+    else process.env.TZ = before;
+  }
+});
+
+test('concurrent appends through pg and Prisma form one chain that verifies', async () => {
+  const pool = poolOf(db.prisma);
+  await Promise.all([
+    ...Array.from({ length: 12 }, (_, i) =>
+      transaction(pool, (tx) =>
+        appendAudits(tx, [
+          { e: { actor: null, action: 'test.concurrent', details: { i, n: 1 } } },
+          { e: { actor: null, action: 'test.concurrent', details: { i, n: 2 } } },
+        ]),
+      ),
+    ),
+    ...Array.from({ length: 4 }, (_, i) =>
+      db.prisma.$transaction((tx) => appendAudit(tx, { actor: null, action: 'test.concurrent', details: { i } })),
+    ),
+  ]);
+  expect(await db.prisma.auditEvent.count({ where: { action: 'test.concurrent' } })).toBe(28);
+  // Two entries of one append are adjacent: nobody else's row between them.
+  const rows = await db.prisma.auditEvent.findMany({ where: { action: 'test.concurrent' }, orderBy: { seq: 'asc' } });
+  rows.forEach((r, k) => {
+    const d = r.details as { i: number; n?: number };
+    if (d.n === 1) expect(rows[k + 1].details).toEqual({ i: d.i, n: 2 });
+  });
+  expect(await verifyAuditChain(db.prisma)).toMatchObject({ ok: true });
+});
+
+test('a roll-up change to the same row twice in one call adds both; histograms merge', async () => {
+  const pool = poolOf(db.prisma);
+  const org = 'TEST-ROLLUP';
+  await transaction(pool, (tx) =>
+    applyRollup(tx, [
+      { stage: 'COUNTY', orgCode: org, open: 1 },
+      { stage: 'COUNTY', orgCode: org, open: -1, decidedAfterMs: 5 * 60_000 },
+      { stage: 'SCHOOL', orgCode: org, open: 1, overdue: 1 },
+    ]),
+  );
+  await transaction(pool, (tx) =>
+    applyRollup(tx, [{ stage: 'COUNTY', orgCode: org, decidedAfterMs: 5 * 60_000, overdue: 1 }]),
+  );
+  const rows = await db.prisma.stageRollup.findMany({ where: { orgCode: org } });
+  expect(
+    rows
+      .map(({ stage, open, overdue, decided, histogram }) => ({ stage, open, overdue, decided, histogram }))
+      .sort((a, b) => a.stage.localeCompare(b.stage)),
+  ).toEqual([
+    { stage: 'COUNTY', open: 0, overdue: 1, decided: 2, histogram: { '5': 2 } },
+    { stage: 'SCHOOL', open: 1, overdue: 1, decided: 0, histogram: {} },
+  ]);
+});
+
+test('a transaction past its time limit fails, is rolled back and gives its row locks back', async () => {
+  const pool = poolOf(db.prisma);
+  const code = (await db.prisma.organisation.findFirstOrThrow()).code;
+  const name = (await db.prisma.organisation.findUniqueOrThrow({ where: { code } })).name;
+  const t0 = Date.now();
+  await expect(
+    transaction(
+      pool,
+      async (tx) => {
+        await tx.$executeRaw`update "Organisation" set name = 'changed' where code = ${code}`;
+        await tx.$queryRaw`select pg_sleep(1)`;
+      },
+      300,
+    ),
+  ).rejects.toBeInstanceOf(TransactionTimeoutError);
+  expect(Date.now() - t0).toBeLessThan(900);
+  // Its connection was closed: Postgres ends the transaction once the statement running then returns (as after
+  // Prisma's timeout), so the row is free again and the change is gone.
+  await transaction(pool, async (tx) => {
+    await tx.$executeRaw`update "Organisation" set "email" = "email" where code = ${code}`;
+  });
+  expect((await db.prisma.organisation.findUniqueOrThrow({ where: { code } })).name).toBe(name);
+});
