@@ -374,10 +374,13 @@ export function createActivities({
             returning version`;
         }
 
-        const change =
-          input.finalStatus === 'APPROVED'
-            ? await applyChange(tx, app, await Promise.all(steps.map((s) => directory.nameOf(tx, s.orgCode))), at)
-            : null;
+        let change: Awaited<ReturnType<typeof applyChange>> | null = null;
+        if (input.finalStatus === 'APPROVED') {
+          // One after the other: a transaction's connection runs one query at a time (pg deprecates queueing them).
+          const names: string[] = [];
+          for (const s of steps) names.push(await directory.nameOf(tx, s.orgCode));
+          change = await applyChange(tx, app, names, at);
+        }
         const revoked = change ? await revokeReversedDocuments(tx, app, input.actor, at) : [];
 
         const rollup: RollupChange[] = [
