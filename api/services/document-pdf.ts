@@ -51,6 +51,11 @@ const fonts = () =>
 let printing: { PDFDocument: typeof PDFKitDocument; QRCode: typeof QRCodeModule } | undefined;
 const loadPrinting = async () =>
   (printing ??= { PDFDocument: (await import('pdfkit')).default, QRCode: (await import('qrcode')).default });
+/** The modules loadPrinting() loaded: only a document being rendered draws. */
+const loaded = () => {
+  if (!printing) throw new Error('pdfkit and qrcode are loaded by renderDocumentPdf first');
+  return printing;
+};
 
 /** Renders the document as an A4 PDF. */
 export async function renderDocumentPdf(d: PrintedDocument): Promise<Buffer> {
@@ -191,7 +196,7 @@ async function verificationBox(doc: PDFKit.PDFDocument, v: PrintedDocument['veri
 
 /** A QR code as filled squares (error correction M: survives a fold or a stain). */
 function drawQr(doc: PDFKit.PDFDocument, text: string, x: number, y: number, size: number) {
-  const qr = printing!.QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const qr = loaded().QRCode.create(text, { errorCorrectionLevel: 'M' });
   const n = qr.modules.size;
   const quiet = 2;
   const cell = size / (n + 2 * quiet);
