@@ -102,7 +102,7 @@ const schema = z.object({
    * Cases the worker keeps in memory between their workflow tasks; the rest are replayed from Temporal's history when
    * they next move (a few milliseconds). Bounds the worker's memory whatever the number of open cases.
    */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(500),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(50),
   /** The console's public address, for links in mail. Default: http://localhost:PORT. */
   APP_URL: optionalUrl,
   /** Time limits per stage, reminders and escalation (JSON); default settings/deadlines.json. */

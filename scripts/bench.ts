@@ -13,13 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
+import { loadConfig } from '../config';
 import { migrateDatabase } from '../infra/migrations';
 import { createPrisma } from '../infra/db';
 import { seedDemoData } from '../infra/seed';
 import { freePort } from '../test/support/ports';
 import { bareChain, bareStepUpdate } from './bench/bare-workflow';
-import { cpuSeconds, rssMb, treeCpuSeconds } from './bench/proc';
-import { createDatabase, query, spawnTs, startPostgres, startSmtpSink, startTemporal, type Proc } from './bench/stack';
+import { cpuSeconds, treeCpuSeconds, treeRss } from './bench/proc';
+import { createDatabase, query, spawnStart, spawnTs, startPostgres, startSmtpSink, startTemporal, type Proc } from './bench/stack';
 import { measureReads, TASKS_PAGE } from './bench/reads';
 import { measureWarmStart } from './bench/warm-start';
 import { breakdown } from './bench/breakdown';
@@ -212,8 +213,7 @@ async function throughputAndMemory(
     }
 
     const port = await freePort();
-    const app = await spawnTs(
-      'scripts/start.ts',
+    const app = await spawnStart(
       {
         DATABASE_URL: appUrl,
         TEMPORAL_ADDRESS: tmp.address,
@@ -568,8 +568,9 @@ async function throughputAndMemory(
 
 // ------------------------------------------------------------------------------------------------- memory
 /**
- * RSS of the app process with 0, 1,000, 5,000 and --open-cases cases open (each filed, its workflow running and
- * touched once), then decisions on cases long out of the worker's cache against ones just handled.
+ * RSS of the app — its process and every descendant, summed — with 0, 1,000, 5,000 and --open-cases cases open (each
+ * filed, its workflow running and touched once); then decisions on cases long out of the worker's cache against
+ * cases in it, in alternating batches.
  */
 async function memoryStep(
   appUrl: string,
@@ -578,6 +579,12 @@ async function memoryStep(
   app: Proc,
   results: Record<string, unknown>,
 ): Promise<Row[]> {
+  // The cache the app runs with: the bench passes WORKER_MAX_CACHED_WORKFLOWS through, else config.ts's default.
+  const cacheSize = loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: process.env.WORKER_MAX_CACHED_WORKFLOWS })
+    .WORKER_MAX_CACHED_WORKFLOWS;
+  const k = Math.min(300, Math.floor(OPEN_CASES / 4));
+  // A cached batch is filed and decided at once; small beside the cache, so every case of it is still there.
+  const batch = Math.max(1, Math.min(25, Math.floor(cacheSize / 4)));
   const pool = (
     await query<{ studentNo: string; schoolCode: string }>(
       appUrl,
@@ -587,45 +594,48 @@ async function memoryStep(
        order by "studentNo"`,
     )
   ).map((r) => r);
-  if (pool.length < OPEN_CASES) throw new Error(`only ${pool.length} pupils free for ${OPEN_CASES} open cases`);
+  if (pool.length < OPEN_CASES + k) throw new Error(`only ${pool.length} pupils free for ${OPEN_CASES + k} cases`);
   const clerk: Record<string, string> = {
     '5119220001': 'nj.s1',
     '5119220002': 'nj.s2',
     '5203020001': 'hhg.s1',
     '5203020002': 'hhg.s2',
   };
+  let next = 0;
+  // 休学 (school → county): the case waits at its first stage, its workflow running.
+  const file = async (): Promise<{ id: number; school: string }> => {
+    const p = pool[next++];
+    const created = await http.call('POST', '/api/applications', tokens[clerk[p.schoolCode]], {
+      type: 'SUSPEND',
+      studentNo: p.studentNo,
+      reason: '基准测试：在办业务',
+      effectiveDate: today(),
+      details: { expectedReturnDate: addDays(today(), 180) },
+    });
+    return { id: created.id, school: p.schoolCode };
+  };
   await sleep(3000);
   const steps = [0, 1000, 5000, OPEN_CASES].filter((n, i, a) => n <= OPEN_CASES && a.indexOf(n) === i);
   const rss: Record<number, number> = {};
+  const processes: Record<number, { pid: number; name: string; rssMb: number }[]> = {};
   const filed: { id: number; school: string }[] = [];
-  let next = 0;
   const t0 = Date.now();
   for (const target of steps) {
     await Promise.all(
       Array.from({ length: 16 }, async () => {
-        while (next < target) {
-          const p = pool[next++];
-          // 休学 (school → county): the case waits at its first stage, its workflow running.
-          const created = await http.call('POST', '/api/applications', tokens[clerk[p.schoolCode]], {
-            type: 'SUSPEND',
-            studentNo: p.studentNo,
-            reason: '基准测试：在办业务',
-            effectiveDate: today(),
-            details: { expectedReturnDate: addDays(today(), 180) },
-          });
-          filed.push({ id: created.id, school: p.schoolCode });
-        }
+        while (next < target) filed.push(await file());
       }),
     );
     await sleep(5000);
-    rss[target] = rssMb(app.pid);
+    processes[target] = treeRss(app.pid);
+    rss[target] = processes[target].reduce((sum, p) => sum + p.rssMb, 0);
     log(
-      `${target} open cases: app RSS ${rss[target].toFixed(0)} MB (filing so far ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      `${target} open cases: app RSS ${rss[target].toFixed(0)} MB (${processes[target].map((p) => `${p.name} ${p.rssMb.toFixed(0)}`).join(' + ')}; filing so far ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
     );
   }
-  // Decisions (the school's 学校审核) on the oldest cases — out of the worker's cache by now — and on the newest.
-  const decide = async (cases: typeof filed) => {
-    const ms: number[] = [];
+  // Decisions (the school's 学校审核): batches of fresh cases, just filed and so in the worker's cache, alternating
+  // with batches of the oldest cases, out of it long since (the cache holds `cacheSize` of `OPEN_CASES`).
+  const decide = async (cases: typeof filed, ms: number[]) => {
     let i = 0;
     await Promise.all(
       Array.from({ length: 4 }, async () => {
@@ -640,19 +650,31 @@ async function memoryStep(
         }
       }),
     );
-    return ms;
   };
-  const k = Math.min(300, Math.floor(filed.length / 4));
-  const cached = await decide(filed.slice(-k));
-  const evicted = await decide(filed.slice(0, k));
+  const cached: number[] = [];
+  const evicted: number[] = [];
+  for (let done = 0; done < k; done += batch) {
+    const n = Math.min(batch, k - done);
+    const fresh = await Promise.all(Array.from({ length: n }, () => file()));
+    await decide(fresh, cached);
+    await decide(filed.slice(done, done + n), evicted);
+  }
   const cachedP99 = pct(cached, 99);
   const evictedP99 = pct(evicted, 99);
-  results.memory = { rssMb: rss, cachedP99, evictedP99, cachedP50: pct(cached, 50), evictedP50: pct(evicted, 50) };
   const top = steps[steps.length - 1];
+  results.memory = {
+    rssMb: rss,
+    processes,
+    cacheSize,
+    cachedP99,
+    evictedP99,
+    cachedP50: pct(cached, 50),
+    evictedP50: pct(evicted, 50),
+  };
   return [
     row(
-      `app process RSS with ${steps.map(fmtCount).join(' / ')} open cases`,
-      `${steps.map((s) => rss[s].toFixed(0)).join(' / ')} MB`,
+      `app RSS (every process, summed) with ${steps.map(fmtCount).join(' / ')} open cases`,
+      `${steps.map((s) => rss[s].toFixed(0)).join(' / ')} MB (at ${fmtCount(top)}: ${processes[top].map((p) => `${p.name} ${p.rssMb.toFixed(0)}`).join(' + ')}; cache ${cacheSize})`,
       '—',
       `≤ 300 MB at ${fmtCount(top)} open`,
       rss[top] <= 300,

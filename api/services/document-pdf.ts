@@ -9,8 +9,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import PDFDocument from 'pdfkit';
-import QRCode from 'qrcode';
+import type PDFKitDocument from 'pdfkit';
+import type QRCodeModule from 'qrcode';
 
 const FONT_DIR = path.dirname(require.resolve('@expo-google-fonts/noto-sans-sc/package.json'));
 export const FONT_FILES = {
@@ -44,8 +44,22 @@ let fontBytes: { regular: Buffer; bold: Buffer } | null = null;
 const fonts = () =>
   (fontBytes ??= { regular: fs.readFileSync(FONT_FILES.regular), bold: fs.readFileSync(FONT_FILES.bold) });
 
+/**
+ * pdfkit (with fontkit) and qrcode, loaded on the first document printed: about 5 MB of heap and 25 MB of resident
+ * memory that a process which prints nothing does not carry (README "Performance", memory).
+ */
+let printing: { PDFDocument: typeof PDFKitDocument; QRCode: typeof QRCodeModule } | undefined;
+const loadPrinting = async () =>
+  (printing ??= { PDFDocument: (await import('pdfkit')).default, QRCode: (await import('qrcode')).default });
+/** The modules loadPrinting() loaded: only a document being rendered draws. */
+const loaded = () => {
+  if (!printing) throw new Error('pdfkit and qrcode are loaded by renderDocumentPdf first');
+  return printing;
+};
+
 /** Renders the document as an A4 PDF. */
 export async function renderDocumentPdf(d: PrintedDocument): Promise<Buffer> {
+  const { PDFDocument } = await loadPrinting();
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: MARGIN, bottom: MARGIN, left: MARGIN, right: MARGIN },
@@ -182,7 +196,7 @@ async function verificationBox(doc: PDFKit.PDFDocument, v: PrintedDocument['veri
 
 /** A QR code as filled squares (error correction M: survives a fold or a stain). */
 function drawQr(doc: PDFKit.PDFDocument, text: string, x: number, y: number, size: number) {
-  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const qr = loaded().QRCode.create(text, { errorCorrectionLevel: 'M' });
   const n = qr.modules.size;
   const quiet = 2;
   const cell = size / (n + 2 * quiet);

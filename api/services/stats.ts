@@ -1,6 +1,5 @@
-import ExcelJS from 'exceljs';
 import type { PrismaClient } from '../../infra/db';
-import { addExportRow } from '../spreadsheet';
+import { addExportRow, loadExcelJS } from '../spreadsheet';
 import { STAGE_LABELS } from '../../domain/labels';
 import { mergeHistograms, quantileMinutes, type Histogram } from '../../domain/histogram';
 import type { Stage } from '../../domain/types';
@@ -118,7 +117,7 @@ const HEADERS = ['在办', '超期', '中位用时(分钟)', 'P90用时(分钟)'
 
 /** The same figures as a workbook: one sheet per breakdown, headers and stage names in Chinese. */
 export async function statsWorkbook(stats: Stats): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
+  const wb = new (await loadExcelJS()).Workbook();
   wb.created = new Date(stats.generatedAt);
   const sheet = (name: string, first: string[], rows: (string | number | null)[][]) => {
     const ws = wb.addWorksheet(name);

@@ -41,6 +41,19 @@ export function rssMb(pid: number): number {
   }
 }
 
+/** Resident memory of a process and each of its descendants, by pid and name (nothing hides in a child). */
+export function treeRss(root: number): { pid: number; name: string; rssMb: number }[] {
+  return processTree(root).map((pid) => {
+    let name = '?';
+    try {
+      name = /Name:\s+(\S+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+    } catch {
+      // gone meanwhile
+    }
+    return { pid, name, rssMb: rssMb(pid) };
+  });
+}
+
 /** A process and all its descendants (e.g. a postmaster and its backends). */
 export function processTree(root: number): number[] {
   const children = new Map<number, number[]>();

@@ -121,17 +121,40 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+// BENCH_CPU_PROF=DIR: a V8 CPU profile of the process, written when it stops (scripts/bench/profile-summary.ts).
+const PROF = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+
 /** Runs a TypeScript entry point with tsx's loader in one process (no wrapper), its output to a log file. */
-export async function spawnTs(
+export function spawnTs(
   entry: string,
   env: Record<string, string>,
   logFile: string,
   ready: (line: string) => boolean,
 ): Promise<Proc> {
+  return spawnLogged(process.execPath, [...PROF, '--import', 'tsx', path.join(ROOT, entry)], env, logFile, ready);
+}
+
+/**
+ * The app exactly as `npm start` runs it after its bootstrap: scripts/start.sh, with its memory settings, which
+ * `exec`s node — so the pid is the app's own process (its one child is tsx's esbuild helper).
+ */
+export function spawnStart(env: Record<string, string>, logFile: string, ready: (line: string) => boolean) {
+  const prof: Record<string, string> = PROF.length
+    ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${PROF.join(' ')}`.trim() }
+    : {};
+  return spawnLogged('sh', [path.join(ROOT, 'scripts', 'start.sh')], { ...env, ...prof }, logFile, ready);
+}
+
+async function spawnLogged(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  logFile: string,
+  ready: (line: string) => boolean,
+): Promise<Proc> {
   const out = fs.openSync(logFile, 'a');
-  // BENCH_CPU_PROF=DIR: a V8 CPU profile of the process, written when it stops (scripts/bench/profile-summary.ts).
-  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, entry)], {
+  const entry = args[args.length - 1];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

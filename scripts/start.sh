@@ -1,0 +1,14 @@
+#!/bin/sh
+# `npm start` (scripts/start.ts) with its memory settings, README "Performance" → memory. Each can be set by hand:
+#   MALLOC_ARENA_MAX   glibc's malloc arenas (default 2): one per thread otherwise, 64 MB reserved each, and the
+#                      Temporal core runs a dozen threads: ≈ 115 MB in arenas at idle here, 20–65 MB more RSS
+#   NODE_OPTIONS       after the defaults, so that a value of yours wins. Both apply to each V8 heap — the API's
+#                      and the workflow thread's: --max-old-space-size=256 (MB; Node's default here is 4 GB, and V8
+#                      collects lazily far below it) and --max-semi-space-size=2 (MB of young
+#                      generation instead of 16). A 20,000-row .xlsx import needs ≈ 100 MB of heap at its peak.
+# `exec` replaces this shell, so the app is one process (plus tsx's esbuild helper when a file needs compiling), as
+# the bench measures it. `--require tsx/cjs`, not `--import tsx`: the code is CommonJS, and tsx's ESM hooks would run
+# on a loader thread of their own — a second V8 isolate, ≈ 13 MB.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+export NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=2 ${NODE_OPTIONS:-}"
+exec node --require tsx/cjs scripts/start.ts "$@"
