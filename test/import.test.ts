@@ -180,6 +180,26 @@ describe('pupils', () => {
     expect(await present(bom)).toBe(1);
   });
 
+  test('files sent at once: the same pupil in two goes in once, the other file refused naming her; a refused file holds up none', async () => {
+    const a = pupil('何静', '2016-09-09', 'FEMALE');
+    const others = [pupil('韩冬', '2016-09-10', 'MALE'), pupil('邓琳', '2016-09-11', 'FEMALE')];
+    const bad = cells({ ...pupil('曹雨', '2016-09-12', 'FEMALE'), gender: '未知' });
+    const answers = await Promise.all([
+      upload('students', csv(EN_HEADER, [bad]), 'bad.csv'),
+      upload('students', csv(EN_HEADER, [cells(a), cells(others[0])]), 'one.csv'),
+      upload('students', csv(EN_HEADER, [cells(a), cells(others[1])]), 'two.csv'),
+    ]);
+    expect(answers[0].status).toBe(422);
+    const statuses = answers.slice(1).map((r) => r.status);
+    expect(statuses.sort()).toEqual([201, 422]);
+    const refused = answers.slice(1).find((r) => r.status === 422)!;
+    expect(refused.body.refused).toEqual([
+      { row: 2, field: 'idNumber', message: expect.stringMatching(/^该学生已有学籍/) },
+    ]);
+    expect(await present([a])).toBe(1);
+    expect(await present(others)).toBe(1); // the refused file's other pupil is not imported either
+  });
+
   test('a dry run checks and writes nothing', async () => {
     const ps = [pupil('钱多多', '2016-10-10', 'FEMALE')];
     const auditBefore = await stack.prisma.auditEvent.count();
