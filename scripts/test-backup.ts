@@ -210,9 +210,12 @@ async function scenario(sys: System, work: string, checks: Checks) {
   let driver = new CaseDriver(api, TRANSFER_HZ_TO_NJ, openCaseOf);
   const attempts = () => api.attempts;
   const earlier: typeof api.attempts = [];
+  // Pupils with no history yet (the demo's past moved some), so "moved exactly once" counts this run's moves alone.
   const pupils = (
     await db.query<{ studentNo: string }>(
-      `select "studentNo" from "Student" where "schoolCode" = $1 and status = 'ENROLLED' order by "studentNo" limit $2`,
+      `select "studentNo" from "Student" s where "schoolCode" = $1 and status = 'ENROLLED'
+          and not exists (select 1 from "StudentHistory" h where h."studentNo" = s."studentNo")
+        order by "studentNo" limit $2`,
       [TRANSFER_HZ_TO_NJ.from, CASES],
     )
   ).rows.map((r) => r.studentNo);
