@@ -14,40 +14,31 @@ export function PublicProgressPage() {
   const { form, result, summary, check } = usePublicLookup<Result>('办理进度查询 · 学籍异动', (v) =>
     ok(api.POST('/api/public/progress', { body: { ref: v.ref, code: v.code } })),
   );
+  /** One of the receipt's two codes: typed as printed, capitals, no spelling help or autofill. */
+  const codeField = (name: 'ref' | 'code', label: string, placeholder: string) => (
+    <Field label={label} required error={form.formState.errors[name]?.message}>
+      {({ id, describedBy, invalid }) => (
+        <input
+          id={id}
+          autoComplete="off"
+          autoCapitalize="characters"
+          spellCheck={false}
+          placeholder={placeholder}
+          aria-invalid={invalid}
+          aria-describedby={describedBy}
+          {...form.register(name, { required: `请填写${label}` })}
+        />
+      )}
+    </Field>
+  );
   return (
     <main className="public-page progress-page" id="main">
       <h1>学籍异动办理进度查询</h1>
       <p className="muted">输入回执上的查询编号和查询码（不区分大小写），无需登录。</p>
       <form onSubmit={check} noValidate>
         <ErrorSummary messages={summary} />
-        <Field label="查询编号" required error={form.formState.errors.ref?.message}>
-          {({ id, describedBy, invalid }) => (
-            <input
-              id={id}
-              autoComplete="off"
-              autoCapitalize="characters"
-              spellCheck={false}
-              placeholder="如 7KQ2-M9XD"
-              aria-invalid={invalid}
-              aria-describedby={describedBy}
-              {...form.register('ref', { required: '请填写查询编号' })}
-            />
-          )}
-        </Field>
-        <Field label="查询码" required error={form.formState.errors.code?.message}>
-          {({ id, describedBy, invalid }) => (
-            <input
-              id={id}
-              autoComplete="off"
-              autoCapitalize="characters"
-              spellCheck={false}
-              placeholder="如 K7QM-2XD9-PA"
-              aria-invalid={invalid}
-              aria-describedby={describedBy}
-              {...form.register('code', { required: '请填写查询码' })}
-            />
-          )}
-        </Field>
+        {codeField('ref', '查询编号', '如 7KQ2-M9XD')}
+        {codeField('code', '查询码', '如 K7QM-2XD9-PA')}
         <button type="submit" className="primary wide" disabled={form.formState.isSubmitting}>
           {form.formState.isSubmitting ? '正在查询…' : '查询'}
         </button>
