@@ -3,7 +3,17 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines';
 import { loadReviewLevels } from '../infra/review-levels';
-import { as, decideAs, fileTransfer, startStack, waitFor, ZHANG, LI, type TestStack } from './support/stack';
+import {
+  as,
+  decideAs,
+  EIGHT_STAGES,
+  fileTransfer,
+  startStack,
+  waitFor,
+  ZHANG,
+  LI,
+  type TestStack,
+} from './support/stack';
 
 // Approval cases live for weeks, so workflow code must replay the histories of cases already in flight.
 // Every history under workflows/__histories__ was recorded from an earlier version of the workflow and
@@ -15,18 +25,6 @@ import { as, decideAs, fileTransfer, startStack, waitFor, ZHANG, LI, type TestSt
 const DIR = path.resolve(__dirname, '..', 'workflows', '__histories__');
 const TSX = path.resolve(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const EXAMPLE_LEVELS = path.resolve(__dirname, '..', 'settings', 'review-levels.example.json');
-
-/** 红花岗区 → 南江县 under settings/review-levels.example.json: the eight stages in the national order. */
-const EIGHT_STAGES = [
-  ['RECEIVING_SCHOOL', 'nj.s1'],
-  ['RECEIVING_COUNTY', 'nj.edu'],
-  ['RECEIVING_CITY', 'bz.edu'],
-  ['RECEIVING_PROVINCE', 'sc.edu'],
-  ['SENDING_SCHOOL', 'hhg.s1'],
-  ['SENDING_COUNTY', 'hhg.edu'],
-  ['SENDING_CITY', 'zy.edu'],
-  ['SENDING_PROVINCE', 'gz.edu'],
-];
 
 /** The chain a recorded history's workflow was started with (its input, as the API wrote it at filing). */
 function recordedChain(file: string): string[] {

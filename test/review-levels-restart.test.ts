@@ -11,6 +11,7 @@ import { loadConfig } from '../config';
 import { startApi, type RunningApi } from '../api/server';
 import {
   LI,
+  EIGHT_STAGES,
   logger,
   runWorker,
   SOON,
@@ -24,17 +25,6 @@ import {
 const SETTINGS = path.resolve(__dirname, '..', 'settings');
 const EXAMPLE = path.join(SETTINGS, 'review-levels.example.json');
 const JWT_SECRET = 'review-levels-restart-test-secret-0123456789';
-
-const EIGHT = [
-  ['RECEIVING_SCHOOL', 'nj.s1'],
-  ['RECEIVING_COUNTY', 'nj.edu'],
-  ['RECEIVING_CITY', 'bz.edu'],
-  ['RECEIVING_PROVINCE', 'sc.edu'],
-  ['SENDING_SCHOOL', 'hhg.s1'],
-  ['SENDING_COUNTY', 'hhg.edu'],
-  ['SENDING_CITY', 'zy.edu'],
-  ['SENDING_PROVINCE', 'gz.edu'],
-];
 
 let stack: TestStack;
 let api: RunningApi | null = null;
@@ -112,8 +102,8 @@ test('restarted with other review levels, the API and worker leave a case in fli
   const filed = await file(ZHANG);
   expect(filed.status).toBe(201);
   const id = filed.body.id as number;
-  expect(stagesOf(filed.body)).toEqual(EIGHT.map(([s]) => s));
-  for (const [stage, user] of EIGHT.slice(0, 3)) {
+  expect(stagesOf(filed.body)).toEqual(EIGHT_STAGES.map(([s]) => s));
+  for (const [stage, user] of EIGHT_STAGES.slice(0, 3)) {
     expect([stage, (await decide(id, stage, user)).status]).toEqual([stage, 200]);
   }
   await stop();
@@ -134,9 +124,9 @@ test('restarted with other review levels, the API and worker leave a case in fli
     .get(`/api/applications/${id}`)
     .set('Authorization', `Bearer ${await token('sc.edu')}`);
   expect(read.status).toBe(200);
-  expect(stagesOf(read.body)).toEqual(EIGHT.map(([s]) => s));
+  expect(stagesOf(read.body)).toEqual(EIGHT_STAGES.map(([s]) => s));
   expect(read.body.currentStage).toBe('RECEIVING_PROVINCE');
-  expect(await workflowChain(id)).toEqual(EIGHT.map(([s]) => s));
+  expect(await workflowChain(id)).toEqual(EIGHT_STAGES.map(([s]) => s));
   // A case filed now: the new settings' chain (five stages), in Postgres and in its workflow.
   const later = await file(LI);
   expect(later.status).toBe(201);
@@ -145,7 +135,7 @@ test('restarted with other review levels, the API and worker leave a case in fli
   expect(await workflowChain(later.body.id)).toEqual(fiveStages);
 
   // Both are decided to the end, each by its own chain: the 地市 bureaus act on the first and not on the second.
-  for (const [stage, user] of EIGHT.slice(3)) {
+  for (const [stage, user] of EIGHT_STAGES.slice(3)) {
     const res = await decide(id, stage, user);
     expect([stage, res.status]).toEqual([stage, 200]);
   }

@@ -294,6 +294,21 @@ export const untilWorkflowAnswers = (stack: Pick<TestStack, 'temporal'>, id: num
     `the workflow of case ${id} to answer`,
   );
 
+/**
+ * 红花岗区 → 南江县 under settings/review-levels.example.json: the eight stages in the national order, each with the
+ * demo user who decides it.
+ */
+export const EIGHT_STAGES: readonly (readonly [stage: string, user: string])[] = [
+  ['RECEIVING_SCHOOL', 'nj.s1'],
+  ['RECEIVING_COUNTY', 'nj.edu'],
+  ['RECEIVING_CITY', 'bz.edu'],
+  ['RECEIVING_PROVINCE', 'sc.edu'],
+  ['SENDING_SCHOOL', 'hhg.s1'],
+  ['SENDING_COUNTY', 'hhg.edu'],
+  ['SENDING_CITY', 'zy.edu'],
+  ['SENDING_PROVINCE', 'gz.edu'],
+];
+
 /** Files a transfer into the caller's school. */
 export const fileTransfer = (stack: TestStack, user: string, studentNo: string, extra: Record<string, unknown> = {}) =>
   as(stack, user).post('/api/applications', {
