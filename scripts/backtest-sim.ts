@@ -15,18 +15,7 @@ import {
   type OrgPlace,
   type StageDuration,
 } from '../domain/prediction';
-
-/** mulberry32: a small seeded generator, so every run generates the same world. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../infra/demo-data';
 
 /** How an organisation works: most stages take about `median` working days, a few are done the same day. */
 interface Pace {
