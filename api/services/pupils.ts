@@ -2,7 +2,7 @@
 // tones > without), the note of an open case at the lookup, and 学籍查询 — search and the pupil's page — within
 // what the caller may reach.
 
-import type { Prisma, Student } from '../../generated/prisma/client';
+import type { Prisma, Student, StudentHistory } from '../../generated/prisma/client';
 import type { PrismaClient } from '../../infra/db';
 import { maskIdNumber, maskStudentNo } from '../../domain/id-number';
 import { shanghaiDate } from '../../domain/calendar';
@@ -318,16 +318,10 @@ export async function pupilPage(prisma: PrismaClient, u: AuthUser, ref: string) 
     },
   });
   const visible = new Set(cases.map((c) => c.id));
-  const codes = [
-    ...new Set([
-      ...pupil.history.flatMap((h) => [h.fromSchoolCode, h.toSchoolCode]),
-      ...cases.flatMap((c) => [c.fromSchoolCode, c.toSchoolCode]),
-    ]),
-  ].filter((c): c is string => !!c);
-  const names = new Map(
-    (await prisma.organisation.findMany({ where: { code: { in: codes } } })).map((o) => [o.code, o.name]),
-  );
-  const ref_ = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
+  const ref_ = await schoolRefs(prisma, [
+    ...pupil.history.flatMap((h) => [h.fromSchoolCode, h.toSchoolCode]),
+    ...cases.flatMap((c) => [c.fromSchoolCode, c.toSchoolCode]),
+  ]);
   const [notes, reversed] = await Promise.all([
     openCaseNotes(prisma, u, [pupil.studentNo]),
     reversedChangeNotes(prisma, u, [pupil.studentNo]),
@@ -336,22 +330,8 @@ export async function pupilPage(prisma: PrismaClient, u: AuthUser, ref: string) 
     ...listItemOf(pupil, notes.get(pupil.studentNo), reversed.get(pupil.studentNo)),
     studentNo: pupil.studentNo,
     idNumberMasked: maskIdNumber(pupil.idNumber),
-    history: pupil.history.map((h) => ({
-      type: h.type,
-      // A link only to a case the caller may open (an old transfer between two other schools is not theirs).
-      applicationId: h.applicationId !== null && visible.has(h.applicationId) ? h.applicationId : null,
-      effectiveDate: isoDay(h.effectiveDate),
-      fromSchool: ref_(h.fromSchoolCode),
-      toSchool: ref_(h.toSchoolCode),
-      fromStatus: h.fromStatus,
-      toStatus: h.toStatus,
-      fromGrade: h.fromGrade,
-      toGrade: h.toGrade,
-      approvedBy: h.approvedBy,
-      recordedAt: h.createdAt.toISOString(),
-      reverses:
-        h.reversesApplicationId !== null && visible.has(h.reversesApplicationId) ? h.reversesApplicationId : null,
-    })),
+    // A link only to a case the caller may open (an old transfer between two other schools is not theirs).
+    history: pupil.history.map((h) => historyLineOf(h, ref_, (id) => (id !== null && visible.has(id) ? id : null))),
     cases: cases.map((c) => ({
       id: c.id,
       type: c.type,
@@ -362,5 +342,38 @@ export async function pupilPage(prisma: PrismaClient, u: AuthUser, ref: string) 
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
     })),
+  };
+}
+
+/** Schools by code with their names, read in one query: `null` for no code, the code itself for one not found. */
+export async function schoolRefs(prisma: PrismaClient, codes: (string | null)[]) {
+  const wanted = [...new Set(codes)].filter((c): c is string => !!c);
+  const names = new Map(
+    wanted.length
+      ? (await prisma.organisation.findMany({ where: { code: { in: wanted } } })).map((o) => [o.code, o.name])
+      : [],
+  );
+  return (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
+}
+
+/** A line of a pupil's history as the API answers it; `link` gives the case ids the caller may follow (else null). */
+export function historyLineOf(
+  h: StudentHistory,
+  ref: (code: string | null) => { code: string; name: string } | null,
+  link: (id: number | null) => number | null = (id) => id,
+) {
+  return {
+    type: h.type,
+    applicationId: link(h.applicationId),
+    effectiveDate: isoDay(h.effectiveDate),
+    fromSchool: ref(h.fromSchoolCode),
+    toSchool: ref(h.toSchoolCode),
+    fromStatus: h.fromStatus,
+    toStatus: h.toStatus,
+    fromGrade: h.fromGrade,
+    toGrade: h.toGrade,
+    approvedBy: h.approvedBy,
+    recordedAt: h.createdAt.toISOString(),
+    reverses: link(h.reversesApplicationId),
   };
 }

@@ -13,7 +13,14 @@ import { conflict, notFound, ruleViolation } from '../errors';
 import { isoDay } from '../schemas/common';
 import type { RegisterStudentBody } from '../schemas/students';
 import { guardedMatch, isWithinReach, reachOf } from './reach';
-import { openCaseNotes, reversedChangeNotes, suggestPupils, type Suggestion } from './pupils';
+import {
+  historyLineOf,
+  openCaseNotes,
+  reversedChangeNotes,
+  schoolRefs,
+  suggestPupils,
+  type Suggestion,
+} from './pupils';
 
 /**
  * A pupil as every list shows it. Within the caller's reach the 学籍号 and ID number keep region and last four, with
@@ -37,35 +44,17 @@ async function detailOf(
   prisma: PrismaClient,
   pupil: Student & { school: { name: string }; history: StudentHistory[] },
 ) {
-  const codes = [
-    ...new Set(pupil.history.flatMap((h) => [h.fromSchoolCode, h.toSchoolCode]).filter(Boolean)),
-  ] as string[];
-  const names = new Map(
-    codes.length
-      ? (await prisma.organisation.findMany({ where: { code: { in: codes } } })).map((o) => [o.code, o.name])
-      : [],
+  const ref = await schoolRefs(
+    prisma,
+    pupil.history.flatMap((h) => [h.fromSchoolCode, h.toSchoolCode]),
   );
-  const ref = (c: string | null) => (c ? { code: c, name: names.get(c) ?? c } : null);
   return {
     ...summaryOf(pupil, pupil.school.name, true),
     ref: pupil.ref,
     studentNo: pupil.studentNo,
     className: pupil.className,
     problemFlag: pupil.problemFlag,
-    history: pupil.history.map((h) => ({
-      type: h.type,
-      applicationId: h.applicationId,
-      effectiveDate: isoDay(h.effectiveDate),
-      fromSchool: ref(h.fromSchoolCode),
-      toSchool: ref(h.toSchoolCode),
-      fromStatus: h.fromStatus,
-      toStatus: h.toStatus,
-      fromGrade: h.fromGrade,
-      toGrade: h.toGrade,
-      approvedBy: h.approvedBy,
-      recordedAt: h.createdAt.toISOString(),
-      reverses: h.reversesApplicationId,
-    })),
+    history: pupil.history.map((h) => historyLineOf(h, ref)),
   };
 }
 
