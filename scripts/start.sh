@@ -11,4 +11,5 @@
 # on a loader thread of their own — a second V8 isolate, ≈ 13 MB.
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 export NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=2 ${NODE_OPTIONS:-}"
-exec node --require tsx/cjs scripts/start.ts "$@"
+# XUEJI_NODE_ARGS: flags for node itself that NODE_OPTIONS refuses (the bench's --cpu-prof).
+exec node ${XUEJI_NODE_ARGS:-} --require tsx/cjs scripts/start.ts "$@"

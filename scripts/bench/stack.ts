@@ -139,9 +139,8 @@ export function spawnTs(
  * `exec`s node — so the pid is the app's own process (its one child is tsx's esbuild helper).
  */
 export function spawnStart(env: Record<string, string>, logFile: string, ready: (line: string) => boolean) {
-  const prof: Record<string, string> = PROF.length
-    ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${PROF.join(' ')}`.trim() }
-    : {};
+  // NODE_OPTIONS refuses --cpu-prof: start.sh passes XUEJI_NODE_ARGS to node itself.
+  const prof: Record<string, string> = PROF.length ? { XUEJI_NODE_ARGS: PROF.join(' ') } : {};
   return spawnLogged('sh', [path.join(ROOT, 'scripts', 'start.sh')], { ...env, ...prof }, logFile, ready);
 }
 
