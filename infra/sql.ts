@@ -83,6 +83,20 @@ export class PgTransaction implements RawSql {
   }
 }
 
+/**
+ * Reads on the pool, outside any transaction: the same tagged-template SQL as a transaction's, each statement on
+ * whichever connection is free, prepared once per connection, with dates read as UTC.
+ */
+export function onPool(pool: Pool): Pick<RawSql, '$queryRaw'> {
+  return {
+    async $queryRaw<T = unknown>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T> {
+      const { text, name } = statementOf(strings);
+      const r = await pool.query({ name, text, values: values.map(param), types: TYPES });
+      return r.rows as T;
+    },
+  };
+}
+
 /** The transaction ran past its time limit: its connection was closed, so Postgres rolled it back. */
 export class TransactionTimeoutError extends Error {
   constructor(ms: number) {

@@ -1,6 +1,7 @@
 // The workflow's writes run on node-postgres directly (infra/sql.ts) beside Prisma, on the same pool: what they write
 // must read back the same through either, the audit chain they extend must verify, and a transaction that hangs
 // must end and give its locks back.
+import { applicationInclude, applicationRowsById } from '../api/services/applications';
 import { appendAudit, appendAudits, verifyAuditChain } from '../infra/audit';
 import { applyRollup } from '../infra/rollup';
 import { poolOf, transaction, TransactionTimeoutError } from '../infra/sql';
@@ -107,4 +108,72 @@ test('a transaction past its time limit fails, is rolled back and gives its row 
     await tx.$executeRaw`update "Organisation" set "email" = "email" where code = ${code}`;
   });
   expect((await db.prisma.organisation.findUniqueOrThrow({ where: { code } })).name).toBe(name);
+});
+
+test('case rows read on pg (待办) are what Prisma reads with applicationInclude', async () => {
+  const p = db.prisma;
+  const pupils = await p.student.findMany({ orderBy: { studentNo: 'asc' }, take: 2 });
+  const clerk = await p.user.findFirstOrThrow({ where: { role: 'SCHOOL_CLERK' } });
+  const past = await Promise.all(
+    pupils.map((s, i) =>
+      p.application.create({
+        data: {
+          type: 'SUSPEND',
+          studentNo: s.studentNo,
+          fromSchoolCode: s.schoolCode,
+          applicantOrgCode: s.schoolCode,
+          status: 'APPROVED',
+          reason: `病休 ${i}`,
+          effectiveDate: new Date('2026-09-01T00:00:00Z'),
+          workflowId: `rows-${s.studentNo}`,
+          createdById: clerk.id,
+          steps: {
+            create: [
+              { round: 1, seq: 1, stage: 'SCHOOL', orgCode: s.schoolCode, decision: 'APPROVE', decidedAt: new Date() },
+            ],
+          },
+        },
+      }),
+    ),
+  );
+  // A reversal of the first (two of them: the latest counts), with details, and a second round of steps.
+  const { id: _id, workflowId: _w, publicRef: _r, ...copy } = past[0];
+  const reversal = async (n: number) =>
+    p.application.create({
+      data: {
+        ...copy,
+        details: { destination: '新加坡', note: '“引号”\n换行' },
+        workflowId: `reversal-${past[0].id}-${n}`,
+        status: n === 1 ? 'WITHDRAWN' : 'IN_REVIEW',
+        reversesId: past[0].id,
+        round: 2,
+        closedAt: n === 1 ? new Date('2026-11-30T23:59:59.999Z') : null,
+      },
+    });
+  await reversal(1);
+  const latest = await reversal(2);
+  const firstStep = await p.applicationStep.findFirstOrThrow({ where: { applicationId: past[0].id } });
+  for (const round of [1, 2])
+    await p.applicationStep.create({
+      data: {
+        applicationId: latest.id,
+        round,
+        seq: 1,
+        stage: firstStep.stage,
+        orgCode: firstStep.orgCode,
+        openedAt: new Date('2026-12-01T00:00:00.001Z'),
+        dueAt: new Date('2026-12-15T15:59:59.999Z'),
+        ...(round === 1 ? { decision: 'RETURN', comment: '请更正', decidedAt: new Date(), actorName: '王' } : {}),
+      },
+    });
+  const ids = [latest.id, ...past.map((a) => a.id), 2_000_000_000];
+  const viaPrisma = await p.application.findMany({ where: { id: { in: ids } }, include: applicationInclude });
+  const viaPg = await applicationRowsById(p, ids);
+  const byId = <T extends { id: number }>(rows: T[]) => [...rows].sort((a, b) => a.id - b.id);
+  expect(viaPg.length).toBe(3);
+  expect(byId(viaPg)).toEqual(byId(viaPrisma));
+  expect(viaPg.find((a) => a.id === past[0].id)!.reversals).toEqual([
+    { id: latest.id, status: 'IN_REVIEW', createdAt: latest.createdAt, closedAt: null },
+  ]);
+  expect(await applicationRowsById(p, [])).toEqual([]);
 });

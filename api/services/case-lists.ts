@@ -8,7 +8,14 @@ import { normaliseIdInput } from '../../domain/text';
 import type { AuthUser } from '../auth';
 import type { z } from '../schemas/common';
 import type { ListApplicationsQuerySchema, TasksQuerySchema } from '../schemas/applications';
-import { applicationInclude, readableOrgs, toApplicationDtos, visibleTo, type OrgDirectory } from './applications';
+import {
+  applicationInclude,
+  applicationRowsById,
+  readableOrgs,
+  toApplicationDtos,
+  visibleTo,
+  type OrgDirectory,
+} from './applications';
 import type { PredictionService } from './prediction';
 
 /** What a list needs beside the database: organisation names, and the predictions of its open cases. */
@@ -74,13 +81,18 @@ export async function listApplications(
  * 待办: cases at one of the caller's stages, and returned cases waiting for the caller to correct them, longest
  * waiting first. The page's ids come from the partial index of open cases ("Application_open_queue_idx":
  * currentOrgCode, waitingSince, id where the case is IN_REVIEW or RETURNED), a range scan stopping after limit + 1
- * entries, and the page's rows with their steps from one query by id. The exact `total` reads no case of the
+ * entries, and the page's rows with their steps from two queries by id on `pg` (applicationRowsById). The exact `total` reads no case of the
  * caller's queue: the cases in review it holds are the statistics roll-up's `open` for the caller (kept in the
  * transaction that moves a case, equal to a recount — test/read-model.test.ts), and the returned ones come from a
  * partial index of returned cases ("Application_returned_idx"). So a page and its total cost the same whether the
  * organisation holds ten cases or ten thousand, vacuumed or not.
  */
-export async function listTasks(prisma: PrismaClient, u: AuthUser, q: z.infer<typeof TasksQuerySchema>, deps: ListDeps) {
+export async function listTasks(
+  prisma: PrismaClient,
+  u: AuthUser,
+  q: z.infer<typeof TasksQuerySchema>,
+  deps: ListDeps,
+) {
   const org = u.orgCode ?? '-';
   // The status lists are written out (not parameters), so the planner matches the partial indexes' predicates.
   let after = Prisma.empty;
@@ -101,9 +113,7 @@ export async function listTasks(prisma: PrismaClient, u: AuthUser, q: z.infer<ty
             + (select count(*) from "Application" where "currentOrgCode" = ${org} and status = 'RETURNED'))::int as total`,
   ]);
   const wanted = ids.slice(0, q.limit).map((r) => r.id);
-  const rows = wanted.length
-    ? await prisma.application.findMany({ where: { id: { in: wanted } }, include: applicationInclude })
-    : [];
+  const rows = await applicationRowsById(prisma, wanted);
   const byId = new Map(rows.map((r) => [r.id, r]));
   // A case decided between the two reads is left out of this page (it is no longer waiting here).
   const page = wanted.flatMap((id) => byId.get(id) ?? []);
