@@ -176,4 +176,17 @@ test('case rows read on pg (待办) are what Prisma reads with applicationInclud
     { id: latest.id, status: 'IN_REVIEW', createdAt: latest.createdAt, closedAt: null },
   ]);
   expect(await applicationRowsById(p, [])).toEqual([]);
+
+  // Seen by: the applicant, and an organisation whose stage has been reached — not one whose stage is still ahead.
+  const county = await p.organisation.findFirstOrThrow({ where: { kind: 'COUNTY' } });
+  const ahead = await p.applicationStep.create({
+    data: { applicationId: latest.id, round: 2, seq: 2, stage: 'COUNTY', orgCode: county.code },
+  });
+  const seen = async (orgs: string[] | null) => (await applicationRowsById(p, [latest.id], orgs)).map((a) => a.id);
+  expect(await seen([latest.applicantOrgCode])).toEqual([latest.id]);
+  expect(await seen(null)).toEqual([latest.id]);
+  expect(await seen([county.code])).toEqual([]);
+  expect(await seen([])).toEqual([]);
+  await p.applicationStep.update({ where: { id: ahead.id }, data: { openedAt: new Date() } });
+  expect(await seen([county.code])).toEqual([latest.id]);
 });
