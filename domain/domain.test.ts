@@ -3,6 +3,7 @@ import { CHANGE_TYPES, movesPupil, recordAfter, reversalPatch, specOf, type Chan
 import { buildChain } from './chain';
 import { idCheckChar, isValidStudentNo, maskIdNumber, maskStudentNo, parseIdNumber } from './id-number';
 import { checkChangeLegal, statusAfter } from './status-machine';
+import { todayIso } from '../api/schemas/common';
 
 describe('GB 11643 ID numbers', () => {
   test.each([
@@ -59,6 +60,22 @@ describe('GB 11643 ID numbers', () => {
     expect(maskIdNumber('520302201505050014')).toBe('520302********0014');
     expect(maskStudentNo('G520302201505050014')).toBe('G520302********0014');
     expect(maskIdNumber(null)).toBeNull();
+  });
+});
+
+describe('"today" is the day in China (Asia/Shanghai), not in UTC', () => {
+  // 01:00 on 2 December in Beijing: in UTC it is still 1 December.
+  beforeEach(() => jest.useFakeTimers({ now: new Date('2026-12-01T17:00:00Z') }));
+  afterEach(() => jest.useRealTimers());
+
+  test("todayIso, the API's today, is 2026-12-02", () => {
+    expect(todayIso()).toBe('2026-12-02');
+  });
+
+  test('parseIdNumber with no today accepts a pupil born on 2 December, and not one born on the 3rd', () => {
+    const born = (day: string) => parseIdNumber(`110105${day}001` + idCheckChar(`110105${day}001`));
+    expect(born('20261202')).toMatchObject({ ok: true, birthDate: '2026-12-02' });
+    expect(born('20261203')).toMatchObject({ ok: false, problem: 'BIRTH_DATE' });
   });
 });
 

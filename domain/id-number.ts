@@ -1,5 +1,7 @@
 // GB 11643-1999 resident ID numbers and 全国学籍号 (national student numbers).
 
+import { shanghaiDate } from './calendar';
+
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK_CHARS = '10X98765432';
 
@@ -29,9 +31,11 @@ function calendarDate(yyyymmdd: string): string | null {
 
 /**
  * Validates an 18-character resident ID number. `today` bounds the birth date (no one is born in
- * the future, nobody in a school register was born before 1900).
+ * the future, nobody in a school register was born before 1900): by default the day in China, as the
+ * registration form's birth date is checked — in UTC a child born after midnight Beijing time would be
+ * born "tomorrow" until 08:00.
  */
-export function parseIdNumber(raw: string, today: string = new Date().toISOString().slice(0, 10)): IdNumberResult {
+export function parseIdNumber(raw: string, today: string = shanghaiDate(Date.now())): IdNumberResult {
   const idNumber = raw.trim().toUpperCase();
   if (!/^\d{17}[\dX]$/.test(idNumber)) {
     return { ok: false, problem: 'FORMAT', message: '身份证号应为 18 位：17 位数字加 1 位校验码（数字或 X）' };

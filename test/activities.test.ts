@@ -139,6 +139,70 @@ test('a withdrawal committed before a retried approval leaves the case WITHDRAWN
   expect(open?.open ?? 0).toBe(0);
 });
 
+test('a round-1 approval retried after the case was returned and resubmitted is refused, and round 2 is left as it was', async () => {
+  const acts = testActivities(db.prisma);
+  const pupil = await db.prisma.student.findFirstOrThrow({
+    where: {
+      schoolCode: '5203020001',
+      status: 'ENROLLED',
+      studentNo: { notIn: [ZHANG, LI] },
+      applications: { none: {} },
+    },
+    orderBy: { studentNo: 'asc' },
+  });
+  const app = await createApplication(db.prisma, clerk, {
+    type: 'TRANSFER',
+    studentNo: pupil.studentNo,
+    reason: '随父母工作调动',
+    effectiveDate: SOON,
+  });
+  const chain = app.steps.map((s) => ({ stage: s.stage, orgCode: s.orgCode }));
+  const decision = (i: number, decision: 'APPROVE' | 'RETURN') => ({
+    applicationId: app.id,
+    round: 1,
+    stage: chain[i].stage,
+    decision,
+    comment: decision === 'RETURN' ? '请补充转学证明' : null,
+    actor: actor(chain[i].orgCode),
+    next: decision === 'APPROVE' ? chain[i + 1] : null,
+    finalStatus: decision === 'RETURN' ? ('RETURNED' as const) : null,
+  });
+  await acts.recordDecision(decision(0, 'APPROVE'));
+  expect(await acts.recordDecision(decision(1, 'RETURN'))).toMatchObject({ status: 'RETURNED' });
+  const resubmitted = await acts.startRound({
+    applicationId: app.id,
+    round: 2,
+    chain,
+    corrections: { reason: '随父母工作调动，已补充转学证明' },
+    actor: actor('5119220001'),
+  });
+  expect(resubmitted).toMatchObject({ status: 'IN_REVIEW', currentStage: chain[0].stage });
+  const state = async () => ({
+    app: await db.prisma.application.findUniqueOrThrow({
+      where: { id: app.id },
+      include: { steps: { orderBy: [{ round: 'asc' }, { seq: 'asc' }] } },
+    }),
+    audit: await db.prisma.auditEvent.count({ where: { applicationId: app.id } }),
+    mail: await db.prisma.mailOutbox.count(),
+    rollups: await db.prisma.stageRollup.findMany({ orderBy: [{ stage: 'asc' }, { orgCode: 'asc' }] }),
+  });
+  const before = await state();
+
+  // The county's round-1 approval, sent before its return won and retried now: stale, refused.
+  const stale = await acts.recordDecision(decision(1, 'APPROVE'));
+  expect(stale).toMatchObject({ status: 'IN_REVIEW', currentStage: chain[0].stage, refused: 'StaleStage' });
+  expect(stale.written).toBeUndefined();
+  // The school's round-1 approval retried: written in round 1 already; round 2's first stage is not decided by it.
+  const again = await acts.recordDecision(decision(0, 'APPROVE'));
+  expect(again).toMatchObject({ status: 'IN_REVIEW', currentStage: chain[0].stage });
+  expect(again.written).toBeUndefined();
+
+  const after = await state();
+  expect(after).toEqual(before);
+  expect(after.app.round).toBe(2);
+  expect(after.app.steps.filter((s) => s.round === 2).map((s) => s.decision)).toEqual([null, null, null, null]);
+});
+
 test('stored text that breaks the rule stops the write with the field named, until an administrator repairs it', async () => {
   const acts = testActivities(db.prisma);
   const app = await createApplication(db.prisma, clerk, {

@@ -41,6 +41,7 @@ afterAll(async () => {
 beforeEach(() => {
   smtp.received.length = 0;
   smtp.state.rejectRcpt = false;
+  smtp.state.holdData = null;
 });
 afterEach(async () => {
   for (const d of running.splice(0)) await d.stop();
@@ -179,6 +180,30 @@ test('a row claimed by a dispatcher that died is left alone while its lease last
   const row = await sentRow(key);
   expect(row.attempts).toBe(2);
   expect(receivedFor(key)).toHaveLength(1);
+});
+
+test('while the SMTP server keeps the dispatcher waiting on DATA, no transaction is open in Postgres', async () => {
+  let release = () => undefined as void;
+  smtp.state.holdData = new Promise<void>((resolve) => (release = resolve));
+  try {
+    const seen = smtp.state.dataReceived;
+    dispatcher();
+    const { key } = await queueTask();
+    await waitFor(async () => smtp.state.dataReceived > seen, 15_000, 'the message sent up to its DATA reply');
+    // Every other connection to this database (the dispatcher's claim, held and LISTEN connections, the test's own):
+    // none inside a transaction, none idle in one.
+    const others = await db.prisma.$queryRaw<{ state: string | null; inTransaction: boolean; query: string }[]>`
+      select state, xact_start is not null as "inTransaction", query from pg_stat_activity
+       where datname = current_database() and pid <> pg_backend_pid()`;
+    expect(others.length).toBeGreaterThanOrEqual(2);
+    expect(others.filter((c) => c.inTransaction || c.state === 'idle in transaction')).toEqual([]);
+    expect((await db.prisma.mailOutbox.findUniqueOrThrow({ where: { key } })).sentAt).toBeNull();
+    release();
+    await sentRow(key);
+    expect(receivedFor(key)).toHaveLength(1);
+  } finally {
+    release();
+  }
 });
 
 test('without SMTP_URL the message is written as an .eml file under DATA_DIR/mail', async () => {

@@ -1,5 +1,5 @@
-import { decideUpdate, Rejection, workflowIdFor } from '../workflows/messages';
-import { as, decideAs, fileTransfer, startStack, waitFor, ZHANG, type TestStack } from './support/stack';
+import { cancelUpdate, decideUpdate, Rejection, withdrawUpdate, workflowIdFor } from '../workflows/messages';
+import { as, decideAs, fileTransfer, LI, startStack, waitFor, ZHANG, type TestStack } from './support/stack';
 
 // Text that breaks the free-text rule (domain/text.ts) never wedges a case: the workflow refuses it before its state
 // changes, and a value that got past the API anyway (straight into the database) shows in the stuck view as a
@@ -41,6 +41,35 @@ test('the workflow itself refuses a NUL or a lone surrogate in a comment, naming
   // The case still moves on a clean decision.
   expect((await decideAs(stack, 'nj.s1', id, 'RECEIVING_SCHOOL')).body.currentStage).toBe('RECEIVING_COUNTY');
   await as(stack, 'nj.s1').post(`/api/applications/${id}/withdraw`, { reason: '测试结束' });
+}, 60_000);
+
+test('the workflow itself refuses a NUL, a lone surrogate or a bidi override in a withdrawal or cancellation reason', async () => {
+  const id = (await fileTransfer(stack, 'nj.s1', LI)).body.id as number;
+  await waitFor(async () => (await stack.prisma.application.findUniqueOrThrow({ where: { id } })).workflowStartedAt);
+  const handle = stack.temporal.workflow.getHandle(workflowIdFor(id));
+  const clerk = {
+    userId: 6,
+    username: 'nj.s1',
+    displayName: 'x',
+    role: 'SCHOOL_CLERK' as const,
+    orgCode: '5119220001',
+  };
+  const admin = { userId: 1, username: 'admin', displayName: 'x', role: 'ADMIN' as const, orgCode: null };
+  const refusedNamingReason = { cause: { type: Rejection.InvalidText, details: [{ path: 'reason' }] } };
+  for (const reason of ['家长改变主意\u0000', '家长改变主意\ud800', '\u202e意主变改长家']) {
+    // Straight to the workflow, past the API's own check.
+    await expect(handle.executeUpdate(withdrawUpdate, { args: [{ reason, actor: clerk }] })).rejects.toMatchObject(
+      refusedNamingReason,
+    );
+    await expect(handle.executeUpdate(cancelUpdate, { args: [{ reason, actor: admin }] })).rejects.toMatchObject(
+      refusedNamingReason,
+    );
+  }
+  const app = await as(stack, 'nj.s1').get(`/api/applications/${id}`);
+  expect(app.body).toMatchObject({ status: 'IN_REVIEW', currentStage: 'RECEIVING_SCHOOL' });
+  // The case still closes on a clean reason.
+  const withdrawn = await as(stack, 'nj.s1').post(`/api/applications/${id}/withdraw`, { reason: '家长改变主意' });
+  expect(withdrawn.body.status).toBe('WITHDRAWN');
 }, 60_000);
 
 test('a control character put straight into the database: the write fails visibly, the repair unwedges the case', async () => {

@@ -79,10 +79,7 @@ export const CreateApplicationBodySchema = z
     type: ChangeTypeSchema,
     studentNo: StudentNoSchema,
     reason: reasonField,
-    reasonCode: z
-      .string()
-      .trim()
-      .max(10)
+    reasonCode: freeText('异动原因代码', { max: 10 })
       .optional()
       .meta({ description: '异动原因代码（GET /api/reason-codes，按类型）；reason 为说明', example: '01' }),
     effectiveDate,

@@ -4,6 +4,7 @@ import {
   ChangeTypeSchema,
   freeText,
   GenderSchema,
+  orgCode,
   OrgRefSchema,
   orNull,
   StageSchema,
@@ -15,7 +16,7 @@ export const PupilSearchQuerySchema = z.object({
   q: freeText('姓名或学籍号', { min: 1, max: 50 }).meta({
     description: '学籍号（完整，G 或 L 开头），或姓名（可只写一部分）',
   }),
-  schoolCode: z.string().trim().max(20).optional().meta({ description: '只查这所学校' }),
+  schoolCode: orgCode('学校代码').optional().meta({ description: '只查这所学校' }),
   status: StudentStatusSchema.optional(),
 });
 

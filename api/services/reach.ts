@@ -4,7 +4,7 @@ import type { PrismaClient } from '../../infra/db';
 import { maskStudentNoToRegion } from '../../domain/id-number';
 import { TRANSFER_AFTERCARE_DAYS, withinReach, type CaseFacts, type ReachCaller } from '../../domain/reach';
 import { MOVING_TYPES } from '../../domain/change-types';
-import { OPEN_STATUSES } from '../../domain/types';
+import { OPEN_STATUSES, type ApplicationStatus } from '../../domain/types';
 import { auditActorOf, type AuthUser } from '../auth';
 import { tooManyRequests } from '../errors';
 
@@ -111,6 +111,37 @@ export async function reachOf(
       .map((p) => p.studentNo),
   );
   return new Reach(within);
+}
+
+/** What `reachOfCaseAlone` reads of a case as api/services/applications.ts loads it. */
+export interface CaseRow {
+  type: string;
+  status: ApplicationStatus;
+  applicantOrgCode: string;
+  fromSchoolCode: string;
+  closedAt: Date | null;
+  student: { studentNo: string; schoolCode: string };
+  steps: readonly { openedAt: Date | null; org: { code: string } }[];
+}
+
+/**
+ * The caller's reach over one case's pupil from that case alone, with no query: for answering an Update when Postgres
+ * cannot be asked. The same rule, over the facts the case itself carries; those it lacks (the bureaus above a school,
+ * the pupil's other cases) count as absent, so it can say "not within" where `reachOf` says "within" — the answer then
+ * shows less than the case page would, never more.
+ */
+export function reachOfCaseAlone(caller: ReachCaller, a: CaseRow, now = new Date()): Reach {
+  const facts: CaseFacts = {
+    type: a.type,
+    status: a.status,
+    applicantOrgCode: a.applicantOrgCode,
+    reachedOrgCodes: a.steps.filter((s) => s.openedAt !== null).map((s) => s.org.code),
+    fromSchoolCode: a.fromSchoolCode,
+    fromCountyCode: null,
+    closedAt: a.closedAt,
+  };
+  const within = withinReach(caller, { schoolCode: a.student.schoolCode, countyCode: null }, [facts], now);
+  return within ? new Reach(new Set([a.student.studentNo])) : Reach.none;
 }
 
 /** Is this one pupil within the caller's reach? */

@@ -5,7 +5,8 @@ import type { AppDeps } from '../app';
 import type { AuthUser } from '../auth';
 import { conflict } from '../errors';
 import { httpErrorFromTemporal } from '../temporal-errors';
-import { loadVisibleApplication, startWorkflow, toApplicationDtoFor } from './applications';
+import { loadVisibleApplication, startWorkflow, toApplicationDto, toApplicationDtoFor } from './applications';
+import { reachOfCaseAlone } from './reach';
 
 type App = Awaited<ReturnType<typeof loadVisibleApplication>>;
 
@@ -42,9 +43,10 @@ export async function sendUpdate<A, R = Outcome>(
 /**
  * The case as the caller sees it after an Update the workflow accepted, without a second read when it can: a decision's
  * Update answers with what it wrote (decidedAt, the next stage's due time, the pupil's school), which is applied to
- * the case as read before the Update. Other Updates re-read the case; if that read fails (the database went away after
- * the workflow applied the change) the answer is still the case as read before with the Update's outcome — the change
- * was made either way, and the answer never turns it into an error.
+ * the case as read before the Update. Other Updates re-read the case. If the database fails meanwhile (it went away
+ * after the workflow applied the change) the answer is still the case as read before with the Update's outcome, built
+ * with no query at all — the caller's reach from this case alone, organisation names from the steps — because the
+ * change was made either way, and the answer never turns it into an error.
  */
 export async function caseAfterUpdate(
   { prisma, orgs, logger }: Pick<AppDeps, 'prisma' | 'orgs' | 'logger'>,
@@ -53,16 +55,18 @@ export async function caseAfterUpdate(
   outcome: DecideOutcome,
   decided?: { stage: Stage; decision: Decision; comment: string | null },
 ) {
-  const patched = () => toApplicationDtoFor(prisma, u, applyOutcome(before, u, outcome, decided), orgs);
-  if (decided && outcome.written) return patched();
   try {
-    return await toApplicationDtoFor(prisma, u, await loadVisibleApplication(prisma, u, before.id), orgs);
+    const after = decided && outcome.written ? applyOutcome(before, u, outcome, decided) : null;
+    // A case the outcome closed is no longer one the caller is a party to: its reach is a query (reachOf).
+    return await toApplicationDtoFor(prisma, u, after ?? (await loadVisibleApplication(prisma, u, before.id)), orgs);
   } catch (e) {
     logger.warn(
       { applicationId: before.id, err: String(e) },
       'case not re-read after an accepted update; answering from its result',
     );
-    return patched();
+    const after = applyOutcome(before, u, outcome, decided);
+    const names = { ref: (code: string | null) => orgs.ref(code).catch(() => (code ? { code, name: code } : null)) };
+    return toApplicationDto(after, names, 'detail', reachOfCaseAlone(u, after));
   }
 }
 

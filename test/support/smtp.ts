@@ -13,10 +13,14 @@ export interface Received {
   html: string;
 }
 
-/** An SMTP server on loopback (a free port unless given) that keeps what it receives; `rejectRcpt` makes it refuse recipients. */
+/**
+ * An SMTP server on loopback (a free port unless given) that keeps what it receives; `rejectRcpt` makes it refuse
+ * recipients; while `holdData` is pending it answers no message's DATA (the client waits for the reply), and
+ * `dataReceived` counts the messages that reached that point.
+ */
 export async function startSmtp(port?: number) {
   const received: Received[] = [];
-  const state = { rejectRcpt: false };
+  const state = { rejectRcpt: false, holdData: null as Promise<void> | null, dataReceived: 0 };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -32,12 +36,15 @@ export async function startSmtp(port?: number) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        received.push({
-          at: Date.now(),
-          to: session.envelope.rcptTo.map((r) => r.address),
-          ...parseMessage(Buffer.concat(chunks).toString('latin1')),
+        state.dataReceived += 1;
+        void (state.holdData ?? Promise.resolve()).then(() => {
+          received.push({
+            at: Date.now(),
+            to: session.envelope.rcptTo.map((r) => r.address),
+            ...parseMessage(Buffer.concat(chunks).toString('latin1')),
+          });
+          callback();
         });
-        callback();
       });
     },
   });
