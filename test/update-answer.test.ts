@@ -32,18 +32,6 @@ async function authUser(prisma: PrismaClient, username: string): Promise<AuthUse
   };
 }
 
-/** The real client, except that reading a case fails as it does while Postgres is unreachable. */
-function rereadFails(prisma: PrismaClient): PrismaClient {
-  const unreachable = () =>
-    Promise.reject(Object.assign(new Error("Can't reach database server"), { code: 'ECONNREFUSED' }));
-  const application = new Proxy(prisma.application, {
-    get: (target, key, receiver) => (key === 'findFirst' ? unreachable : Reflect.get(target, key, receiver)),
-  });
-  return new Proxy(prisma, {
-    get: (target, key, receiver) => (key === 'application' ? application : Reflect.get(target, key, receiver)),
-  });
-}
-
 /** A client for which every query fails, as it does once Postgres is gone. */
 function databaseGone(): PrismaClient {
   const unreachable = () =>
@@ -93,7 +81,7 @@ test('a resubmission answered from its outcome shows the new round in review', a
   expect([before.status, before.round]).toEqual(['RETURNED', 1]);
   const logger = { warn: jest.fn() };
   const answer = await caseAfterUpdate(
-    { prisma: rereadFails(stack.prisma), orgs: new OrgDirectory(stack.prisma), logger: logger as never },
+    { prisma: databaseGone(), orgs: new OrgDirectory(stack.prisma), logger: logger as never },
     clerk,
     before,
     { status: 'IN_REVIEW', currentStage: 'RECEIVING_SCHOOL', currentOrgCode: '5119220001' },
