@@ -109,6 +109,21 @@ describe('docker-compose.yml', () => {
     expect(raw).not.toMatch(/\$\{(POSTGRES_PASSWORD|TEMPORAL_DB_PASSWORD|JWT_SECRET|SMTP_URL):-/);
   });
 
+  test(".env.example's compose section lists every secret compose requires (read from the file), and names every variable it reads", () => {
+    const raw = fs.readFileSync(COMPOSE, 'utf8');
+    const required = new Set([...raw.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]));
+    const used = new Set([...raw.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]));
+    expect([...required].sort()).toEqual(Object.keys(SECRETS).sort()); // the test above tries each of them
+    const example = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    const at = example.indexOf('# ---- docker compose');
+    expect(at).toBeGreaterThan(0);
+    const names = (text: string) => new Set([...text.matchAll(/^# ?([A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const composeSection = names(example.slice(at));
+    for (const v of required) expect([v, composeSection.has(v)]).toEqual([v, true]);
+    const anywhere = names(example);
+    for (const v of used) expect([v, anywhere.has(v)]).toEqual([v, true]);
+  });
+
   test('runs the versions the tests run: Temporal server, one Postgres major, nginx, Node', () => {
     const tag = (s: string) => services[s].image!.split(':')[1];
     expect(tag('temporal')).toBe(TEMPORAL_SERVER_VERSION);
