@@ -143,6 +143,17 @@ const schema = z.object({
 export type Config = z.infer<typeof schema>;
 
 /**
+ * The settings files, each of which may be moved out of settings/ (its default place) by its variable: backups save
+ * every one of them wherever it is. A new settings file is added here and in the schema above.
+ */
+export const SETTINGS_FILE_KEYS = [
+  'RULES_FILE',
+  'REASON_CODES_FILE',
+  'REVIEW_LEVELS_FILE',
+  'DEADLINES_FILE',
+] as const satisfies readonly (keyof Config)[];
+
+/**
  * The process environment over the project's `.env` file, if there is one (as .env.example says): a variable set in
  * the environment always wins. Tests (NODE_ENV=test) never read .env.
  */

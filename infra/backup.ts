@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { PROJECT_ROOT, type Config } from '../config';
+import { PROJECT_ROOT, SETTINGS_FILE_KEYS, type Config } from '../config';
 import { ensureCommands } from './system-packages';
 
 export const MANIFEST = 'manifest.json';
@@ -75,11 +75,11 @@ function walk(dir: string): string[] {
     .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
+/** Everything under settings/, and each settings file config names (SETTINGS_FILE_KEYS) wherever it is. */
 function settingsFiles(config: Config): string[] {
-  const dir = path.join(PROJECT_ROOT, 'settings');
-  const own = walk(dir);
-  const extra = [config.RULES_FILE, config.DEADLINES_FILE].filter((f): f is string => !!f && fs.existsSync(f));
-  return [...new Set([...own, ...extra.map((f) => path.resolve(f))])];
+  const own = walk(path.join(PROJECT_ROOT, 'settings'));
+  const named = SETTINGS_FILE_KEYS.map((k) => config[k]).filter((f): f is string => !!f && fs.existsSync(f));
+  return [...new Set([...own, ...named.map((f) => path.resolve(f))])];
 }
 
 const attachmentsDir = (config: Config) => config.ATTACHMENTS_DIR ?? path.join(config.DATA_DIR, 'attachments');

@@ -61,6 +61,8 @@ interface System {
   destroy(): Promise<void>;
   /** Where restore writes its report. */
   dataDir: string;
+  /** A file in this deployment's settings/: restore must write it back, byte for byte. */
+  settingsFile: string;
 }
 
 function runAsync(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string> }): Promise<Run> {
@@ -99,6 +101,8 @@ async function devSystem(work: string): Promise<System> {
   const sys: System = {
     label: 'dev server (npm start, SQLite)',
     dataDir,
+    // The project's own settings/ (destroy leaves it: it is this checkout's); restore rewrites it.
+    settingsFile: path.join(ROOT, 'settings', 'reason-codes.json'),
     url: () => `http://127.0.0.1:${port}`,
     databaseUrl: () => `postgresql://postgres:postgres@127.0.0.1:${pgPort}/xueji`,
     command: (name, args) =>
@@ -150,6 +154,8 @@ async function serverSystem(work: string): Promise<System> {
   const sys: System = {
     label: 'Temporal server on Postgres (compiled build)',
     dataDir: path.join(appDir, 'data'),
+    // The staged build's settings/ (a copy under the work directory): destroy deletes it, restore brings it back.
+    settingsFile: path.join(app, 'settings', 'reason-codes.json'),
     url: () => procs!.url,
     databaseUrl: () => dbs!.appUrl,
     async command(name, args) {
@@ -183,6 +189,7 @@ async function serverSystem(work: string): Promise<System> {
     async destroy() {
       await sys.stop();
       for (const d of [pgDir, temporalDir, path.join(appDir, 'data')]) fs.rmSync(d, { recursive: true, force: true });
+      fs.rmSync(sys.settingsFile);
     },
   };
   return sys;
@@ -236,6 +243,8 @@ async function scenario(sys: System, work: string, checks: Checks) {
   });
   const attachment = (await up.json()) as { id: number };
   say(`${ids.length} transfers filed and past their first stage, one with proof attached (${up.status})`);
+
+  const settingsBytes = fs.readFileSync(sys.settingsFile);
 
   // Decisions keep arriving while the backup runs.
   const backupDir = path.join(work, 'backup');
@@ -291,6 +300,7 @@ async function scenario(sys: System, work: string, checks: Checks) {
   await sys.destroy();
   say('destroyed: every process stopped, every database and data directory deleted');
 
+  const restoreStarted = Date.now();
   const restore = await sys.command('restore', ['--from', backupDir]);
   const reportFile = path.join(sys.dataDir, 'restore-report.json');
   let atRisk: number[] = [];
@@ -305,6 +315,11 @@ async function scenario(sys: System, work: string, checks: Checks) {
       return `${atRisk.length} cases listed`;
     },
   );
+  await checks.check(tag(`settings/${path.basename(sys.settingsFile)} is written back, byte for byte`), () => {
+    expectThat(fs.existsSync(sys.settingsFile), `${sys.settingsFile} missing`);
+    expectThat(fs.readFileSync(sys.settingsFile).equals(settingsBytes), 'bytes differ');
+    expectThat(fs.statSync(sys.settingsFile).mtimeMs >= restoreStarted - 1, 'not written by the restore');
+  });
 
   await sys.start(false);
   db = new PgClient({ connectionString: sys.databaseUrl() });
@@ -342,6 +357,12 @@ async function scenario(sys: System, work: string, checks: Checks) {
     const r = parse(again);
     expectThat(again.status === 0 && r.replayed.length === 0 && r.needsAdmin.length === 0, JSON.stringify(r));
     expectThat(r.inStep === r.checked, JSON.stringify(r));
+  });
+  await checks.check(tag('a token issued before the backup still works (same key, its session restored)'), async () => {
+    const r = await fetch(`${sys.url()}/api/applications/${ids[0]}`, { headers: { authorization: `Bearer ${token}` } });
+    expectThat(r.status === 200, `GET /api/applications/${ids[0]} with the old token: ${r.status}`);
+    const key = path.join(backupDir, 'secrets', 'jwt-secret');
+    return fs.existsSync(key) ? 'generated key restored from the backup' : 'key from JWT_SECRET';
   });
   await checks.check(tag('the attachment is back, byte for byte'), async () => {
     const t = await api.token('nj.s1');

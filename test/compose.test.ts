@@ -1,8 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { loadConfig } from '../config';
 import { PRODUCTION_NODE_MAJOR } from '../infra/node-runtime';
 import { NGINX_LOCATIONS } from '../infra/nginx';
 import { ensureCommands } from '../infra/system-packages';
@@ -63,6 +66,13 @@ interface Service {
 }
 let services: Record<string, Service>;
 
+/** The URL a service's `CMD node -e "fetch('…')…"` health check asks. */
+function healthcheckUrl(service: string): URL {
+  const cmd = services[service].healthcheck!.test;
+  expect(cmd.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+  return new URL(/fetch\('([^']+)'\)/.exec(cmd[3])![1]);
+}
+
 describe('docker-compose.yml', () => {
   test('is valid for Debian docker-compose with the secrets set', () => {
     const r = composeConfig(SECRETS);
@@ -97,6 +107,21 @@ describe('docker-compose.yml', () => {
     const raw = fs.readFileSync(COMPOSE, 'utf8');
     expect(raw).not.toMatch(/change-me/i);
     expect(raw).not.toMatch(/\$\{(POSTGRES_PASSWORD|TEMPORAL_DB_PASSWORD|JWT_SECRET|SMTP_URL):-/);
+  });
+
+  test(".env.example's compose section lists every secret compose requires (read from the file), and names every variable it reads", () => {
+    const raw = fs.readFileSync(COMPOSE, 'utf8');
+    const required = new Set([...raw.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]));
+    const used = new Set([...raw.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]));
+    expect([...required].sort()).toEqual(Object.keys(SECRETS).sort()); // the test above tries each of them
+    const example = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    const at = example.indexOf('# ---- docker compose');
+    expect(at).toBeGreaterThan(0);
+    const names = (text: string) => new Set([...text.matchAll(/^# ?([A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const composeSection = names(example.slice(at));
+    for (const v of required) expect([v, composeSection.has(v)]).toEqual([v, true]);
+    const anywhere = names(example);
+    for (const v of used) expect([v, anywhere.has(v)]).toEqual([v, true]);
   });
 
   test('runs the versions the tests run: Temporal server, one Postgres major, nginx, Node', () => {
@@ -158,9 +183,44 @@ describe('docker-compose.yml', () => {
     expect(dep('nginx')).toEqual({ api: 'service_healthy' });
     for (const s of ['postgres', 'temporal-db', 'temporal', 'worker', 'api'])
       expect(services[s].healthcheck).toBeDefined();
-    expect(services.api.healthcheck!.test.join(' ')).toContain('/healthz');
     // Only one replica registers search attributes: the job. Workers only check (worker.ts).
     expect(services.worker.command).not.toContain('temporal-setup');
+  });
+
+  test("the API's health check is readiness (/readyz on its own port), so nginx starts once an API reaches Postgres and Temporal", () => {
+    const url = healthcheckUrl('api');
+    expect(url.pathname).toBe('/readyz');
+    expect([url.hostname, url.port]).toEqual(['127.0.0.1', services.api.expose![0]]);
+    expect(services.api.environment!.PORT).toBeUndefined(); // so the API listens on config.ts's default …
+    expect(loadConfig({}).PORT).toBe(Number(url.port)); // … which is the port checked
+    // The worker's: the SDK's metrics endpoint, on the port the worker is told to serve it.
+    const worker = healthcheckUrl('worker');
+    expect(worker.pathname).toBe('/metrics');
+    expect(worker.port).toBe(String(services.worker.environment!.WORKER_METRICS_PORT));
+  });
+
+  test("the API's health check command fails on /readyz's 503 and passes on its 200", async () => {
+    let ready = false;
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/readyz') return res.writeHead(404).end();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      // The command exactly as compose runs it (CMD node -e …), pointed at this server instead of port 3000.
+      const [cmd, ...args] = services.api.healthcheck!.test.slice(1).map((a) => a.replace(':3000/', `:${port}/`));
+      expect(cmd).toBe('node');
+      const exitCode = () =>
+        new Promise<number | null>((resolve) =>
+          execFile(process.execPath, args, (e) => resolve(e ? (e.code as number) : 0)),
+        );
+      expect(await exitCode()).toBe(1);
+      ready = true;
+      expect(await exitCode()).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 
   test('publishes only nginx (and the UI and mail catcher on loopback); the API scales without port clashes', () => {

@@ -3,8 +3,9 @@ import request from 'supertest';
 import { buildApp } from '../api/app';
 import { decisionOutcome, routeLabeller } from '../api/metrics';
 import { createPrisma } from '../infra/db';
+import { DEFAULT_DEADLINE_POLICY } from '../domain/deadlines';
 import { DEFAULT_RULES } from '../domain/rules';
-import { decideAs, fileTransfer, logger, startStack, uid, WANG, ZHANG, type TestStack } from './support/stack';
+import { decideAs, fileTransfer, logger, startStack, uid, waitFor, WANG, ZHANG, type TestStack } from './support/stack';
 
 // What an operator relies on: liveness and readiness as DESIGN §5 defines them, the Prometheus metrics of an API
 // process, and the one trusted proxy hop that decides which client address the login limit counts.
@@ -134,6 +135,49 @@ describe('/metrics', () => {
       'unavailable',
       'error',
     ]);
+  });
+});
+
+describe('/metrics: an overdue case', () => {
+  // Its own stack: stages due half a second after they open (reminders and escalation far off), so the worker's
+  // timer marks the stage overdue through the roll-up, the path the gauge reads.
+  let timed: TestStack;
+  beforeAll(async () => {
+    timed = await startStack({
+      activities: {
+        deadlines: {
+          ...DEFAULT_DEADLINE_POLICY,
+          stageDueMs: 500,
+          reminderIntervalMs: 3_600_000,
+          escalateAfterMs: 3_600_000,
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await timed?.close();
+  });
+
+  test('xueji_overdue_cases counts it at its stage once the timer has fired, and drops when the stage is decided', async () => {
+    const created = await fileTransfer(timed, 'nj.s1', ZHANG);
+    expect(created.status).toBe(201);
+    const id = created.body.id as number;
+    await waitFor(
+      async () =>
+        (await timed.prisma.applicationStep.findFirst({ where: { applicationId: id, stage: 'RECEIVING_SCHOOL' } }))
+          ?.overdueAt,
+      15_000,
+      'the stage marked overdue',
+    );
+    const gauges = async (stage: string) => {
+      const text = (await request(timed.app).get('/metrics')).text;
+      return [sample(text, 'xueji_open_cases', { stage }), sample(text, 'xueji_overdue_cases', { stage })];
+    };
+    expect(await gauges('RECEIVING_SCHOOL')).toEqual([1, 1]);
+    expect((await decideAs(timed, 'nj.s1', id, 'RECEIVING_SCHOOL')).status).toBe(200);
+    // The decision takes the case off the overdue count where it waited (the next stage starts its own clock).
+    expect(await gauges('RECEIVING_SCHOOL')).toEqual([0, 0]);
+    expect((await gauges('RECEIVING_COUNTY'))[0]).toBe(1);
   });
 });
 
