@@ -5,7 +5,7 @@ import request from 'supertest';
 import { idCheckChar } from '../../domain/id-number';
 import { as, decideAs, fileTransfer, startStack, waitFor, type TestStack } from '../support/stack';
 import { decodeQr, ensurePoppler } from '../support/poppler';
-import { ensureConsoleBuilt, launchBrowser, screenshot, type Browser } from './support/browser';
+import { ensureConsoleBuilt, launchBrowser, screenshots, type Browser } from './support/browser';
 
 // The administrator's and the clerk's pages that console.test.ts only passes through, in a real browser (Debian's
 // Chromium) against the real stack: loading a year's holidays, the audit trail's filters and their errors, a revoked
@@ -43,16 +43,6 @@ async function signIn(username: string): Promise<Page> {
   await page.getByRole('button', { name: '登录' }).click();
   await page.getByRole('navigation', { name: '主菜单' }).waitFor();
   return page;
-}
-
-/** The page at 1366 px and at 390 px (a phone), as name-1366.png and name-390.png; it is left at 1366 px. */
-async function screenshots(page: Page, name: string, ready?: () => Promise<unknown>) {
-  for (const width of [1366, 390]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-    await ready?.();
-    await screenshot(page, `${name}-${width}`);
-  }
-  await page.setViewportSize({ width: 1366, height: 900 });
 }
 
 /** Nothing wider than a phone's screen (console.test.ts checks tap targets on every page as well). */

@@ -10,7 +10,7 @@ import { DEFAULT_DEADLINE_POLICY } from '../../domain/deadlines';
 import { idCheckChar } from '../../domain/id-number';
 import { decideAs, fileTransfer, LI, startStack, WANG, ZHANG, type TestStack } from '../support/stack';
 import { decodeQr, ensurePoppler, pdfText } from '../support/poppler';
-import { ensureConsoleBuilt, launchBrowser, ROOT, screenshot, type Browser } from './support/browser';
+import { ensureConsoleBuilt, launchBrowser, ROOT, screenshot, screenshots, type Browser } from './support/browser';
 
 // The web console in a real browser (Debian's Chromium, headless) against the real stack: the API
 // process serves the built console (web/dist) on a real port, Temporal and Postgres as in every other
@@ -326,20 +326,6 @@ const PHONE_CHECK = `(() => {
 async function checkPhoneLayout(page: Page, what: string) {
   const found = (await page.evaluate(PHONE_CHECK)) as string[];
   expect({ page: what, problems: found }).toEqual({ page: what, problems: [] });
-}
-
-/**
- * Takes the page's screenshot at 1366 px and at 390 px (a phone), as name-1366.png and name-390.png, then gives the
- * page back the size it had, so a test goes on as it was.
- */
-async function screenshots(page: Page, name: string, ready?: () => Promise<unknown>) {
-  const before = page.viewportSize();
-  for (const width of [1366, 390]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-    await ready?.();
-    await screenshot(page, `${name}-${width}`);
-  }
-  if (before) await page.setViewportSize(before);
 }
 
 describe('beside the national system', () => {
