@@ -182,6 +182,10 @@ test('核验: a revoked document shows 已作废 on the public page, with no pup
   expect(await result.getAttribute('class')).toContain('revoked');
   expect(await result.textContent()).toContain('该文件已作废');
   expect(await result.textContent()).toContain('由系统管理员作废');
+  // Dates in China time, as printed on the paper (16:00–24:00 UTC is already the next day there).
+  const chinaDay = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+  expect(await result.textContent()).toContain(`该文件已于 ${chinaDay} 由系统管理员作废`);
+  expect(await result.locator('dd').nth(1).textContent()).toContain(chinaDay);
   expect(await result.textContent()).not.toContain('本系统出具的有效文件');
   expect(await result.textContent()).not.toContain('张小明');
   await noSidewaysScroll(page, 'verification of a revoked document');
