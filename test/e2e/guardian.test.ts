@@ -71,6 +71,10 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   expect(ref).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/);
   expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
   await receipt.getByRole('img', { name: '查询页二维码' }).waitFor();
+  // The day it was filed, in China time (16:00–24:00 UTC is already the next day there).
+  expect(await receipt.textContent()).toContain(
+    `受理，${new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)}）`,
+  );
   await clerk.locator('.prediction', { hasText: '预计办结' }).waitFor();
   await screenshots(clerk, '40-clerk-receipt-and-prediction');
   // Printed, the page is the receipt alone.
