@@ -120,7 +120,9 @@ export async function revokeUserSessions(tx: Tx, userId: number, exceptSessionId
 /**
  * Failed logins for usernames that do not exist, counted like real accounts' (in memory, bounded), so
  * that "locked after 5 tries" does not tell an attacker which usernames are real. Real accounts'
- * counters live in the database and survive restarts; these need not.
+ * counters live in the database and survive restarts; these need not. Names are counted exactly as typed, as
+ * accounts are (their lookup is exact): folding case here made "X" then "x" count twice for an unknown name but
+ * once each for a real one, and so told which names exist.
  */
 export class UnknownUserLockout {
   private readonly entries = new Map<string, { failures: number; lockedUntil: number }>();
@@ -132,18 +134,18 @@ export class UnknownUserLockout {
 
   /** Ms until the lock passes, or 0. */
   lockedFor(username: string, now = Date.now()): number {
-    const e = this.entries.get(username.toLowerCase());
+    const e = this.entries.get(username);
     return e && e.lockedUntil > now ? e.lockedUntil - now : 0;
   }
 
   /** Consecutive failures counted for the name since its last lock. */
   failures(username: string): number {
-    return this.entries.get(username.toLowerCase())?.failures ?? 0;
+    return this.entries.get(username)?.failures ?? 0;
   }
 
   /** Counts a failure; returns the new lock's length in ms if this failure locked the name, else 0. */
   fail(username: string, now = Date.now()): number {
-    const key = username.toLowerCase();
+    const key = username;
     const e = this.entries.get(key) ?? { failures: 0, lockedUntil: 0 };
     this.entries.delete(key); // re-inserted last: the Map's order is least recently failed first
     e.failures += 1;

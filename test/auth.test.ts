@@ -367,6 +367,20 @@ describe('guessing passwords', () => {
     }
   });
 
+  test('letter case does not tell a real username from an unknown one: two wrong tries in different case count alike', async () => {
+    const user = await newUser();
+    const ghost = `ghost-${uid()}`;
+    const sequences = [];
+    for (const name of [user.username, ghost]) {
+      const left: number[] = [];
+      for (const typed of [name.toUpperCase(), name]) left.push((await login(typed, 'wrong')).body.attemptsLeft);
+      sequences.push(left);
+    }
+    // Each spelling is counted on its own, for an account (looked up as typed) and for a name that does not exist.
+    expect(sequences[0]).toEqual([4, 4]);
+    expect(sequences[1]).toEqual(sequences[0]);
+  });
+
   test('an administrator unlocks a locked account at once (audited); the user signs in with the right password', async () => {
     const user = await newUser();
     for (let i = 0; i < 5; i++) await login(user.username, 'wrong');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { startStack, type TestStack } from '../support/stack';
-import { ensureConsoleBuilt, launchBrowser, screenshot, type Browser } from './support/browser';
+import { ensureConsoleBuilt, launchBrowser, screenshots, type Browser } from './support/browser';
 
 // The console for the review levels above the county (issue 14): an administrator creates the officer of a 地市
 // bureau in 用户, and every bureau's officer reads wording of its own level — 本县, 本市, 本省 — in a real browser
@@ -64,7 +64,7 @@ test('an administrator creates the officer of a 地市 bureau in 用户; the off
   expect(await bureau.locator('option[value="5203020001"]').count()).toBe(0);
   await bureau.selectOption('5203');
   await dialog.getByLabel(/^初始密码/).fill('initial-password-1');
-  await screenshot(admin, '40-admin-new-city-officer');
+  await screenshots(admin, '40-admin-new-city-officer');
   await dialog.getByRole('button', { name: '新建' }).click();
   await admin.getByRole('status').filter({ hasText: '已新建用户 zy.officer2' }).waitFor();
   const row = admin.locator('tr', { has: admin.locator('td', { hasText: 'zy.officer2' }) });
@@ -112,7 +112,7 @@ test('each bureau reads its own level: 本县 for a county, 本市 for a 地市,
     if (area !== '本县') {
       expect([user, await nav.textContent()]).toEqual([user, expect.not.stringContaining('本县')]);
       expect([user, await page.locator('main').textContent()]).toEqual([user, expect.not.stringContaining('本县')]);
-      await screenshot(page, `41-${user}-stats`);
+      await screenshots(page, `41-${user}-stats`);
     }
     await page.close();
   }

@@ -10,7 +10,7 @@ import { DEFAULT_DEADLINE_POLICY } from '../../domain/deadlines';
 import { idCheckChar } from '../../domain/id-number';
 import { decideAs, fileTransfer, LI, startStack, WANG, ZHANG, type TestStack } from '../support/stack';
 import { decodeQr, ensurePoppler, pdfText } from '../support/poppler';
-import { ensureConsoleBuilt, launchBrowser, ROOT, screenshot, type Browser } from './support/browser';
+import { ensureConsoleBuilt, launchBrowser, ROOT, screenshot, screenshots, type Browser } from './support/browser';
 
 // The web console in a real browser (Debian's Chromium, headless) against the real stack: the API
 // process serves the built console (web/dist) on a real port, Temporal and Postgres as in every other
@@ -119,7 +119,7 @@ test('a transfer through every stage by five users: filed with a look-alike name
   // 1. 南江县实验小学 files: finds 张小明 at 遵义市红花岗区第一小学 after typing a homophone (鸣 for 明).
   const njS1 = await signIn(base, 'nj.s1');
   await njS1.getByRole('heading', { name: '待办业务' }).waitFor();
-  await screenshot(njS1, '01-clerk-tasks-empty');
+  await screenshots(njS1, '01-clerk-tasks-empty');
   await njS1.getByRole('link', { name: '新建申请' }).click();
   await njS1.getByRole('heading', { name: '新建异动申请' }).waitFor();
   await pickSchool(njS1, '5203020001');
@@ -128,7 +128,7 @@ test('a transfer through every stage by five users: filed with a look-alike name
   const suggestion = njS1.getByRole('button', { name: /是 张小明 吗/ });
   await suggestion.waitFor();
   expect(await njS1.locator('.lookup').textContent()).toContain('没有找到');
-  await screenshot(njS1, '02-clerk-lookup-suggestion');
+  await screenshots(njS1, '02-clerk-lookup-suggestion');
   await suggestion.click();
   await njS1.locator('.picked', { hasText: '张小明' }).waitFor();
   // The full 学籍号 comes from the family's papers; a wrong one (it fits the masked G520302************) is caught
@@ -141,7 +141,7 @@ test('a transfer through every stage by five users: filed with a look-alike name
   await njS1.locator('.field-error', { hasText: '学籍号与所选学生不符' }).waitFor();
   await njS1.getByLabel('全国学籍号').fill(ZHANG);
   await njS1.getByLabel(/证明材料/).setInputFiles({ name: '转学证明.png', mimeType: 'image/png', buffer: PNG });
-  await screenshot(njS1, '03-clerk-new-application');
+  await screenshots(njS1, '03-clerk-new-application');
   await njS1.getByRole('button', { name: '保存申请' }).click();
   await njS1.waitForURL(/\/applications\/\d+$/);
   const id = caseIdOf(njS1);
@@ -151,7 +151,7 @@ test('a transfer through every stage by five users: filed with a look-alike name
   await njS1.getByRole('button', { name: /学校审核通过，上报/ }).click();
   await njS1.getByRole('dialog').getByRole('button', { name: '确认同意' }).click();
   await waitForWhere(njS1, '南江县教育局 · 转入县教育局审核');
-  await screenshot(njS1, '04-clerk-case-sent-up');
+  await screenshots(njS1, '04-clerk-case-sent-up');
 
   // 2–4. Each holder opens it from 待办 and approves from the keyboard: A opens the dialog, Enter confirms.
   for (const [user, next] of [
@@ -168,11 +168,11 @@ test('a transfer through every stage by five users: filed with a look-alike name
         .locator('td[data-label="预计办结"]')
         .filter({ hasText: /^\d{4}-\d{2}-\d{2}八成把握 \d{4}-\d{2}-\d{2} 前/ })
         .waitFor();
-      await screenshot(page, '05-officer-tasks');
+      await screenshots(page, '05-officer-tasks');
     }
     await openFromTasks(page, base, id);
     await page.locator('.timeline').waitFor();
-    if (user === 'nj.edu') await screenshot(page, '06-officer-case');
+    if (user === 'nj.edu') await screenshots(page, '06-officer-case');
     await page.keyboard.press('a');
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel(/审核意见/).waitFor();
@@ -199,16 +199,16 @@ test('a transfer through every stage by five users: filed with a look-alike name
   expect(await temporal.getAttribute('href')).toBe(
     `http://localhost:8233/namespaces/default/workflows/application-${id}`,
   );
-  await screenshot(admin, '07-admin-case-timeline');
+  await screenshots(admin, '07-admin-case-timeline');
   const pupil = await main.stack.prisma.student.findUniqueOrThrow({ where: { studentNo: ZHANG } });
   expect(pupil.schoolCode).toBe('5119220001');
 
   await admin.getByRole('link', { name: '统计' }).click();
   await admin.locator('figure.chart svg').first().waitFor();
-  await screenshot(admin, '08-admin-stats');
+  await screenshots(admin, '08-admin-stats');
   await admin.getByRole('link', { name: '用户' }).click();
   await admin.locator('td', { hasText: 'hhg.s1' }).waitFor();
-  await screenshot(admin, '09-admin-users');
+  await screenshots(admin, '09-admin-users');
   await admin.close();
   await njS1.close();
   expect(browser.problems).toEqual([]);
@@ -234,7 +234,7 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   await dateError.waitFor();
   expect(await dateError.textContent()).toContain('异动日期应在今天前后一年之内');
   expect(await njS1.getByLabel('异动日期').evaluate((el) => el.matches(':focus'))).toBe(true);
-  await screenshot(njS1, '10-clerk-field-error');
+  await screenshots(njS1, '10-clerk-field-error');
 
   // The login runs out while the clerk corrects the form (as after REFRESH_TOKEN_TTL): saving gets 401, the
   // refresh is refused, a sign-in dialog opens over the page, and after signing in again nothing is lost.
@@ -249,7 +249,7 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   await njS1.getByRole('button', { name: '保存申请' }).click();
   const relogin = njS1.getByRole('dialog', { name: '登录已过期，请重新登录' });
   await relogin.getByLabel(/^密码/).fill('demo-password');
-  await screenshot(njS1, '11-clerk-session-expired');
+  await screenshots(njS1, '11-clerk-session-expired');
   await relogin.getByRole('button', { name: '登录', exact: true }).click();
   await relogin.waitFor({ state: 'hidden' });
   expect(await njS1.getByLabel('前往国家或地区').inputValue()).toBe('新家坡');
@@ -270,7 +270,7 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   await dialog.getByRole('button', { name: '确认退回' }).click();
   await dialog.locator('.field-error', { hasText: '退回时必须填写理由' }).waitFor();
   await dialog.getByLabel(/理由/).fill('国家名称有误，请更正');
-  await screenshot(njEdu, '12-officer-return-dialog');
+  await screenshots(njEdu, '12-officer-return-dialog');
   await njEdu.keyboard.press('Control+Enter');
   await waitForWhere(njEdu, '退回 南江县实验小学 修改');
   await njEdu.close();
@@ -281,14 +281,14 @@ test('a case returned with a reason is corrected and resubmitted; field errors s
   await openFromTasks(njS1, base, id);
   const panel = njS1.getByRole('region', { name: '被退回，请修改后重新提交' });
   await panel.getByText('国家名称有误，请更正').waitFor();
-  await screenshot(njS1, '13-clerk-returned-case');
+  await screenshots(njS1, '13-clerk-returned-case');
   await panel.getByLabel('前往国家或地区').fill('新加坡');
   await panel.getByRole('button', { name: '重新提交' }).click();
   await waitForWhere(njS1, '南江县实验小学 · 学校审核');
   const timeline = njS1.locator('.timeline');
   await timeline.getByText('第 1 轮（已退回）').waitFor();
   await timeline.locator('.step-return', { hasText: '国家名称有误，请更正' }).waitFor();
-  await screenshot(njS1, '14-clerk-resubmitted-timeline');
+  await screenshots(njS1, '14-clerk-resubmitted-timeline');
   const saved = await main.stack.prisma.application.findUniqueOrThrow({ where: { id } });
   expect(saved).toMatchObject({ status: 'IN_REVIEW', round: 2, details: { destination: '新加坡' } });
 
@@ -328,15 +328,6 @@ async function checkPhoneLayout(page: Page, what: string) {
   expect({ page: what, problems: found }).toEqual({ page: what, problems: [] });
 }
 
-/** Takes the page's screenshot at 1366 px and at 390 px (a phone), as name-1366.png and name-390.png. */
-async function screenshots(page: Page, name: string, ready?: () => Promise<unknown>) {
-  for (const width of [1366, 390]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-    await ready?.();
-    await screenshot(page, `${name}-${width}`);
-  }
-}
-
 describe('beside the national system', () => {
   let transferId: number;
   beforeAll(async () => {
@@ -374,7 +365,7 @@ describe('beside the national system', () => {
     expect(await errorOf(/^转出学校/).textContent()).toContain('请选择学生现在就读的学校');
     expect(await errorOf(/^学生姓名/).textContent()).toContain('请填写学生姓名');
     expect(await errorOf(/^全国学籍号/).textContent()).toContain('请填写学籍号');
-    await screenshot(page, '21-clerk-empty-form-390');
+    await screenshots(page, '21-clerk-empty-form');
     // The school by its code, typed into the search.
     await page.getByLabel('或输入学校代码、名称查找').fill('5203020001');
     const school = page.getByLabel(/^转出学校/);
@@ -389,7 +380,7 @@ describe('beside the national system', () => {
     expect(await suggestion.textContent()).toContain('在办（转学，审核中）');
     expect(await page.locator('.lookup').textContent()).not.toContain('南江县实验小学');
     await checkPhoneLayout(page, 'new application with suggestions');
-    await screenshot(page, '22-clerk-lookup-lihua-390');
+    await screenshots(page, '22-clerk-lookup-lihua');
     await suggestion.click();
     await page.locator('.picked.warn', { hasText: '办结或撤销前不能再申请' }).waitFor();
     // 501 characters: nothing is cut, the counter turns red and saving is refused next to the field.
@@ -466,7 +457,7 @@ describe('beside the national system', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel(/审核意见/).waitFor();
     await checkPhoneLayout(page, 'decision dialog');
-    await screenshot(page, '28-officer-decision-dialog-390');
+    await screenshots(page, '28-officer-decision-dialog');
     await page.keyboard.type('同意');
     await page.keyboard.press('Enter');
     await waitForWhere(page, '遵义市红花岗区第一小学 · 转出学校审核');
@@ -520,7 +511,7 @@ describe('beside the national system', () => {
     await admin.getByRole('button', { name: '代为审核' }).click();
     const dialog = admin.getByRole('dialog');
     await dialog.getByLabel(/代为审核的原因/).fill('学校账号被锁定，已电话确认同意');
-    await screenshot(admin, '33-admin-override-1366');
+    await screenshots(admin, '33-admin-override');
     await dialog.getByRole('button', { name: '确认代为审核' }).click();
     await waitForWhere(admin, '红花岗区教育局 · 转出县教育局审核');
     const audit = await main.stack.prisma.auditEvent.findMany({
@@ -687,7 +678,7 @@ describe('with stage deadlines of seconds', () => {
     }
     await row.locator('.badge.overdue').waitFor();
     expect(await row.textContent()).toContain('南江县实验小学');
-    await screenshot(admin, '16-admin-stuck-overdue');
+    await screenshots(admin, '16-admin-stuck-overdue');
 
     // Remind now: one more mail to the school, counted.
     await row.getByRole('button', { name: '催办' }).click();
@@ -763,7 +754,7 @@ test('纠错: the receiving school asks to reverse an approved transfer; both ca
   expect(reversal).toBeGreaterThan(original);
   await page.getByText('本业务为纠错').waitFor();
   expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('纠错 · 转学 · 钱小纠');
-  await screenshot(page, '40-reversal-case');
+  await screenshots(page, '40-reversal-case');
 
   // Returned by the bureau: the school corrects the reason only (a reversal has no date or details of its own).
   expect((await decideAs(stack, 'nj.s1', reversal, 'RECEIVING_SCHOOL')).status).toBe(200);
@@ -780,8 +771,13 @@ test('纠错: the receiving school asks to reverse an approved transfer; both ca
   for (const [user, stage] of chain) expect((await decideAs(stack, user, reversal, stage)).status).toBe(200);
   await page.goto(`${main.base}/applications/${original}`);
   await page.locator('.badge.reversed', { hasText: '已纠错' }).waitFor();
+  // The API refuses a 转学联系函 for a reversed transfer and for the reversal: the page says why, with no button.
+  await page.getByText('该转学已纠错撤销，不能再出具转学联系函。').waitFor();
+  expect(await page.getByRole('button', { name: '下载转学联系函（PDF）' }).count()).toBe(0);
   await page.getByRole('link', { name: `业务 ${reversal}` }).click();
   await page.waitForURL((url) => url.pathname.endsWith(`/applications/${reversal}`));
   expect(await page.getByRole('button', { name: '申请纠错' }).count()).toBe(0);
+  await page.getByRole('button', { name: '下载审批表（PDF）' }).waitFor();
+  expect(await page.getByRole('button', { name: '下载转学联系函（PDF）' }).count()).toBe(0);
   await page.close();
 });

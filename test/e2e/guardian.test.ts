@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { as, decideAs, startStack, ZHANG, type TestStack } from '../support/stack';
-import { ensureConsoleBuilt, launchBrowser, screenshot, type Browser } from './support/browser';
+import { ensureConsoleBuilt, launchBrowser, screenshots, type Browser } from './support/browser';
 
 // Guardian self-service and the predicted completion in a real browser (issue 14 items 4 and 5): the clerk files a
 // transfer and gets the family's receipt with the query code; the case page shows the prediction; the family opens
@@ -71,8 +71,12 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   expect(ref).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/);
   expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
   await receipt.getByRole('img', { name: '查询页二维码' }).waitFor();
+  // The day it was filed, in China time (16:00–24:00 UTC is already the next day there).
+  expect(await receipt.textContent()).toContain(
+    `受理，${new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)}）`,
+  );
   await clerk.locator('.prediction', { hasText: '预计办结' }).waitFor();
-  await screenshot(clerk, '40-clerk-receipt-and-prediction');
+  await screenshots(clerk, '40-clerk-receipt-and-prediction');
   // Printed, the page is the receipt alone.
   await clerk.emulateMedia({ media: 'print' });
   expect(await receipt.locator('.receipt').evaluate(visibility)).toBe('visible');
@@ -109,7 +113,7 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   for (const el of await family.locator('input, button').all()) {
     expect((await el.boundingBox())!.height).toBeGreaterThanOrEqual(43.5);
   }
-  await screenshot(family, '41-family-progress-390');
+  await screenshots(family, '41-family-progress');
   // A wrong code, typed by hand: the one answer for every wrong input.
   await family.getByLabel(/^查询码/).fill('AAAA-AAAA-AA');
   await family.getByRole('button', { name: '查询' }).click();
@@ -122,7 +126,7 @@ test('filed by the clerk, followed by the family on a phone, predicted in the ca
   await admin.goto(`${base}/admin/stuck`);
   const row = admin.locator('tr', { hasText: String(id) });
   await row.locator('td[data-label="预计办结"]', { hasText: '八成把握' }).waitFor();
-  await screenshot(admin, '42-admin-stuck-prediction');
+  await screenshots(admin, '42-admin-stuck-prediction');
   await admin.close();
   expect(browser.problems).toEqual([]);
 });
@@ -162,7 +166,7 @@ test("a transfer reversed (纠错): the family reads it on its page, the clerk a
   expect(text).not.toContain('张');
   expect(text).not.toContain('录入错误');
   expect((await family.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(390);
-  await screenshot(family, '43-family-progress-reversed-390');
+  await screenshots(family, '43-family-progress-reversed');
   // The reversal's own receipt opens a page of its own, naming the change it undid.
   const access = reversal.body.guardianAccess as { url: string };
   await family.goto(`${base}${new URL(access.url).pathname}${new URL(access.url).hash}`);
@@ -182,7 +186,7 @@ test("a transfer reversed (纠错): the family reads it on its page, the clerk a
   expect((await banner.textContent())!).toContain(`纠错业务 ${reversal.body.id}`);
   await banner.getByRole('link', { name: `打开纠错业务 ${reversal.body.id}` }).click();
   await clerk.waitForURL(new RegExp(`/applications/${reversal.body.id}$`));
-  await screenshot(clerk, '44-clerk-reversal-case');
+  await screenshots(clerk, '44-clerk-reversal-case');
   await clerk.close();
   expect(browser.problems).toEqual([]);
 });

@@ -97,3 +97,17 @@ export async function screenshot(page: Page, name: string) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * The page's screenshot at 1366 px and at 390 px (a phone), as name-1366.png and name-390.png (`ready` waits for what
+ * must show at each width), then the page gets back the size it had, so a test goes on as it was.
+ */
+export async function screenshots(page: Page, name: string, ready?: () => Promise<unknown>) {
+  const before = page.viewportSize();
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    await ready?.();
+    await screenshot(page, `${name}-${width}`);
+  }
+  if (before) await page.setViewportSize(before);
+}

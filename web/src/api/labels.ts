@@ -56,6 +56,13 @@ const dateTime = new Intl.DateTimeFormat('zh-CN', {
 /** 2026/11/22 14:05, China time, whatever the browser's zone. */
 export const formatTime = (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : '—');
 
+/**
+ * 2026-12-02: the day in China time (UTC+8 all year, no summer time), as the printed papers and the decisions' dates
+ * give it; an ISO string's first ten characters are the UTC day, a day early before 08:00 in China.
+ */
+export const formatDay = (iso: string | null | undefined) =>
+  iso ? new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 10) : '—';
+
 /** 3 天 4 小时 / 5 小时 / 20 分钟 / 不足 1 分钟. */
 export function formatHours(hours: number | null | undefined): string {
   if (hours === null || hours === undefined) return '—';

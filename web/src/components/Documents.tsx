@@ -37,7 +37,15 @@ export function Documents({ a }: { a: Application }) {
       setBusy(false);
     }
   };
-  const letter = movesPupil(a.type) && a.status === 'APPROVED';
+  // The API refuses the letter (409) for a transfer whose reversal (纠错) was approved and for a reversal itself:
+  // the pupil did not, in the end, move by it. Say why instead of offering a button that fails.
+  const approvedTransfer = movesPupil(a.type) && a.status === 'APPROVED';
+  const letterRefused = a.reverses
+    ? '本业务为纠错业务，不出具转学联系函。'
+    : a.reversal?.status === 'APPROVED'
+      ? '该转学已纠错撤销，不能再出具转学联系函。'
+      : null;
+  const letter = approvedTransfer && !letterRefused;
   return (
     <div className="documents">
       <h3>打印</h3>
@@ -51,6 +59,7 @@ export function Documents({ a }: { a: Application }) {
           </button>
         )}
       </div>
+      {approvedTransfer && letterRefused && <p className="hint">{letterRefused}</p>}
       <p className="hint">每份文件印有文件编号、核验码和二维码，任何人可在本系统的“文件核验”页查验真伪。</p>
       {error && (
         <p className="field-error" role="alert">

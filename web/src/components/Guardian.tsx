@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import QRCode from 'qrcode';
 import { api, ApiError, ok, type Application, type Schemas } from '../api/client';
-import { CHANGE_TYPE_LABELS, specOf } from '../api/labels';
+import { CHANGE_TYPE_LABELS, formatDay, specOf } from '../api/labels';
 
 export type GuardianAccess = Schemas['GuardianAccess'];
 type Prediction = Schemas['Prediction'];
@@ -18,7 +18,7 @@ export function PredictionPanel({ a }: { a: Application }) {
   const p = a.prediction;
   if (!p) return null;
   const step = a.steps.find((s) => s.stage === a.currentStage && !s.decidedAt);
-  const due = step?.dueAt ? new Date(Date.parse(step.dueAt) + 8 * 3_600_000).toISOString().slice(0, 10) : null;
+  const due = step?.dueAt ? formatDay(step.dueAt) : null;
   const late = !a.overdue && due !== null && p.currentStage.p50 > due;
   return (
     <section className="prediction" aria-labelledby="prediction-title">
@@ -52,7 +52,7 @@ export function GuardianReceipt({ a, access }: { a: Application; access: Guardia
         <dd>
           {CHANGE_TYPE_LABELS[a.type]}（
           {specOf(a.type).applicant === 'receivingSchool' ? a.toSchool?.name : a.fromSchool.name}受理，
-          {a.createdAt.slice(0, 10)}）
+          {formatDay(a.createdAt)}）
         </dd>
         <dt>查询编号</dt>
         <dd className="mono big">{access.ref}</dd>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { Application } from '../api/client';
-import { CHANGE_TYPE_LABELS, formatTime, STAGE_LABELS, STATUS_LABELS } from '../api/labels';
+import { CHANGE_TYPE_LABELS, formatDay, formatTime, STAGE_LABELS, STATUS_LABELS } from '../api/labels';
 
 export function StatusBadge({
   a,
@@ -53,9 +53,6 @@ export function DueText({ dueAt }: { dueAt: string | null }) {
   );
 }
 
-/** The China (Beijing time) date of an instant, as the prediction's dates are written. */
-const chinaDate = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 10);
-
 /**
  * 预计办结 in a list: the date by which the case is done with a chance of one in two, the one of four in five below
  * it, and 预计超期 when the current stage is not overdue yet but its own p50 falls after its due date (as the stuck
@@ -66,7 +63,7 @@ export function PredictionText({ a }: { a: Application }) {
   const p = a.prediction;
   if (!p) return <span className="muted">—</span>;
   const due = currentDue(a);
-  const warn = due !== null && Date.parse(due) >= now && p.currentStage.p50 > chinaDate(due);
+  const warn = due !== null && Date.parse(due) >= now && p.currentStage.p50 > formatDay(due);
   return (
     <span className="prediction-cell">
       {p.p50}

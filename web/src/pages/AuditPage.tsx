@@ -1,7 +1,7 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router';
-import { api, ok } from '../api/client';
+import { api, ApiError, ok } from '../api/client';
 import { formatTime } from '../api/labels';
 import { LoadError, Loading } from '../components/bits';
 
@@ -29,17 +29,33 @@ export function AuditPage() {
     staleTime: 0,
   });
   const items = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
-  const field = (k: keyof typeof draft, label: string, type = 'text', placeholder = '') => (
-    <label>
-      {label}
-      <input
-        type={type}
-        value={draft[k]}
-        placeholder={placeholder}
-        onChange={(e) => setDraft({ ...draft, [k]: e.target.value })}
-      />
-    </label>
-  );
+  // A filter the API refuses (400) is told next to its field: the problem+json names it (action, to …).
+  const refused = q.error instanceof ApiError && q.error.status === 400 ? q.error.errors : [];
+  const errorOf = (k: keyof typeof draft) => refused.find((p) => p.path === k)?.message;
+  const placed = refused.length > 0 && refused.every((p) => p.path in draft);
+  const field = (k: keyof typeof draft, label: string, type = 'text', placeholder = '') => {
+    const error = errorOf(k);
+    return (
+      <div className="filter-field">
+        <label>
+          {label}
+          <input
+            type={type}
+            value={draft[k]}
+            placeholder={placeholder}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? `audit-${k}-error` : undefined}
+            onChange={(e) => setDraft({ ...draft, [k]: e.target.value })}
+          />
+        </label>
+        {error && (
+          <p className="field-error" id={`audit-${k}-error`}>
+            {error}
+          </p>
+        )}
+      </div>
+    );
+  };
   return (
     <section>
       <h1>审计记录</h1>
@@ -102,6 +118,10 @@ export function AuditPage() {
       </form>
       {q.isPending ? (
         <Loading what="审计记录" />
+      ) : placed ? (
+        <p className="error-summary" role="alert">
+          筛选条件有误，请按提示修改后再筛选。
+        </p>
       ) : q.isError ? (
         <LoadError error={q.error} />
       ) : items.length === 0 ? (

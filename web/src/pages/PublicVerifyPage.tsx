@@ -1,4 +1,5 @@
 import { api, ok, type Schemas } from '../api/client';
+import { formatDay } from '../api/labels';
 import { ErrorSummary, Field } from '../components/forms';
 import { usePublicLookup } from '../components/publicLookup';
 
@@ -60,14 +61,14 @@ export function PublicVerifyPage() {
         >
           <h2 id="verify-title">{result.status === 'VALID' ? '✓ 本系统出具的有效文件' : '✗ 该文件已作废'}</h2>
           {result.status === 'REVOKED' && (
-            <p>该文件已于 {result.revokedAt?.slice(0, 10)} 由系统管理员作废，请向出具单位索取新的文件。</p>
+            <p>该文件已于 {formatDay(result.revokedAt)} 由系统管理员作废，请向出具单位索取新的文件。</p>
           )}
           <dl className="facts">
             <dt>文件</dt>
             <dd>{f.title}</dd>
             <dt>出具</dt>
             <dd>
-              {f.issuedBy}，{f.issuedAt.slice(0, 10)}
+              {f.issuedBy}，{formatDay(f.issuedAt)}
             </dd>
             <dt>业务</dt>
             <dd>
