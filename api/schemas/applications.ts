@@ -226,12 +226,10 @@ export const ApplicationSchema = z
       .meta({ description: '对本业务最近一次申请的纠错业务；status 为 APPROVED 即本业务已纠错' }),
     createdAt: z.string(),
     updatedAt: z.string(),
-    prediction: orNull(PredictionSchema)
-      .optional()
-      .meta({
-        description:
-          '预计办结日期：查看单个案件（GET /api/applications/{id}）、业务列表和待办中给出；审核、撤回等操作的应答中没有',
-      }),
+    prediction: orNull(PredictionSchema).optional().meta({
+      description:
+        '预计办结日期：查看单个案件（GET /api/applications/{id}）、业务列表和待办中给出；审核、撤回等操作的应答中没有',
+    }),
   })
   .meta({ id: 'Application' });
 

@@ -4,7 +4,16 @@ import { Link, useNavigate } from 'react-router';
 import { api, ok, type Application } from '../api/client';
 import { CHANGE_TYPE_LABELS, formatTime, STAGE_LABELS, type ChangeType } from '../api/labels';
 import { useSession } from '../auth';
-import { caseTitle, currentDue, DueText, LoadError, Loading, PredictionText, StatusBadge, useNow } from '../components/bits';
+import {
+  caseTitle,
+  currentDue,
+  DueText,
+  LoadError,
+  Loading,
+  PredictionText,
+  StatusBadge,
+  useNow,
+} from '../components/bits';
 import { saveQueue, typingInto } from '../components/queue';
 
 /** When a case arrived in the caller's 待办: its current stage's opening, or the return for a returned case. */
