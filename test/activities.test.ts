@@ -2,7 +2,16 @@ import type { Actor } from '../domain/types';
 import { createApplication } from '../api/services/applications';
 import type { AuthUser } from '../api/auth';
 import { repairCaseText } from '../api/services/repair';
-import { createTestDatabase, LI, SOON, ZHANG, ZHAO, type TestDatabase, testActivities } from './support/stack';
+import {
+  aPupilWithoutCases,
+  createTestDatabase,
+  LI,
+  SOON,
+  ZHANG,
+  ZHAO,
+  type TestDatabase,
+  testActivities,
+} from './support/stack';
 
 // Activities run against a real Postgres; Temporal may run any of them more than once.
 let db: TestDatabase;
@@ -141,15 +150,7 @@ test('a withdrawal committed before a retried approval leaves the case WITHDRAWN
 
 test('a round-1 approval retried after the case was returned and resubmitted is refused, and round 2 is left as it was', async () => {
   const acts = testActivities(db.prisma);
-  const pupil = await db.prisma.student.findFirstOrThrow({
-    where: {
-      schoolCode: '5203020001',
-      status: 'ENROLLED',
-      studentNo: { notIn: [ZHANG, LI] },
-      applications: { none: {} },
-    },
-    orderBy: { studentNo: 'asc' },
-  });
+  const pupil = await aPupilWithoutCases(db.prisma);
   const app = await createApplication(db.prisma, clerk, {
     type: 'TRANSFER',
     studentNo: pupil.studentNo,

@@ -4,7 +4,7 @@ import { caseAfterUpdate, sendUpdate } from '../api/services/updates';
 import { maskStudentNoToRegion } from '../domain/id-number';
 import type { PrismaClient } from '../infra/db';
 import { decideUpdate, withdrawUpdate } from '../workflows/messages';
-import { decideAs, fileTransfer, LI, startStack, ZHANG, type TestStack } from './support/stack';
+import { aPupilWithoutCases, decideAs, fileTransfer, LI, startStack, ZHANG, type TestStack } from './support/stack';
 
 // An Update the workflow accepted is answered even when the case cannot be read again afterwards (the database went
 // away in between): from the case as read before, with the Update's outcome. The chaos suite once saw a resubmission
@@ -40,18 +40,6 @@ function databaseGone(): PrismaClient {
   const delegate = new Proxy(unreachable, { get: (_t, key) => (key === 'then' ? undefined : unreachable) });
   return new Proxy({} as PrismaClient, { get: (_t, key) => (key === 'then' ? undefined : delegate) });
 }
-
-/** A pupil of 红花岗区第一小学 no test of this file has filed for yet. */
-const aPupilWithoutCases = () =>
-  stack.prisma.student.findFirstOrThrow({
-    where: {
-      schoolCode: '5203020001',
-      status: 'ENROLLED',
-      studentNo: { notIn: [ZHANG, LI] },
-      applications: { none: {} },
-    },
-    orderBy: { studentNo: 'asc' },
-  });
 
 /** Sends an Update as the route does, with the database still there (the change takes effect). */
 const send = <A, R>(
@@ -92,7 +80,7 @@ test('a resubmission answered from its outcome shows the new round in review', a
 
 describe('an Update that closes the case is answered with its outcome though Postgres has gone since (no query at all)', () => {
   test('the last stage approves: the answer is the APPROVED case, the pupil at the receiving school', async () => {
-    const { studentNo } = await aPupilWithoutCases();
+    const { studentNo } = await aPupilWithoutCases(stack.prisma);
     const id = (await fileTransfer(stack, 'nj.s1', studentNo)).body.id as number;
     expect((await decideAs(stack, 'nj.s1', id, 'RECEIVING_SCHOOL')).status).toBe(200);
     expect((await decideAs(stack, 'nj.edu', id, 'RECEIVING_COUNTY')).status).toBe(200);

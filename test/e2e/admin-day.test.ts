@@ -1,11 +1,18 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { idCheckChar } from '../../domain/id-number';
-import { as, decideAs, fileTransfer, startStack, waitFor, type TestStack } from '../support/stack';
+import { as, decideAs, fileTransfer, FOUR_STAGES, startStack, waitFor, type TestStack } from '../support/stack';
 import { decodeQr, ensurePoppler } from '../support/poppler';
-import { ensureConsoleBuilt, launchBrowser, screenshots, type Browser } from './support/browser';
+import {
+  closeServer,
+  ensureConsoleBuilt,
+  launchBrowser,
+  listen,
+  screenshots,
+  signIn as signInTab,
+  type Browser,
+} from './support/browser';
 
 // The administrator's and the clerk's pages that console.test.ts only passes through, in a real browser (Debian's
 // Chromium) against the real stack: loading a year's holidays, the audit trail's filters and their errors, a revoked
@@ -23,27 +30,15 @@ beforeAll(async () => {
   ensureConsoleBuilt();
   ensurePoppler();
   [browser, stack] = await Promise.all([launchBrowser(), startStack()]);
-  server = await new Promise<Server>((resolve) => {
-    const s = stack.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, base } = await listen(stack.app));
 });
 afterAll(async () => {
   await browser?.close();
-  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeServer(server);
   await stack?.close();
 });
 
-/** Signs a demo user in, in a new tab, and waits for the first page. */
-async function signIn(username: string): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${base}/`);
-  await page.getByLabel(/^用户名/).fill(username);
-  await page.getByLabel(/^密码/).fill('demo-password');
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('navigation', { name: '主菜单' }).waitFor();
-  return page;
-}
+const signIn = (username: string) => signInTab(browser, base, username);
 
 /** Nothing wider than a phone's screen (console.test.ts checks tap targets on every page as well). */
 async function noSidewaysScroll(page: Page, what: string) {
@@ -238,14 +233,7 @@ test('a pupil moved by an approved transfer: the change history links to the cas
   const filed = await fileTransfer(stack, 'nj.s1', reg.body.studentNo);
   expect(filed.status).toBe(201);
   const id = filed.body.id as number;
-  for (const [user, stage] of [
-    ['nj.s1', 'RECEIVING_SCHOOL'],
-    ['nj.edu', 'RECEIVING_COUNTY'],
-    ['hhg.s1', 'SENDING_SCHOOL'],
-    ['hhg.edu', 'SENDING_COUNTY'],
-  ]) {
-    expect((await decideAs(stack, user, id, stage)).status).toBe(200);
-  }
+  for (const [stage, user] of FOUR_STAGES) expect((await decideAs(stack, user, id, stage)).status).toBe(200);
   await waitFor(
     async () => (await stack.prisma.application.findUnique({ where: { id } }))?.status === 'APPROVED',
     30_000,

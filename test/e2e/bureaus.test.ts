@@ -1,9 +1,15 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { startStack, type TestStack } from '../support/stack';
-import { ensureConsoleBuilt, launchBrowser, screenshots, type Browser } from './support/browser';
+import {
+  closeServer,
+  ensureConsoleBuilt,
+  launchBrowser,
+  listen,
+  screenshots,
+  signIn as signInTab,
+  type Browser,
+} from './support/browser';
 
 // The console for the review levels above the county (issue 14): an administrator creates the officer of a 地市
 // bureau in 用户, and every bureau's officer reads wording of its own level — 本县, 本市, 本省 — in a real browser
@@ -19,26 +25,15 @@ let base: string;
 beforeAll(async () => {
   ensureConsoleBuilt();
   [browser, stack] = await Promise.all([launchBrowser(), startStack({ worker: false })]);
-  server = await new Promise<Server>((resolve) => {
-    const s = stack.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, base } = await listen(stack.app));
 });
 afterAll(async () => {
   await browser?.close();
-  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeServer(server);
   await stack?.close();
 });
 
-async function signIn(username: string, password = 'demo-password'): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${base}/`);
-  await page.getByLabel(/^用户名/).fill(username);
-  await page.getByLabel(/^密码/).fill(password);
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('navigation', { name: '主菜单' }).waitFor();
-  return page;
-}
+const signIn = (username: string, password?: string) => signInTab(browser, base, username, password);
 
 test('an administrator creates the officer of a 地市 bureau in 用户; the officer then works under 本市 wording', async () => {
   const admin = await signIn('admin');

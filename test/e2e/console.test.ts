@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
@@ -10,7 +9,17 @@ import { DEFAULT_DEADLINE_POLICY } from '../../domain/deadlines';
 import { idCheckChar } from '../../domain/id-number';
 import { decideAs, fileTransfer, LI, startStack, WANG, ZHANG, type TestStack } from '../support/stack';
 import { decodeQr, ensurePoppler, pdfText } from '../support/poppler';
-import { ensureConsoleBuilt, launchBrowser, ROOT, screenshot, screenshots, type Browser } from './support/browser';
+import {
+  closeServer,
+  ensureConsoleBuilt,
+  launchBrowser,
+  listen,
+  ROOT,
+  screenshot,
+  screenshots,
+  signIn as signInTab,
+  type Browser,
+} from './support/browser';
 
 // The web console in a real browser (Debian's Chromium, headless) against the real stack: the API
 // process serves the built console (web/dist) on a real port, Temporal and Postgres as in every other
@@ -25,16 +34,11 @@ interface Running {
   base: string;
 }
 
-async function serve(stack: TestStack): Promise<Running> {
-  const server = await new Promise<Server>((resolve) => {
-    const s = stack.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { stack, server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+const serve = async (stack: TestStack): Promise<Running> => ({ stack, ...(await listen(stack.app)) });
 
 const stop = async (r: Running | undefined) => {
   if (!r) return;
-  await new Promise<void>((resolve) => r.server.close(() => resolve()));
+  await closeServer(r.server);
   await r.stack.close();
 };
 
@@ -51,16 +55,7 @@ afterAll(async () => {
   await stop(main);
 });
 
-/** Signs a demo user in, in a new tab, and waits for the first page. */
-async function signIn(base: string, username: string): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${base}/`);
-  await page.getByLabel(/^用户名/).fill(username);
-  await page.getByLabel(/^密码/).fill('demo-password');
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('navigation', { name: '主菜单' }).waitFor();
-  return page;
-}
+const signIn = (base: string, username: string) => signInTab(browser, base, username);
 
 /** The sending school, found as a clerk would among thousands: 省 → 市 → 县 (from its code), then the school. */
 async function pickSchool(page: Page, code: string) {

@@ -1,8 +1,14 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Page } from 'playwright-core';
 import { as, decideAs, startStack, ZHANG, type TestStack } from '../support/stack';
-import { ensureConsoleBuilt, launchBrowser, screenshots, type Browser } from './support/browser';
+import {
+  closeServer,
+  ensureConsoleBuilt,
+  launchBrowser,
+  listen,
+  screenshots,
+  signIn as signInTab,
+  type Browser,
+} from './support/browser';
 
 // Guardian self-service and the predicted completion in a real browser (issue 14 items 4 and 5): the clerk files a
 // transfer and gets the family's receipt with the query code; the case page shows the prediction; the family opens
@@ -20,26 +26,15 @@ let filed: { id: number; ref: string; code: string };
 beforeAll(async () => {
   ensureConsoleBuilt();
   [browser, stack] = await Promise.all([launchBrowser(), startStack()]);
-  server = await new Promise<Server>((resolve) => {
-    const s = stack.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, base } = await listen(stack.app));
 });
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await closeServer(server);
   await stack?.close();
 });
 
-async function signIn(username: string): Promise<Page> {
-  const page = await browser.page();
-  await page.goto(`${base}/`);
-  await page.getByLabel(/^用户名/).fill(username);
-  await page.getByLabel(/^密码/).fill('demo-password');
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('navigation', { name: '主菜单' }).waitFor();
-  return page;
-}
+const signIn = (username: string) => signInTab(browser, base, username);
 
 /** Runs in the page (the server's tsconfig has no DOM types). */
 const visibility = (el: unknown) =>

@@ -309,6 +309,26 @@ export const EIGHT_STAGES: readonly (readonly [stage: string, user: string])[] =
   ['SENDING_PROVINCE', 'gz.edu'],
 ];
 
+/** 红花岗区 → 南江县 with no review levels above the county: the four stages, each with the demo user who decides it. */
+export const FOUR_STAGES: readonly (readonly [stage: string, user: string])[] = [
+  ['RECEIVING_SCHOOL', 'nj.s1'],
+  ['RECEIVING_COUNTY', 'nj.edu'],
+  ['SENDING_SCHOOL', 'hhg.s1'],
+  ['SENDING_COUNTY', 'hhg.edu'],
+];
+
+/** An enrolled pupil of 红花岗区第一小学 (not 张小明 or 李华) with no case yet, first by 学籍号. */
+export const aPupilWithoutCases = (prisma: PrismaClient) =>
+  prisma.student.findFirstOrThrow({
+    where: {
+      schoolCode: '5203020001',
+      status: 'ENROLLED',
+      studentNo: { notIn: [ZHANG, LI] },
+      applications: { none: {} },
+    },
+    orderBy: { studentNo: 'asc' },
+  });
+
 /** Files a transfer into the caller's school. */
 export const fileTransfer = (stack: TestStack, user: string, studentNo: string, extra: Record<string, unknown> = {}) =>
   as(stack, user).post('/api/applications', {

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -110,4 +112,26 @@ export async function screenshots(page: Page, name: string, ready?: () => Promis
     await screenshot(page, `${name}-${width}`);
   }
   if (before) await page.setViewportSize(before);
+}
+
+/** A test stack's app on a free port of 127.0.0.1, and the console's address there. */
+export async function listen(app: RequestListener): Promise<{ server: Server; base: string }> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+export const closeServer = (server: Server | undefined) =>
+  new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+
+/** Signs a demo user in, in a new tab, and waits for the first page. */
+export async function signIn(browser: Browser, base: string, username: string, password = 'demo-password') {
+  const page = await browser.page();
+  await page.goto(`${base}/`);
+  await page.getByLabel(/^用户名/).fill(username);
+  await page.getByLabel(/^密码/).fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('navigation', { name: '主菜单' }).waitFor();
+  return page;
 }
