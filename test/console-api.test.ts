@@ -6,7 +6,7 @@ import request from 'supertest';
 import { rebuildDerivedReadModel } from '../infra/read-model';
 import { loadReasonCodes } from '../infra/reason-codes';
 import { regionOf } from '../infra/regions';
-import { as, decideAs, fileTransfer, LI, startStack, ZHANG, type TestStack } from './support/stack';
+import { as, decideAs, fileTransfer, LI, registerPupil, startStack, ZHANG, type TestStack } from './support/stack';
 
 // What the console needs beside the national system: suggestions ranked by pinyin at one school, the open-case note
 // at the lookup, 学籍查询 within reach, schools by region, coded reasons, case search, county statistics, the audit
@@ -41,20 +41,18 @@ describe('suggestions at 遵义市红花岗区第一小学', () => {
 
   test('ranked: look-alike first, then same pinyin with tones, then without; within the school; at most 10', async () => {
     // Pupils registered for the ranking beside the demo 李华 (huá): 李骅 (huá), 李華 (huá), 李桦 (huà); 刘子淞, 刘子松.
-    const { idCheckChar } = await import('../domain/id-number');
-    for (const [name, seq] of [
+    for (const [name, serial] of [
       ['李桦', '301'],
       ['李骅', '303'],
       ['李華', '305'],
       ['刘子淞', '307'],
       ['刘子松', '309'],
     ]) {
-      const first17 = `11010520150404${seq}`;
-      const r = await as(stack, 'hhg.s1').post('/api/students', {
+      const r = await registerPupil(stack, 'hhg.s1', {
         name,
         gender: 'MALE',
         birthDate: '2015-04-04',
-        idNumber: first17 + idCheckChar(first17),
+        serial,
         grade: 5,
         className: '5年级1班',
       });

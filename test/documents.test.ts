@@ -1,11 +1,10 @@
 import path from 'node:path';
 import * as fontkit from 'fontkit';
 import request from 'supertest';
-import { idCheckChar } from '../domain/id-number';
 import { shanghaiDate } from '../domain/calendar';
 import { FONT_FILES } from '../api/services/document-pdf';
 import { ensurePoppler, decodeQr, pdfPagePng, pdfText } from './support/poppler';
-import { as, decideAs, startStack, SOON, WANG, type TestStack } from './support/stack';
+import { as, decideAs, registerPupil, startStack, SOON, WANG, type TestStack } from './support/stack';
 
 // Printing: 审批表 for every case, 联系函 for an approved transfer, each a PDF with a Chinese font subset embedded, a
 // QR code and a code that the public verification page (no login) checks. Read back with pdftotext and a QR
@@ -20,12 +19,11 @@ beforeAll(async () => {
   ensurePoppler();
   stack = await startStack({ appUrl: APP_URL });
   // A pupil whose name needs characters beyond GB 2312, at 遵义市红花岗区第一小学; 南江县实验小学 takes her in.
-  const first17 = `110105${'20150303'}${'128'}`;
-  const reg = await as(stack, 'hhg.s1').post('/api/students', {
+  const reg = await registerPupil(stack, 'hhg.s1', {
     name: NAME,
     gender: 'FEMALE',
     birthDate: '2015-03-03',
-    idNumber: first17 + idCheckChar(first17),
+    serial: '128',
     grade: 3,
     className: '3年级2班',
   });

@@ -215,9 +215,9 @@ describe('predicted completion in the lists', () => {
       200,
     );
     const closedId = await file(closed.studentNo);
-    expect((await as(stack, 'nj.s1').post(`/api/applications/${closedId}/withdraw`, { reason: '家长改变主意' })).status).toBe(
-      200,
-    );
+    expect(
+      (await as(stack, 'nj.s1').post(`/api/applications/${closedId}/withdraw`, { reason: '家长改变主意' })).status,
+    ).toBe(200);
 
     const list = await as(stack, 'nj.s1').get('/api/applications?limit=200');
     expect(list.status).toBe(200);
@@ -230,7 +230,9 @@ describe('predicted completion in the lists', () => {
 
     // The returned case waits in the applicant's 待办, without a prediction (its return depends on the school).
     const tasks = await as(stack, 'nj.s1').get('/api/tasks?limit=500');
-    const inTasks = (tasks.body.items as { id: number; prediction: Prediction | null }[]).find((a) => a.id === returnedId);
+    const inTasks = (tasks.body.items as { id: number; prediction: Prediction | null }[]).find(
+      (a) => a.id === returnedId,
+    );
     expect(inTasks).toBeDefined();
     expect(inTasks?.prediction).toBeNull();
     // The total (roll-up for the cases in review, returned ones counted) is the recount.
@@ -246,7 +248,9 @@ describe('predicted completion in the lists', () => {
     const doc = (await as(stack, 'nj.s1').get('/api/openapi.json')).body;
     const item = doc.components.schemas.ApplicationListItem;
     expect(item.required).toContain('prediction');
-    expect(doc.components.schemas.TaskList.properties.items.items.$ref).toBe('#/components/schemas/ApplicationListItem');
+    expect(doc.components.schemas.TaskList.properties.items.items.$ref).toBe(
+      '#/components/schemas/ApplicationListItem',
+    );
     expect(doc.components.schemas.ApplicationList.properties.items.items.$ref).toBe(
       '#/components/schemas/ApplicationListItem',
     );

@@ -13,7 +13,6 @@ async function retryWhileUnavailable(send: () => Promise<Response>, attempts = 1
   return res;
 }
 
-
 describe('a worker killed mid-chain', () => {
   let stack: TestStack;
   let worker: ChildProcess | undefined;

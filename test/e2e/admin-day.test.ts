@@ -1,18 +1,8 @@
-import type { Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
-import { idCheckChar } from '../../domain/id-number';
-import { as, decideAs, fileTransfer, FOUR_STAGES, startStack, waitFor, type TestStack } from '../support/stack';
+import { as, decideAs, fileTransfer, FOUR_STAGES, registerPupil, waitFor, type TestStack } from '../support/stack';
 import { decodeQr, ensurePoppler } from '../support/poppler';
-import {
-  closeServer,
-  ensureConsoleBuilt,
-  launchBrowser,
-  listen,
-  screenshots,
-  signIn as signInTab,
-  type Browser,
-} from './support/browser';
+import { screenshots, signIn as signInTab, startConsole, type Browser, type ConsoleRig } from './support/browser';
 
 // The administrator's and the clerk's pages that console.test.ts only passes through, in a real browser (Debian's
 // Chromium) against the real stack: loading a year's holidays, the audit trail's filters and their errors, a revoked
@@ -21,22 +11,17 @@ import {
 
 jest.setTimeout(120_000);
 
+let rig: ConsoleRig;
 let browser: Browser;
 let stack: TestStack;
-let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  ensureConsoleBuilt();
   ensurePoppler();
-  [browser, stack] = await Promise.all([launchBrowser(), startStack()]);
-  ({ server, base } = await listen(stack.app));
+  rig = await startConsole();
+  ({ browser, stack, base } = rig);
 });
-afterAll(async () => {
-  await browser?.close();
-  await closeServer(server);
-  await stack?.close();
-});
+afterAll(() => rig?.close());
 
 const signIn = (username: string) => signInTab(browser, base, username);
 
@@ -220,12 +205,11 @@ test('新生建籍: an empty form flags every required field; a wrong ID number 
 });
 
 test('a pupil moved by an approved transfer: the change history links to the case; its letter can be printed', async () => {
-  const first17 = `110105${'20170707'}${'242'}`;
-  const reg = await as(stack, 'hhg.s1').post('/api/students', {
+  const reg = await registerPupil(stack, 'hhg.s1', {
     name: '周历史',
     gender: 'FEMALE',
     birthDate: '2017-07-07',
-    idNumber: first17 + idCheckChar(first17),
+    serial: '242',
     grade: 3,
     className: '3年级2班',
   });

@@ -1,15 +1,6 @@
-import type { Server } from 'node:http';
 import request from 'supertest';
-import { startStack, type TestStack } from '../support/stack';
-import {
-  closeServer,
-  ensureConsoleBuilt,
-  launchBrowser,
-  listen,
-  screenshots,
-  signIn as signInTab,
-  type Browser,
-} from './support/browser';
+import type { TestStack } from '../support/stack';
+import { screenshots, signIn as signInTab, startConsole, type Browser, type ConsoleRig } from './support/browser';
 
 // The console for the review levels above the county (issue 14): an administrator creates the officer of a 地市
 // bureau in 用户, and every bureau's officer reads wording of its own level — 本县, 本市, 本省 — in a real browser
@@ -17,21 +8,16 @@ import {
 
 jest.setTimeout(120_000);
 
+let rig: ConsoleRig;
 let browser: Browser;
 let stack: TestStack;
-let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  ensureConsoleBuilt();
-  [browser, stack] = await Promise.all([launchBrowser(), startStack({ worker: false })]);
-  ({ server, base } = await listen(stack.app));
+  rig = await startConsole({ worker: false });
+  ({ browser, stack, base } = rig);
 });
-afterAll(async () => {
-  await browser?.close();
-  await closeServer(server);
-  await stack?.close();
-});
+afterAll(() => rig?.close());
 
 const signIn = (username: string, password?: string) => signInTab(browser, base, username, password);
 
@@ -70,12 +56,12 @@ test('an administrator creates the officer of a 地市 bureau in 用户; the off
   await admin.close();
 
   // The officer replaces the administrator's password (as at any first login), then signs in to the console.
-  const first = await request(server)
+  const first = await request(base)
     .post('/api/auth/login')
     .send({ username: 'zy.officer2', password: 'initial-password-1' });
   expect(
     (
-      await request(server)
+      await request(base)
         .post('/api/auth/change-password')
         .set('Authorization', `Bearer ${first.body.token}`)
         .send({ currentPassword: 'initial-password-1', newPassword: 'chosen-by-the-officer' })

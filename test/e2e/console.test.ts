@@ -7,7 +7,7 @@ import { forgetCachedSessions } from '../../api/auth';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { DEFAULT_DEADLINE_POLICY } from '../../domain/deadlines';
 import { idCheckChar } from '../../domain/id-number';
-import { decideAs, fileTransfer, LI, startStack, WANG, ZHANG, type TestStack } from '../support/stack';
+import { decideAs, fileTransfer, LI, registerPupil, startStack, WANG, ZHANG, type TestStack } from '../support/stack';
 import { decodeQr, ensurePoppler, pdfText } from '../support/poppler';
 import {
   closeServer,
@@ -711,18 +711,14 @@ const PNG = Buffer.from(
 
 test('纠错: the receiving school asks to reverse an approved transfer; both cases link; the original shows 已纠错', async () => {
   const { stack } = main;
-  const first17 = `110105${'20160404'}${'131'}`;
-  const reg = await request(stack.app)
-    .post('/api/students')
-    .set('Authorization', `Bearer ${await stack.login('hhg.s1')}`)
-    .send({
-      name: '钱小纠',
-      gender: 'MALE',
-      birthDate: '2016-04-04',
-      idNumber: first17 + idCheckChar(first17),
-      grade: 3,
-      className: '3年级1班',
-    });
+  const reg = await registerPupil(stack, 'hhg.s1', {
+    name: '钱小纠',
+    gender: 'MALE',
+    birthDate: '2016-04-04',
+    serial: '131',
+    grade: 3,
+    className: '3年级1班',
+  });
   expect(reg.status).toBe(201);
   const filed = await fileTransfer(stack, 'nj.s1', reg.body.studentNo);
   expect(filed.status).toBe(201);

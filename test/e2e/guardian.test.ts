@@ -1,14 +1,5 @@
-import type { Server } from 'node:http';
-import { as, decideAs, startStack, ZHANG, type TestStack } from '../support/stack';
-import {
-  closeServer,
-  ensureConsoleBuilt,
-  launchBrowser,
-  listen,
-  screenshots,
-  signIn as signInTab,
-  type Browser,
-} from './support/browser';
+import { as, decideAs, ZHANG, type TestStack } from '../support/stack';
+import { screenshots, signIn as signInTab, startConsole, type Browser, type ConsoleRig } from './support/browser';
 
 // Guardian self-service and the predicted completion in a real browser (issue 14 items 4 and 5): the clerk files a
 // transfer and gets the family's receipt with the query code; the case page shows the prediction; the family opens
@@ -16,23 +7,19 @@ import {
 
 jest.setTimeout(120_000);
 
-let browser: Browser;
-let stack: TestStack;
-let server: Server;
-let base: string;
 /** The transfer filed in the first test, and the family's receipt. */
 let filed: { id: number; ref: string; code: string };
 
+let rig: ConsoleRig;
+let browser: Browser;
+let stack: TestStack;
+let base: string;
+
 beforeAll(async () => {
-  ensureConsoleBuilt();
-  [browser, stack] = await Promise.all([launchBrowser(), startStack()]);
-  ({ server, base } = await listen(stack.app));
+  rig = await startConsole();
+  ({ browser, stack, base } = rig);
 });
-afterAll(async () => {
-  await browser?.close();
-  await closeServer(server);
-  await stack?.close();
-});
+afterAll(() => rig?.close());
 
 const signIn = (username: string) => signInTab(browser, base, username);
 

@@ -15,6 +15,7 @@ import { createMailer, type Mailer } from '../../infra/mailer';
 import { startMailDispatcher, type MailDispatcher } from '../../infra/mail-dispatcher';
 import { createWorker } from '../../worker';
 import { withDatabase } from './global-setup';
+import { idCheckChar } from '../../domain/id-number';
 import { DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
 import { NO_REVIEW_LEVELS, type ReviewLevelSettings } from '../../domain/review-levels';
 import { stateQuery, workflowIdFor } from '../../workflows/messages';
@@ -328,6 +329,20 @@ export const aPupilWithoutCases = (prisma: PrismaClient) =>
     },
     orderBy: { studentNo: 'asc' },
   });
+
+/**
+ * Registers a new pupil (新生建籍) at the caller's school, with a valid ID number from 110105 (北京市朝阳区), the
+ * birth date and a three-digit serial (its last digit odd for a boy, even for a girl).
+ */
+export function registerPupil(
+  stack: TestStack,
+  user: string,
+  p: { name: string; gender: 'MALE' | 'FEMALE'; birthDate: string; serial: string; grade: number; className: string },
+) {
+  const first17 = `110105${p.birthDate.replaceAll('-', '')}${p.serial}`;
+  const { serial: _serial, ...fields } = p;
+  return as(stack, user).post('/api/students', { ...fields, idNumber: first17 + idCheckChar(first17) });
+}
 
 /** Files a transfer into the caller's school. */
 export const fileTransfer = (stack: TestStack, user: string, studentNo: string, extra: Record<string, unknown> = {}) =>

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startStack, type TestStack } from '../../support/stack';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -134,4 +135,28 @@ export async function signIn(browser: Browser, base: string, username: string, p
   await page.getByRole('button', { name: '登录' }).click();
   await page.getByRole('navigation', { name: '主菜单' }).waitFor();
   return page;
+}
+
+/** The console in Chromium against a test stack served on a free port: what an E2E file starts before its tests. */
+export interface ConsoleRig {
+  browser: Browser;
+  stack: TestStack;
+  base: string;
+  close(): Promise<void>;
+}
+
+export async function startConsole(stackOptions?: Parameters<typeof startStack>[0]): Promise<ConsoleRig> {
+  ensureConsoleBuilt();
+  const [browser, stack] = await Promise.all([launchBrowser(), startStack(stackOptions)]);
+  const { server, base } = await listen(stack.app);
+  return {
+    browser,
+    stack,
+    base,
+    close: async () => {
+      await browser.close();
+      await closeServer(server);
+      await stack.close();
+    },
+  };
 }
