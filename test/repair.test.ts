@@ -14,21 +14,17 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** 南江县实验小学's clerk as the workflow's Updates name the actor (sent straight to the workflow, past the API). */
+const NJ_S1 = { userId: 6, username: 'nj.s1', displayName: 'x', role: 'SCHOOL_CLERK' as const, orgCode: '5119220001' };
+
 test('the workflow itself refuses a NUL or a lone surrogate in a comment, naming the field, and nothing changes', async () => {
   const id = (await fileTransfer(stack, 'nj.s1', ZHANG)).body.id as number;
   const handle = stack.temporal.workflow.getHandle(workflowIdFor(id));
-  const actor = {
-    userId: 6,
-    username: 'nj.s1',
-    displayName: 'x',
-    role: 'SCHOOL_CLERK' as const,
-    orgCode: '5119220001',
-  };
   for (const comment of ['同意\u0000', '同意\ud800', '\u202e意同']) {
     // Straight to the workflow, past the API's own check.
     await expect(
       handle.executeUpdate(decideUpdate, {
-        args: [{ stage: 'RECEIVING_SCHOOL', decision: 'APPROVE', comment, actor }],
+        args: [{ stage: 'RECEIVING_SCHOOL', decision: 'APPROVE', comment, actor: NJ_S1 }],
       }),
     ).rejects.toMatchObject({ cause: { type: Rejection.InvalidText, details: [{ path: 'comment' }] } });
   }
@@ -47,18 +43,11 @@ test('the workflow itself refuses a NUL, a lone surrogate or a bidi override in 
   const id = (await fileTransfer(stack, 'nj.s1', LI)).body.id as number;
   await waitFor(async () => (await stack.prisma.application.findUniqueOrThrow({ where: { id } })).workflowStartedAt);
   const handle = stack.temporal.workflow.getHandle(workflowIdFor(id));
-  const clerk = {
-    userId: 6,
-    username: 'nj.s1',
-    displayName: 'x',
-    role: 'SCHOOL_CLERK' as const,
-    orgCode: '5119220001',
-  };
   const admin = { userId: 1, username: 'admin', displayName: 'x', role: 'ADMIN' as const, orgCode: null };
   const refusedNamingReason = { cause: { type: Rejection.InvalidText, details: [{ path: 'reason' }] } };
   for (const reason of ['家长改变主意\u0000', '家长改变主意\ud800', '\u202e意主变改长家']) {
     // Straight to the workflow, past the API's own check.
-    await expect(handle.executeUpdate(withdrawUpdate, { args: [{ reason, actor: clerk }] })).rejects.toMatchObject(
+    await expect(handle.executeUpdate(withdrawUpdate, { args: [{ reason, actor: NJ_S1 }] })).rejects.toMatchObject(
       refusedNamingReason,
     );
     await expect(handle.executeUpdate(cancelUpdate, { args: [{ reason, actor: admin }] })).rejects.toMatchObject(
