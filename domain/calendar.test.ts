@@ -108,6 +108,30 @@ describe('workingDaysBetween', () => {
     expect(cal.workingDaysBetween('2025-10-11', '2025-09-30')).toBe(-3);
     expect(cal.workingDaysBetween('2025-10-01', '2025-10-01')).toBe(0);
   });
+
+  test('equals counting day by day, across year ends, loaded years (with 调休) and years counted Monday–Friday', () => {
+    const DAY = 86_400_000;
+    const from2023 = Date.parse('2023-01-01T00:00:00Z');
+    const anyDay = fc
+      .integer({ min: 0, max: 6 * 366 })
+      .map((d) => new Date(from2023 + d * DAY).toISOString().slice(0, 10));
+    const dayByDay = (a: string, b: string) => {
+      let n = 0;
+      for (let t = Date.parse(`${a}T00:00:00Z`) + DAY; t <= Date.parse(`${b}T00:00:00Z`); t += DAY)
+        if (cal.isWorkingDay(new Date(t).toISOString().slice(0, 10))) n += 1;
+      return n;
+    };
+    fc.assert(
+      fc.property(anyDay, anyDay, (a, b) => {
+        const [lo, hi] = a <= b ? [a, b] : [b, a];
+        expect(cal.workingDaysBetween(lo, hi)).toBe(dayByDay(lo, hi));
+        expect(cal.workingDaysBetween(hi, lo) + dayByDay(lo, hi)).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+    // Over two year ends: an unloaded year, the loaded 2025 (National Day week, the worked Saturday 10-11), 2026.
+    expect(cal.workingDaysBetween('2024-12-31', '2026-01-01')).toBe(dayByDay('2024-12-31', '2026-01-01'));
+  });
 });
 
 describe('loading years', () => {

@@ -209,9 +209,39 @@ export class WorkingCalendar {
     const from = dayNumber(a);
     const to = dayNumber(b);
     if (to < from) return -this.workingDaysBetween(b, a);
-    let count = 0;
-    for (let day = from + 1; day <= to; day += 1) if (this.isWorkingDayNumber(day)) count += 1;
+    const [yf, yt] = [yearOf(from), yearOf(to)];
+    let count = this.throughDay(to) - this.throughDay(from);
+    for (let y = yf; y < yt; y += 1) count += this.yearCounts(y).total;
     return count;
+  }
+
+  /**
+   * Per year, the working days from 1 January through each of its days (built on first use; a calendar never
+   * changes, `withYear` makes a new one): a count of working days between two dates costs two lookups and one
+   * addition per year boundary, not a step per day — the predicted completion counts one for every open case listed.
+   */
+  private readonly counts = new Map<number, { first: number; through: Int32Array; total: number }>();
+
+  private yearCounts(year: number) {
+    let c = this.counts.get(year);
+    if (!c) {
+      const first = Date.UTC(year, 0, 1) / DAY_MS;
+      const through = new Int32Array(Date.UTC(year + 1, 0, 1) / DAY_MS - first);
+      let n = 0;
+      for (let i = 0; i < through.length; i += 1) {
+        if (this.isWorkingDayNumber(first + i)) n += 1;
+        through[i] = n;
+      }
+      c = { first, through, total: n };
+      this.counts.set(year, c);
+    }
+    return c;
+  }
+
+  /** Working days from 1 January of `day`'s year through `day`, both included. */
+  private throughDay(day: number): number {
+    const c = this.yearCounts(yearOf(day));
+    return c.through[day - c.first];
   }
 
   private isWorkingDayNumber(day: number): boolean {
