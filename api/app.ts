@@ -84,7 +84,8 @@ export function buildApp(
   const app = express();
   app.disable('x-powered-by');
   // No ETag on the API's answers: they are `no-store` (nothing keeps them to revalidate), and Express would hash every
-  // body to make one — a page of 待办 is tens of kilobytes. The console's files keep theirs (express.static).
+  // body to make one — a page of 待办 is tens of kilobytes. The console's files keep theirs (express.static); its
+  // index.html, sent by res.sendFile, which follows this setting, revalidates by Last-Modified.
   app.disable('etag');
   // DESIGN §5: behind nginx exactly one trusted hop sets the client address (the login limit counts real clients).
   app.set('trust proxy', trustOneProxyHop(security.trustProxy));
