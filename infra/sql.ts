@@ -66,33 +66,33 @@ function statementOf(strings: TemplateStringsArray) {
   return s;
 }
 
+/** One statement on a connection or the pool: prepared by name, `${values}` as parameters, dates as UTC. */
+function run(on: Pick<Pool, 'query'>, strings: TemplateStringsArray, values: unknown[]) {
+  const { text, name } = statementOf(strings);
+  return on.query({ name, text, values: values.map(param), types: TYPES });
+}
+
 /** A transaction on one pooled connection. */
 export class PgTransaction implements RawSql {
   constructor(private readonly client: PoolClient) {}
 
   async $queryRaw<T = unknown>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T> {
-    const { text, name } = statementOf(strings);
-    const r = await this.client.query({ name, text, values: values.map(param), types: TYPES });
-    return r.rows as T;
+    return (await run(this.client, strings, values)).rows as T;
   }
 
   async $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number> {
-    const { text, name } = statementOf(strings);
-    const r = await this.client.query({ name, text, values: values.map(param), types: TYPES });
-    return r.rowCount ?? 0;
+    return (await run(this.client, strings, values)).rowCount ?? 0;
   }
 }
 
 /**
  * Reads on the pool, outside any transaction: the same tagged-template SQL as a transaction's, each statement on
- * whichever connection is free, prepared once per connection, with dates read as UTC.
+ * whichever connection is free.
  */
 export function onPool(pool: Pool): Pick<RawSql, '$queryRaw'> {
   return {
     async $queryRaw<T = unknown>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T> {
-      const { text, name } = statementOf(strings);
-      const r = await pool.query({ name, text, values: values.map(param), types: TYPES });
-      return r.rows as T;
+      return (await run(pool, strings, values)).rows as T;
     },
   };
 }

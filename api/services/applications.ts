@@ -248,7 +248,8 @@ const bureauOrgs = new TtlCache<string, string[]>(5_000);
 
 /**
  * A case is visible to the applicant and to each organisation whose stage has been reached — never
- * before: a sending school cannot see a transfer until it is its turn.
+ * before: a sending school cannot see a transfer until it is its turn. `applicationRowsById` writes the same rule
+ * in SQL for its `seenBy` (test/sql.test.ts checks it).
  */
 export function visibleTo(orgs: string[] | null): Prisma.ApplicationWhereInput {
   if (orgs === null) return {};
