@@ -143,6 +143,30 @@ test('a server that refuses the recipient leaves the row unsent with the error a
   expect(receivedFor(key)).toHaveLength(1);
 });
 
+test('one notified commit costs one claim: a claim short of a full batch is not followed by an empty one', async () => {
+  // Every claim is a commit, and every decision notifies: an empty claim after each batch was one commit per decision.
+  const real = new Pool({ connectionString: db.url, max: 2 });
+  let claims = 0;
+  const counting = {
+    query: ((sql: string, params?: unknown[]) => {
+      if (sql.includes('set "leaseUntil" = (now()') && sql.includes('skip locked')) claims += 1;
+      return real.query(sql, params);
+    }) as Pool['query'],
+  };
+  const d = startMailDispatcher({ pool: counting, databaseUrl: db.url, mailer, logger, pollMs: 60_000 });
+  running.push(d);
+  await waitFor(async () => claims >= 1 || null, 5_000, 'the first claim');
+  await new Promise((r) => setTimeout(r, 500)); // listening by now; the start's own looks are done
+  claims = 0;
+  const { key } = await queueTask();
+  await sentRow(key);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(claims).toBe(1);
+  expect(receivedFor(key)).toHaveLength(1);
+  await d.stop();
+  await real.end();
+});
+
 test('when recording the send fails, the record alone is retried: the mail is not sent a second time', async () => {
   // The database refuses the first two "sent" records (as during an outage) after the server accepted the mail.
   let refused = 0;
