@@ -192,6 +192,23 @@ describe('待办 (GET /api/tasks)', () => {
       expect(item.prediction).toEqual(detail.body.prediction);
     }
 
+    // Predictions are kept per chain and opening day (the memo): a case that moves on is predicted afresh from where
+    // it now waits, and the ones still waiting keep theirs.
+    const before = new Map(
+      [...first.body.items, ...second.body.items].map((a: { id: number; prediction: Prediction }) => [
+        a.id,
+        a.prediction,
+      ]),
+    );
+    expect((await decideAs(stack, 'nj.edu', ids[1], 'RECEIVING_COUNTY')).status).toBe(200);
+    const after = await as(stack, 'nj.edu').get('/api/tasks?limit=10');
+    expect(after.body.items.map((a: { id: number }) => a.id)).toEqual([ids[2], ids[0]]);
+    for (const a of after.body.items as { id: number; prediction: Prediction }[]) {
+      expect(a.prediction).toEqual(before.get(a.id));
+    }
+    const moved = (await as(stack, 'hhg.s2').get(`/api/applications/${ids[1]}`)).body.prediction as Prediction;
+    expect(moved.stages.map((x) => x.orgCode)).toEqual(['5203020002', '520302']);
+
     for (const bad of ['limit=0', 'limit=501', 'limit=x', 'cursor=abc', 'cursor=1.99999999999']) {
       const res = await as(stack, 'nj.edu').get(`/api/tasks?${bad}`);
       expect(res.status).toBe(400);

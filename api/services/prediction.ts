@@ -49,7 +49,16 @@ const addDays = (date: string, n: number) =>
 interface Loaded {
   book: DurationBook;
   calendar: WorkingCalendar;
+  /**
+   * The predictions made from this book, by day, opening day and holders: a prediction is a pure function of those
+   * and the book, so a case listed again (every officer's 待办, refreshed all day) costs a lookup. It goes with the
+   * book, at most ten minutes; MEMO_LIMIT bounds it.
+   */
+  memo: Map<string, Promise<CasePrediction | null>>;
 }
+
+/** Predictions kept per book; past it the memo starts again (a province's distinct chains and days are far fewer). */
+const MEMO_LIMIT = 50_000;
 
 export class PredictionService {
   /** The durations last read, for which day and when; a newer read under way, for which day. */
@@ -140,7 +149,7 @@ export class PredictionService {
           return org ? [{ org, days: Number(r.days), count: r.n }] : [];
         }),
       );
-      return { book, calendar };
+      return { book, calendar, memo: new Map() };
     })();
   }
 
@@ -176,8 +185,8 @@ export class PredictionService {
 
   /**
    * The predictions for a page of cases, in its order: the durations read once (kept ten minutes), the holders' places
-   * in one query for those not cached, and each distinct remaining chain (holders and opening day) computed once —
-   * the cases waiting at one bureau mostly share theirs.
+   * in one query for those not cached, and each distinct remaining chain (holders and opening day) computed once per
+   * book and day, for every page that lists it (the memo) — the cases waiting at one bureau mostly share theirs.
    */
   async forCases(cases: readonly PredictableCase[], nowMs = Date.now()): Promise<(CasePrediction | null)[]> {
     const open = cases.map((a) => {
@@ -190,17 +199,22 @@ export class PredictionService {
     });
     if (open.every((o) => o === null)) return open.map(() => null);
     const today = shanghaiDate(nowMs);
-    const [{ book, calendar }] = await Promise.all([
+    const [{ book, calendar, memo }] = await Promise.all([
       this.load(today),
       this.preload(open.flatMap((o) => o?.holders ?? [])),
     ]);
-    const known = new Map<string, Promise<CasePrediction | null>>();
     return Promise.all(
       open.map((o) => {
         if (!o) return null;
-        const key = `${o.openedOn}:${o.holders.join(',')}`;
-        let p = known.get(key);
-        if (!p) known.set(key, (p = this.predict(book, calendar, today, o.openedOn, o.holders)));
+        const key = `${today}:${o.openedOn}:${o.holders.join(',')}`;
+        let p = memo.get(key);
+        if (!p) {
+          if (memo.size >= MEMO_LIMIT) memo.clear();
+          p = this.predict(book, calendar, today, o.openedOn, o.holders);
+          memo.set(key, p);
+          // A place that could not be read (the database away) is not kept: the next listing tries again.
+          p.catch(() => memo.get(key) === p && memo.delete(key));
+        }
         return p;
       }),
     );
