@@ -126,7 +126,7 @@ export class PredictionService {
       // window that an older opening only matters beyond the durations' cap) to tomorrow.
       const base = addDays(start, -CUM_LOOKBACK_DAYS);
       const cum: number[] = [0];
-      for (let d = base; d <= today; ) {
+      for (let d = base; d <= today;) {
         d = addDays(d, 1);
         cum.push(cum[cum.length - 1] + (calendar.isWorkingDay(d) ? 1 : 0));
       }
