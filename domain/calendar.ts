@@ -211,7 +211,7 @@ export class WorkingCalendar {
     if (to < from) return -this.workingDaysBetween(b, a);
     const [yf, yt] = [yearOf(from), yearOf(to)];
     let count = this.throughDay(to) - this.throughDay(from);
-    for (let y = yf; y < yt; y += 1) count += this.yearCounts(y).total;
+    for (let y = yf; y < yt; y += 1) count += this.throughDay(Date.UTC(y, 11, 31) / DAY_MS);
     return count;
   }
 
@@ -220,7 +220,7 @@ export class WorkingCalendar {
    * changes, `withYear` makes a new one): a count of working days between two dates costs two lookups and one
    * addition per year boundary, not a step per day — the predicted completion counts one for every open case listed.
    */
-  private readonly counts = new Map<number, { first: number; through: Int32Array; total: number }>();
+  private readonly counts = new Map<number, { first: number; through: Int32Array }>();
 
   private yearCounts(year: number) {
     let c = this.counts.get(year);
@@ -232,7 +232,7 @@ export class WorkingCalendar {
         if (this.isWorkingDayNumber(first + i)) n += 1;
         through[i] = n;
       }
-      c = { first, through, total: n };
+      c = { first, through };
       this.counts.set(year, c);
     }
     return c;
