@@ -45,7 +45,24 @@ beforeEach(() => {
 });
 afterEach(async () => {
   for (const d of running.splice(0)) await d.stop();
+  for (const p of pools.splice(0)) await p.end();
 });
+
+const pools: Pool[] = [];
+/**
+ * A pool for a dispatcher that shows the test each statement before it goes to Postgres; `intercept` may answer with
+ * an error instead (the database refusing it). Ended after the test.
+ */
+function interceptedPool(intercept: (sql: string) => Error | undefined): Pick<Pool, 'query'> {
+  const real = new Pool({ connectionString: db.url, max: 2 });
+  pools.push(real);
+  return {
+    query: ((sql: string, params?: unknown[]) => {
+      const refusal = intercept(sql);
+      return refusal ? Promise.reject(refusal) : real.query(sql, params);
+    }) as Pool['query'],
+  };
+}
 
 const dispatcher = (opts: { mailer?: Mailer; pool?: Pick<Pool, 'query'>; leaseMs?: number } = {}) => {
   const d = startMailDispatcher({
@@ -145,14 +162,11 @@ test('a server that refuses the recipient leaves the row unsent with the error a
 
 test('one notified commit costs one claim: a claim short of a full batch is not followed by an empty one', async () => {
   // Every claim is a commit, and every decision notifies: an empty claim after each batch was one commit per decision.
-  const real = new Pool({ connectionString: db.url, max: 2 });
   let claims = 0;
-  const counting = {
-    query: ((sql: string, params?: unknown[]) => {
-      if (sql.includes('set "leaseUntil" = (now()') && sql.includes('skip locked')) claims += 1;
-      return real.query(sql, params);
-    }) as Pool['query'],
-  };
+  const counting = interceptedPool((sql) => {
+    if (sql.includes('set "leaseUntil" = (now()') && sql.includes('skip locked')) claims += 1;
+    return undefined;
+  });
   const d = startMailDispatcher({ pool: counting, databaseUrl: db.url, mailer, logger, pollMs: 60_000 });
   running.push(d);
   await waitFor(async () => claims >= 1 || null, 5_000, 'the first claim');
@@ -163,23 +177,16 @@ test('one notified commit costs one claim: a claim short of a full batch is not 
   await new Promise((r) => setTimeout(r, 500));
   expect(claims).toBe(1);
   expect(receivedFor(key)).toHaveLength(1);
-  await d.stop();
-  await real.end();
 });
 
 test('when recording the send fails, the record alone is retried: the mail is not sent a second time', async () => {
   // The database refuses the first two "sent" records (as during an outage) after the server accepted the mail.
   let refused = 0;
-  const real = new Pool({ connectionString: db.url, max: 2 });
-  const flaky = {
-    query: ((sql: string, params?: unknown[]) => {
-      if (sql.includes('"sentAt" = (now()') && refused < 2) {
-        refused += 1;
-        return Promise.reject(new Error('Connection terminated unexpectedly'));
-      }
-      return real.query(sql, params);
-    }) as Pool['query'],
-  };
+  const flaky = interceptedPool((sql) => {
+    if (!sql.includes('"sentAt" = (now()') || refused >= 2) return undefined;
+    refused += 1;
+    return new Error('Connection terminated unexpectedly');
+  });
   dispatcher({ pool: flaky });
   const { key } = await queueTask();
   const row = await sentRow(key);
@@ -187,8 +194,6 @@ test('when recording the send fails, the record alone is retried: the mail is no
   expect(row.attempts).toBe(1);
   await new Promise((r) => setTimeout(r, 500));
   expect(receivedFor(key)).toHaveLength(1);
-  for (const d of running.splice(0)) await d.stop();
-  await real.end();
 });
 
 test('a row claimed by a dispatcher that died is left alone while its lease lasts, then sent with the same Message-ID', async () => {
