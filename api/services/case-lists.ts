@@ -84,8 +84,8 @@ export async function listApplications(
  * entries, and the page's rows with their steps from two queries by id on `pg` (applicationRowsById). The exact
  * `total` reads no case of the caller's queue: the cases in review it holds are the statistics roll-up's `open` for
  * the caller (kept in the transaction that moves a case, equal to a recount — test/read-model.test.ts), and the
- * returned ones come from a partial index of returned cases ("Application_returned_idx"). So a page and its total cost the same whether the
- * organisation holds ten cases or ten thousand, vacuumed or not.
+ * returned ones come from a partial index of returned cases ("Application_returned_idx"). So a page and its total
+ * cost the same whether the organisation holds ten cases or ten thousand, vacuumed or not.
  */
 export async function listTasks(
   prisma: PrismaClient,
