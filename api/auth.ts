@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { jwtVerify, SignJWT } from 'jose';
 import { durationMs } from '../config';
@@ -50,29 +51,42 @@ export interface AccessClaims {
  * that the session is neither revoked nor expired and that the account is active.
  */
 export class TokenService {
-  private readonly key: Uint8Array;
+  /**
+   * The HMAC key, imported once: given the secret's bytes, jose imports them into WebCrypto on every call (about 40 µs
+   * of each request's CPU here).
+   */
+  private readonly key: Promise<webcrypto.CryptoKey>;
   /** Seconds an access token is valid, as told to the client (`expiresIn`). */
   readonly expiresIn: number;
   constructor(
     secret: string,
     private readonly ttl: string,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = webcrypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
     this.expiresIn = Math.round(durationMs(ttl) / 1000);
   }
 
-  sign(userId: number, username: string, sessionId: string): Promise<string> {
+  async sign(userId: number, username: string, sessionId: string): Promise<string> {
     return new SignJWT({ username, sid: sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(userId))
       .setIssuedAt()
       .setExpirationTime(this.ttl)
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   async verify(token: string): Promise<AccessClaims | null> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify(token, await this.key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+      });
       const userId = Number(payload.sub);
       const sessionId = payload.sid;
       if (!Number.isSafeInteger(userId) || typeof sessionId !== 'string' || !sessionId) return null;

@@ -1,8 +1,9 @@
 // Lists of cases: the cases a caller may read (GET /api/applications) and 待办 (GET /api/tasks), each a page with
 // its cursor, as the caller sees them.
 
-import { Prisma } from '../../generated/prisma/client';
+import type { Prisma } from '../../generated/prisma/client';
 import type { PrismaClient } from '../../infra/db';
+import { onPool, poolOf } from '../../infra/sql';
 import { isValidStudentNo } from '../../domain/id-number';
 import { normaliseIdInput } from '../../domain/text';
 import type { AuthUser } from '../auth';
@@ -94,20 +95,25 @@ export async function listTasks(
   deps: ListDeps,
 ) {
   const org = u.orgCode ?? '-';
-  // The status lists are written out (not parameters), so the planner matches the partial indexes' predicates.
-  let after = Prisma.empty;
-  if (q.cursor) {
-    const [ms, id] = q.cursor.split('.').map(Number);
-    // waitingSince is a UTC timestamp without zone (as Prisma writes it).
-    after = Prisma.sql`and ("waitingSince", id) > ((${new Date(ms).toISOString()}::timestamptz at time zone 'UTC'), ${id})`;
-  }
+  const db = onPool(poolOf(prisma));
+  // The status lists are written out (not parameters), so the planner matches the partial indexes' predicates; the
+  // first page and the next ones are two statements, so each is prepared once with its own plan.
+  const page = q.cursor ? q.cursor.split('.').map(Number) : null;
   const [ids, [{ total }]] = await Promise.all([
-    prisma.$queryRaw<{ id: number }[]>`
-      select id from "Application"
-       where "currentOrgCode" = ${org} and status in ('IN_REVIEW', 'RETURNED') ${after}
-       order by "waitingSince", id
-       limit ${q.limit + 1}`,
-    prisma.$queryRaw<{ total: number }[]>`
+    page
+      ? // waitingSince is a UTC timestamp without zone (as Prisma writes it).
+        db.$queryRaw<{ id: number }[]>`
+          select id from "Application"
+           where "currentOrgCode" = ${org} and status in ('IN_REVIEW', 'RETURNED')
+             and ("waitingSince", id) > ((${new Date(page[0]).toISOString()}::timestamptz at time zone 'UTC'), ${page[1]}::int)
+           order by "waitingSince", id
+           limit ${q.limit + 1}`
+      : db.$queryRaw<{ id: number }[]>`
+          select id from "Application"
+           where "currentOrgCode" = ${org} and status in ('IN_REVIEW', 'RETURNED')
+           order by "waitingSince", id
+           limit ${q.limit + 1}`,
+    db.$queryRaw<{ total: number }[]>`
       select ((select coalesce(sum(open), 0) from "StageRollup"
                 where stage = any(enum_range(null::"Stage")) and "orgCode" = ${org})
             + (select count(*) from "Application" where "currentOrgCode" = ${org} and status = 'RETURNED'))::int as total`,
@@ -116,10 +122,10 @@ export async function listTasks(
   const rows = await applicationRowsById(prisma, wanted);
   const byId = new Map(rows.map((r) => [r.id, r]));
   // A case decided between the two reads is left out of this page (it is no longer waiting here).
-  const page = wanted.flatMap((id) => byId.get(id) ?? []);
-  const last = page[page.length - 1];
+  const cases = wanted.flatMap((id) => byId.get(id) ?? []);
+  const last = cases[cases.length - 1];
   return {
-    items: await asSeen(prisma, u, page, deps),
+    items: await asSeen(prisma, u, cases, deps),
     total,
     nextCursor: ids.length > q.limit && last ? `${last.waitingSince?.getTime() ?? 0}.${last.id}` : null,
   };
