@@ -1,18 +1,15 @@
 // The read model at a province's scale: N cases seeded straight into a database of their own (2,000 schools in 100
 // counties, 5% open, one county holding ≥ 5,000 open cases at N = 1M), then the reads a bureau officer and an
 // administrator make — 待办 and the statistics — timed at 10k cases and again at N.
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
-import { buildApp } from '../../api/app';
-import { hashPassword, TokenService } from '../../api/auth';
+import { hashPassword } from '../../api/auth';
 import { createPrisma } from '../../infra/db';
-import { createLogger } from '../../infra/logger';
 import { migrateDatabase } from '../../infra/migrations';
 import { rebuildDerivedReadModel } from '../../infra/read-model';
-import { DEFAULT_RULES } from '../../domain/rules';
-import { createDatabase, query } from './stack';
+import { freePort } from '../../test/support/ports';
+import { json, request } from './http';
+import { cpuSeconds } from './proc';
+import { createDatabase, query, spawnStart } from './stack';
 
 const COUNTIES = 100;
 const SCHOOLS_PER_COUNTY = 20;
@@ -136,22 +133,23 @@ async function seedSteps(url: string, from: number, to: number) {
 
 /**
  * What one 待办 request costs, less at the mercy of a busy machine than its latency: the statements it sends and
- * their execution time in Postgres (pg_stat_statements, when the server loads it), and this process's CPU per request
- * (it runs both the API and the client).
+ * their execution time in Postgres (pg_stat_statements, when the server loads it), the app process's CPU per request
+ * (every thread of it, from /proc), and this process's as the client.
  */
-export async function tasksCost(url: string, base: string, officer: string, n = 100) {
+export async function tasksCost(url: string, base: string, officer: string, appPid: number, n = 200) {
   const stats = await query(url, 'create extension if not exists pg_stat_statements')
     .then(() => query(url, 'select pg_stat_statements_reset()'))
     .then(() => true)
     .catch(() => false);
   const cpu0 = process.cpuUsage();
+  const app0 = cpuSeconds(appPid);
   for (let i = 0; i < n; i++) {
-    const r = await fetch(`${base}/api/tasks?limit=${TASKS_PAGE}`, { headers: { authorization: `Bearer ${officer}` } });
-    await r.arrayBuffer();
+    await request(base, 'GET', `/api/tasks?limit=${TASKS_PAGE}`, { token: officer });
   }
-  const cpu = process.cpuUsage(cpu0);
-  const cpuMsPerRequest = (cpu.user + cpu.system) / 1000 / n;
-  if (!stats) return { cpuMsPerRequest, statementsPerRequest: null, postgresMsPerRequest: null };
+  const cpuMsPerRequest = ((cpuSeconds(appPid) - app0) * 1000) / n;
+  const client = process.cpuUsage(cpu0);
+  const clientCpuMsPerRequest = (client.user + client.system) / 1000 / n;
+  if (!stats) return { cpuMsPerRequest, clientCpuMsPerRequest, statementsPerRequest: null, postgresMsPerRequest: null };
   const [row] = await query<{ calls: string; ms: string }>(
     url,
     `select coalesce(sum(calls), 0)::text as calls, coalesce(sum(total_exec_time), 0)::text as ms
@@ -161,6 +159,7 @@ export async function tasksCost(url: string, base: string, officer: string, n = 
   );
   return {
     cpuMsPerRequest,
+    clientCpuMsPerRequest,
     statementsPerRequest: Number(row.calls) / n,
     postgresMsPerRequest: Number(row.ms) / n,
   };
@@ -169,9 +168,8 @@ export async function tasksCost(url: string, base: string, officer: string, n = 
 export async function timeReads(base: string, officer: string, admin: string) {
   const get = async (p: string, token: string) => {
     const t = performance.now();
-    const r = await fetch(base + p, { headers: { authorization: `Bearer ${token}` } });
-    if (!r.ok) throw new Error(`GET ${p} → ${r.status} ${await r.text()}`);
-    await r.arrayBuffer();
+    const r = await request(base, 'GET', p, { token });
+    if (r.status !== 200) throw new Error(`GET ${p} → ${r.status} ${r.body.toString()}`);
     return performance.now() - t;
   };
   const page = `/api/tasks?limit=${TASKS_PAGE}`;
@@ -197,28 +195,27 @@ export async function measureReads(o: {
   await migrateDatabase(url);
   const pupils = await seedBase(url, o.total);
   const prisma = createPrisma(url, 10);
-  const connection = await Connection.connect({ address: o.temporalAddress });
-  const app = buildApp({
-    prisma,
-    temporal: new Client({ connection }),
-    logger: createLogger('silent'),
-    rules: DEFAULT_RULES,
-    tokens: new TokenService(randomBytes(32).toString('hex'), '4h'),
-    config: { TEMPORAL_TASK_QUEUE: 'bench-reads', UPDATE_TIMEOUT_MS: 10_000, attachmentsDir: path.join(o.work, 'att') },
-    security: { loginIpLimit: 100_000 },
-  });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const login = async (username: string) => {
-    const r = await fetch(`${base}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: 'demo-password' }),
-    });
-    return ((await r.json()) as { token: string }).token;
-  };
+  // The API as `npm start` runs it (scripts/start.sh: its own process, with its memory settings), on this database,
+  // with a task queue of its own; the bench's process is only the client.
+  const port = await freePort();
+  const app = await spawnStart(
+    {
+      DATABASE_URL: url,
+      TEMPORAL_ADDRESS: o.temporalAddress,
+      TEMPORAL_TASK_QUEUE: 'bench-reads',
+      PORT: String(port),
+      DATA_DIR: path.join(o.work, 'reads-app'),
+      ACCESS_TOKEN_TTL: '4h',
+      LOGIN_IP_LIMIT: '100000',
+      NODE_ENV: 'development',
+    },
+    path.join(o.work, 'reads-app.log'),
+    (l) => l.includes('is running'),
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const login = async (username: string) =>
+    (await json<{ token: string }>(base, 'POST', '/api/auth/login', { body: { username, password: 'demo-password' } }))
+      .token;
   const seed = async (from: number, to: number) => {
     const t0 = Date.now();
     const chunk = 100_000;
@@ -236,10 +233,16 @@ export async function measureReads(o: {
     await seed(1, small);
     const officer = await login('big.edu');
     const admin = await login('admin');
-    const atSmall = { ...(await timeReads(base, officer, admin)), tasksCost: await tasksCost(url, base, officer) };
+    const atSmall = {
+      ...(await timeReads(base, officer, admin)),
+      tasksCost: await tasksCost(url, base, officer, app.pid),
+    };
     o.log(`reads at ${small}: ${JSON.stringify(atSmall)}`);
     if (o.total > small) await seed(small + 1, o.total);
-    const atLarge = { ...(await timeReads(base, officer, admin)), tasksCost: await tasksCost(url, base, officer) };
+    const atLarge = {
+      ...(await timeReads(base, officer, admin)),
+      tasksCost: await tasksCost(url, base, officer, app.pid),
+    };
     o.log(`reads at ${o.total}: ${JSON.stringify(atLarge)}`);
     const [{ open }] = await query<{ open: string }>(
       url,
@@ -248,8 +251,7 @@ export async function measureReads(o: {
     o.log(`the big county holds ${open} open cases`);
     return { small: atSmall, large: atLarge, bigCountyOpen: Number(open) };
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await connection.close();
+    await app.stop();
     await prisma.$disconnect();
   }
 }
