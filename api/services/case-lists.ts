@@ -98,14 +98,14 @@ export async function listTasks(
   const db = onPool(poolOf(prisma));
   // The status lists are written out (not parameters), so the planner matches the partial indexes' predicates; the
   // first page and the next ones are two statements, so each is prepared once with its own plan.
-  const page = q.cursor ? q.cursor.split('.').map(Number) : null;
+  const after = q.cursor ? q.cursor.split('.').map(Number) : null;
   const [ids, [{ total }]] = await Promise.all([
-    page
+    after
       ? // waitingSince is a UTC timestamp without zone (as Prisma writes it).
         db.$queryRaw<{ id: number }[]>`
           select id from "Application"
            where "currentOrgCode" = ${org} and status in ('IN_REVIEW', 'RETURNED')
-             and ("waitingSince", id) > ((${new Date(page[0]).toISOString()}::timestamptz at time zone 'UTC'), ${page[1]}::int)
+             and ("waitingSince", id) > ((${new Date(after[0]).toISOString()}::timestamptz at time zone 'UTC'), ${after[1]}::int)
            order by "waitingSince", id
            limit ${q.limit + 1}`
       : db.$queryRaw<{ id: number }[]>`

@@ -1,6 +1,6 @@
 // The bench's HTTP client: node:http on kept-alive connections, one per request in flight. Node's fetch (undici)
-// cost the bench's process about 2.7 ms of CPU per page of 待办 (50 cases), on the same two cores as the system it
-// measures; node:http about a third of that (README "Performance").
+// cost the bench's process 2.6–2.8 ms of CPU per page of 待办 (50 cases), node:http 1.0–1.3 ms, on the same two
+// cores as the system it measures (README "Performance").
 import http from 'node:http';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
