@@ -147,17 +147,28 @@ export async function reconcileWithTemporal(opts: {
           : {}),
       };
       // The same business update id as the API's: sending it twice is harmless.
-      await retrying(
-        `case ${app.id}: ${step.decision} ${step.stage}`,
-        () =>
-          temporal.withDeadline(Date.now() + (opts.updateTimeoutMs ?? 30_000), () =>
-            handle.executeUpdate(decideUpdate, {
-              args: [input],
-              updateId: `decide:${app.id}:${step.round}:${step.stage}:${step.decision}`,
-            }),
-          ),
-        log,
-      );
+      try {
+        await retrying(
+          `case ${app.id}: ${step.decision} ${step.stage}`,
+          () =>
+            temporal.withDeadline(Date.now() + (opts.updateTimeoutMs ?? 30_000), () =>
+              handle.executeUpdate(decideUpdate, {
+                args: [input],
+                updateId: `decide:${app.id}:${step.round}:${step.stage}:${step.decision}`,
+              }),
+            ),
+          log,
+        );
+      } catch (e) {
+        // A case closed after the Temporal snapshot: the decision sent before this one had its workflow read the
+        // case's end from the app database, and the workflow finished while this one was on its way (Temporal aborts
+        // it: "aborted by closing workflow"). Then the workflow is where the case is, and nothing is left to send.
+        if (!(e instanceof WorkflowNotFoundError) || dbOpen) throw e;
+        const now = await retrying(`case ${app.id}: describe`, () => handle.describe(), log);
+        if (now.status.name === 'RUNNING') throw e;
+        log(`case ${app.id}: its workflow finished with the case (${app.status}) before ${step.stage} was sent again`);
+        break;
+      }
       report.replayed.push({ applicationId: app.id, round: step.round, stage: step.stage, decision: step.decision! });
       log(`case ${app.id}: ${step.decision} ${step.stage} (round ${step.round}) sent again to its workflow`);
     }
