@@ -661,6 +661,18 @@ async function memoryStep(
       `${target} open cases: app RSS ${rss[target].toFixed(0)} MB (${processes[target].map((p) => `${p.name} ${p.rssMb.toFixed(0)}`).join(' + ')}; filing so far ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
     );
   }
+  // Filing may outrun the worker (16 filers against one workflow thread): wait until every case's workflow has made
+  // its first write, so that the decisions below are timed on their own, not behind that backlog.
+  const caughtUp = Date.now();
+  for (;;) {
+    const [{ n }] = await query<{ n: string }>(
+      appUrl,
+      `select count(*)::text as n from "Application" where status = 'IN_REVIEW' and "workflowStartedAt" is null`,
+    );
+    if (n === '0' || Date.now() - caughtUp > 600_000) break;
+    await sleep(1000);
+  }
+  log(`every workflow had made its first write ${((Date.now() - caughtUp) / 1000).toFixed(0)} s after the last filing`);
   // Decisions (the school's 学校审核): batches of fresh cases, just filed and so in the worker's cache, alternating
   // with batches of the oldest cases, out of it long since (the cache holds `cacheSize` of `OPEN_CASES`).
   const decide = async (cases: typeof filed, ms: number[]) => {
