@@ -10,8 +10,8 @@ export function prismaErrorCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
 }
 
-/** A unique constraint refused the write: the row (or a concurrent twin) already exists (Prisma's P2002, pg's 23505). */
-export const isUniqueViolation = (e: unknown): boolean => ['P2002', '23505'].includes(prismaErrorCode(e) ?? '');
+/** A unique constraint refused the write: the row (or a concurrent twin) already exists. */
+export const isUniqueViolation = (e: unknown): boolean => prismaErrorCode(e) === 'P2002';
 
 /**
  * Prisma's codes for "the database could not be reached or did not answer in time": P1001 can't reach, P1002

@@ -5,7 +5,7 @@ import { appendAudit } from '../../infra/audit';
 import { applyRollup } from '../../infra/rollup';
 import { TtlCache } from '../../infra/ttl-cache';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
-import { onPool, poolOf, transaction } from '../../infra/sql';
+import { onPool, poolOf } from '../../infra/sql';
 import type { ChainStep } from '../../domain/chain';
 import { asChangeType, specOf, type LevelOrg } from '../../domain/change-types';
 import { levelsFor, NO_REVIEW_LEVELS, type ReviewLevel, type ReviewLevelSettings } from '../../domain/review-levels';
@@ -17,7 +17,7 @@ import { checkChangeLegal } from '../../domain/status-machine';
 import { checkProvinceRules, DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
 import { isOpenStatus, OPEN_STATUSES, type ChangeType, type Stage } from '../../domain/types';
 import type { applicationWorkflow } from '../../workflows/application';
-import { syncUpdate, WORKFLOW_ID_PREFIX, type ApplicationWorkflowInput } from '../../workflows/messages';
+import { syncUpdate, workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
 import type { AuthUser } from '../auth';
 import { badRequest, conflict, forbidden, notFound, ruleViolation } from '../errors';
 import type { ReasonCodes } from '../../domain/reason-codes';
@@ -406,29 +406,43 @@ export async function insertCase(
   // The family's reference and query code (guardian self-service): the code leaves here once, in the answer.
   const access = newCredential();
   try {
-    // On `pg`, one statement for the row and its steps (Prisma's nested create and the update that names the
-    // workflow were eight round trips and a read back of everything), then the roll-up and the audit entry.
-    const id = await transaction(poolOf(prisma), async (tx) => {
-      const [{ id }] = await tx.$queryRaw<{ id: number }[]>`
-        with n as (select nextval(pg_get_serial_sequence('"Application"', 'id'))::int as id),
-        created as (
-          insert into "Application" (id, type, "studentNo", "fromSchoolCode", "toSchoolCode", "applicantOrgCode",
-                                     status, "currentStage", "currentOrgCode", reason, "reasonCode", "effectiveDate",
-                                     details, "reversesId", "workflowId", "publicRef", "queryCodeHash", "createdById",
-                                     "waitingSince", "createdAt", "updatedAt")
-          select n.id, ${c.type}, ${c.studentNo}, ${c.fromSchoolCode}, ${c.toSchoolCode}, ${u.orgCode},
-                 'IN_REVIEW'::"ApplicationStatus", ${chain[0].stage}::"Stage", ${chain[0].orgCode}, ${c.reason}, ${c.reasonCode},
-                 ${c.effectiveDate}::date, ${c.details === null ? null : JSON.stringify(c.details)}::jsonb,
-                 ${c.reversesId}::int, ${WORKFLOW_ID_PREFIX} || n.id, ${access.ref}, ${access.codeHash},
-                 ${u.userId}::int, ${now}::timestamp, ${now}::timestamp, ${now}::timestamp
-            from n
-          returning id),
-        steps as (
-          insert into "ApplicationStep" ("applicationId", round, seq, stage, "orgCode", "openedAt")
-          select created.id, 1, s.seq, s.stage::"Stage", s.org, case when s.seq = 1 then ${now}::timestamp end
-            from created, unnest(${chain.map((x) => x.stage)}::text[], ${chain.map((x) => x.orgCode)}::text[])
-                          with ordinality as s(stage, org, seq))
-        select id from created`;
+    const app = await prisma.$transaction(async (tx) => {
+      const created = await tx.application.create({
+        data: {
+          type: c.type,
+          studentNo: c.studentNo,
+          fromSchoolCode: c.fromSchoolCode,
+          toSchoolCode: c.toSchoolCode,
+          applicantOrgCode: u.orgCode!,
+          status: 'IN_REVIEW',
+          currentStage: chain[0].stage,
+          currentOrgCode: chain[0].orgCode,
+          reason: c.reason,
+          reasonCode: c.reasonCode,
+          effectiveDate: new Date(`${c.effectiveDate}T00:00:00Z`),
+          details: c.details ? (c.details as Prisma.InputJsonValue) : undefined,
+          reversesId: c.reversesId,
+          workflowId: `pending-${crypto.randomUUID()}`,
+          publicRef: access.ref,
+          queryCodeHash: access.codeHash,
+          createdById: u.userId,
+          waitingSince: now,
+          steps: {
+            create: chain.map((s, i) => ({
+              round: 1,
+              seq: i + 1,
+              stage: s.stage,
+              orgCode: s.orgCode,
+              openedAt: i === 0 ? now : null,
+            })),
+          },
+        },
+      });
+      const app = await tx.application.update({
+        where: { id: created.id },
+        data: { workflowId: workflowIdFor(created.id) },
+        include: applicationInclude,
+      });
       await applyRollup(tx, [{ stage: chain[0].stage, orgCode: chain[0].orgCode, open: 1 }]);
       await appendAudit(
         tx,
@@ -436,26 +450,25 @@ export async function insertCase(
           actor: u,
           action,
           entityType: 'application',
-          entityId: id,
-          applicationId: id,
+          entityId: app.id,
+          applicationId: app.id,
           // The pupil through the case only: a 学籍号 contains the ID number.
           details: {
-            type: c.type,
-            fromSchoolCode: c.fromSchoolCode,
-            toSchoolCode: c.toSchoolCode,
-            reason: c.reason,
-            reasonCode: c.reasonCode,
+            type: app.type,
+            fromSchoolCode: app.fromSchoolCode,
+            toSchoolCode: app.toSchoolCode,
+            reason: app.reason,
+            reasonCode: app.reasonCode,
             effectiveDate: c.effectiveDate,
-            details: c.details,
+            details: app.details,
             chain: chain.map((s) => s.stage),
             ...(c.reversesId === null ? {} : { reverses: c.reversesId }),
           },
         },
         now,
       );
-      return id;
+      return app;
     });
-    const [app] = await applicationRowsById(prisma, [id]);
     return { ...app, guardianAccess: { ref: access.ref, code: access.code } };
   } catch (e) {
     if (isUniqueViolation(e)) {
