@@ -34,6 +34,7 @@ import { publicRoutes } from './routes/public';
 import { taskRoutes } from './routes/tasks';
 import { OrgDirectory } from './services/applications';
 import { PredictionService } from './services/prediction';
+import { sendJsonAsBytes } from './json-body';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -87,6 +88,8 @@ export function buildApp(
   // body to make one — a page of 待办 is tens of kilobytes. The console's files keep theirs (express.static); its
   // index.html, sent by res.sendFile, which follows this setting, revalidates by Last-Modified.
   app.disable('etag');
+  // JSON answers encoded a list element at a time: no flat copy of a whole page's text (api/json-body.ts).
+  sendJsonAsBytes(app);
   // DESIGN §5: behind nginx exactly one trusted hop sets the client address (the login limit counts real clients).
   app.set('trust proxy', trustOneProxyHop(security.trustProxy));
   const openapi = buildOpenApiDocument();
