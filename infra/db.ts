@@ -10,8 +10,8 @@ export function prismaErrorCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
 }
 
-/** A unique constraint refused the write: the row (or a concurrent twin) already exists. */
-export const isUniqueViolation = (e: unknown): boolean => prismaErrorCode(e) === 'P2002';
+/** A unique constraint refused the write: the row (or a concurrent twin) already exists (Prisma's P2002, pg's 23505). */
+export const isUniqueViolation = (e: unknown): boolean => ['P2002', '23505'].includes(prismaErrorCode(e) ?? '');
 
 /**
  * Prisma's codes for "the database could not be reached or did not answer in time": P1001 can't reach, P1002
@@ -63,6 +63,9 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
     meta?: { driverAdapterError?: unknown };
   };
   if (x.name === 'PrismaClientInitializationError') return true;
+  // A transaction on `pg` (infra/sql.ts) that ran past its limit was rolled back, or its COMMIT's fate is unknown:
+  // as Prisma's P2028, the request may be sent again.
+  if (x.name === 'TransactionTimeoutError') return true;
   if (typeof x.code === 'string' && (UNAVAILABLE_CODES.has(x.code) || SOCKET_CODES.has(x.code))) return true;
   if (typeof x.code === 'string' && UNAVAILABLE_SQLSTATE.test(x.code)) return true;
   if (typeof x.originalCode === 'string' && UNAVAILABLE_SQLSTATE.test(x.originalCode)) return true;

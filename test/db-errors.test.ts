@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
-import { isDatabaseUnavailable } from '../infra/db';
+import { isDatabaseUnavailable, isUniqueViolation } from '../infra/db';
+import { TransactionTimeoutError } from '../infra/sql';
 
 // The shapes of "the database is not there" that a live outage does not always produce on cue (a connection dropped
 // mid-query, a pool that waited too long, a server restarting), next to errors that are faults and must stay 500s.
@@ -32,6 +33,7 @@ test.each([
   ['pg: timeout exceeded when trying to connect', new Error('timeout exceeded when trying to connect')],
   ['initialisation', new Prisma.PrismaClientInitializationError("Can't reach database server", '7')],
   ['08006 connection failure', Object.assign(new Error('connection failure'), { code: '08006' })],
+  ['a pg transaction past its time limit', new TransactionTimeoutError(5000)],
 ])('unavailable: %s', (_what, e) => {
   expect(isDatabaseUnavailable(e)).toBe(true);
 });
@@ -45,4 +47,17 @@ test.each([
   ['nothing', undefined],
 ])('a fault, not an outage: %s', (_what, e) => {
   expect(isDatabaseUnavailable(e)).toBe(false);
+});
+
+test.each([
+  ['Prisma P2002', known('P2002'), true],
+  [
+    'pg 23505 (filing on pg: a second open case for the pupil)',
+    Object.assign(new Error('duplicate key'), { code: '23505' }),
+    true,
+  ],
+  ['pg 23503 foreign key', Object.assign(new Error('fk'), { code: '23503' }), false],
+  ['Prisma P2003', known('P2003'), false],
+])('unique violation or not: %s', (_what, e, expected) => {
+  expect(isUniqueViolation(e)).toBe(expected);
 });

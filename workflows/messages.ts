@@ -9,7 +9,8 @@ import type { Actor, ApplicationStatus, ChangeType, Decision, Stage } from '../d
 export const DEFAULT_TASK_QUEUE = 'xueji-applications';
 
 /** Workflow ids are business keys, so a retried start can never create a second case. */
-export const workflowIdFor = (applicationId: number): string => `application-${applicationId}`;
+export const WORKFLOW_ID_PREFIX = 'application-';
+export const workflowIdFor = (applicationId: number): string => `${WORKFLOW_ID_PREFIX}${applicationId}`;
 
 export interface ApplicationWorkflowInput {
   applicationId: number;

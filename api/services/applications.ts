@@ -5,7 +5,7 @@ import { appendAudit } from '../../infra/audit';
 import { applyRollup } from '../../infra/rollup';
 import { TtlCache } from '../../infra/ttl-cache';
 import { isUniqueViolation, type PrismaClient } from '../../infra/db';
-import { onPool, poolOf } from '../../infra/sql';
+import { onPool, poolOf, transaction, type RawSql } from '../../infra/sql';
 import type { ChainStep } from '../../domain/chain';
 import { asChangeType, specOf, type LevelOrg } from '../../domain/change-types';
 import { levelsFor, NO_REVIEW_LEVELS, type ReviewLevel, type ReviewLevelSettings } from '../../domain/review-levels';
@@ -17,7 +17,7 @@ import { checkChangeLegal } from '../../domain/status-machine';
 import { checkProvinceRules, DEFAULT_RULES, type ProvinceRules } from '../../domain/rules';
 import { isOpenStatus, OPEN_STATUSES, type ChangeType, type Stage } from '../../domain/types';
 import type { applicationWorkflow } from '../../workflows/application';
-import { syncUpdate, workflowIdFor, type ApplicationWorkflowInput } from '../../workflows/messages';
+import { syncUpdate, WORKFLOW_ID_PREFIX, type ApplicationWorkflowInput } from '../../workflows/messages';
 import type { AuthUser } from '../auth';
 import { badRequest, conflict, forbidden, notFound, ruleViolation } from '../errors';
 import type { ReasonCodes } from '../../domain/reason-codes';
@@ -54,8 +54,24 @@ export async function applicationRowsById(
 ): Promise<ApplicationRow[]> {
   if (ids.length === 0) return [];
   const db = onPool(poolOf(prisma));
-  const [cases, steps] = await Promise.all([
-    db.$queryRaw<(Omit<ApplicationRow, 'steps' | 'reversals'> & { reversals: ReversalJson[] })[]>`
+  // On the pool the two statements run side by side, each on a free connection.
+  return rowsOf(await Promise.all([casesById(db, ids, seenBy), stepsById(db, ids)]));
+}
+
+/**
+ * The same rows read in a transaction: the two statements one after the other on its connection (a connection runs
+ * one statement at a time), so the reader holds no second connection.
+ */
+export async function applicationRowsIn(tx: Pick<RawSql, '$queryRaw'>, ids: number[]): Promise<ApplicationRow[]> {
+  if (ids.length === 0) return [];
+  const cases = await casesById(tx, ids, null);
+  return rowsOf([cases, await stepsById(tx, ids)]);
+}
+
+type CaseRow = Omit<ApplicationRow, 'steps' | 'reversals'> & { reversals: ReversalJson[] };
+
+const casesById = (db: Pick<RawSql, '$queryRaw'>, ids: number[], seenBy: string[] | null) =>
+  db.$queryRaw<CaseRow[]>`
       select a.*, json_build_object('studentNo', s."studentNo", 'name', s.name, 'schoolCode', s."schoolCode") as student,
              coalesce((select json_build_array(json_build_object('id', x.id, 'status', x.status,
                                                                  'createdAt', x."createdAt", 'closedAt', x."closedAt"))
@@ -67,13 +83,17 @@ export async function applicationRowsById(
          and (${seenBy}::text[] is null or a."applicantOrgCode" = any(${seenBy}::text[])
               or exists (select 1 from "ApplicationStep" v
                           where v."applicationId" = a.id and v."orgCode" = any(${seenBy}::text[])
-                            and v."openedAt" is not null))`,
-    db.$queryRaw<StepRow[]>`
+                            and v."openedAt" is not null))`;
+
+const stepsById = (db: Pick<RawSql, '$queryRaw'>, ids: number[]) =>
+  db.$queryRaw<StepRow[]>`
       select st.*, json_build_object('code', o.code, 'name', o.name) as org
         from "ApplicationStep" st join "Organisation" o on o.code = st."orgCode"
        where st."applicationId" = any(${ids}::int[])
-       order by st."applicationId", st.round, st.seq`,
-  ]);
+       order by st."applicationId", st.round, st.seq`;
+
+/** The cases with their steps attached and their latest reversal's times as Dates. */
+function rowsOf([cases, steps]: [CaseRow[], StepRow[]]): ApplicationRow[] {
   const stepsOf = new Map<number, StepRow[]>();
   for (const step of steps) {
     const list = stepsOf.get(step.applicationId);
@@ -406,43 +426,31 @@ export async function insertCase(
   // The family's reference and query code (guardian self-service): the code leaves here once, in the answer.
   const access = newCredential();
   try {
-    const app = await prisma.$transaction(async (tx) => {
-      const created = await tx.application.create({
-        data: {
-          type: c.type,
-          studentNo: c.studentNo,
-          fromSchoolCode: c.fromSchoolCode,
-          toSchoolCode: c.toSchoolCode,
-          applicantOrgCode: u.orgCode!,
-          status: 'IN_REVIEW',
-          currentStage: chain[0].stage,
-          currentOrgCode: chain[0].orgCode,
-          reason: c.reason,
-          reasonCode: c.reasonCode,
-          effectiveDate: new Date(`${c.effectiveDate}T00:00:00Z`),
-          details: c.details ? (c.details as Prisma.InputJsonValue) : undefined,
-          reversesId: c.reversesId,
-          workflowId: `pending-${crypto.randomUUID()}`,
-          publicRef: access.ref,
-          queryCodeHash: access.codeHash,
-          createdById: u.userId,
-          waitingSince: now,
-          steps: {
-            create: chain.map((s, i) => ({
-              round: 1,
-              seq: i + 1,
-              stage: s.stage,
-              orgCode: s.orgCode,
-              openedAt: i === 0 ? now : null,
-            })),
-          },
-        },
-      });
-      const app = await tx.application.update({
-        where: { id: created.id },
-        data: { workflowId: workflowIdFor(created.id) },
-        include: applicationInclude,
-      });
+    // On `pg`, one connection throughout: the row and its steps in one statement (Prisma's nested create and the
+    // update naming the workflow were eight round trips), the roll-up, the audit entry, then the answer read in the
+    // same transaction, one statement after the other.
+    const app = await transaction(poolOf(prisma), async (tx) => {
+      const [{ id }] = await tx.$queryRaw<{ id: number }[]>`
+        with n as (select nextval(pg_get_serial_sequence('"Application"', 'id'))::int as id),
+        created as (
+          insert into "Application" (id, type, "studentNo", "fromSchoolCode", "toSchoolCode", "applicantOrgCode",
+                                     status, "currentStage", "currentOrgCode", reason, "reasonCode", "effectiveDate",
+                                     details, "reversesId", "workflowId", "publicRef", "queryCodeHash", "createdById",
+                                     "waitingSince", "createdAt", "updatedAt")
+          select n.id, ${c.type}, ${c.studentNo}, ${c.fromSchoolCode}, ${c.toSchoolCode}, ${u.orgCode},
+                 'IN_REVIEW'::"ApplicationStatus", ${chain[0].stage}::"Stage", ${chain[0].orgCode}, ${c.reason},
+                 ${c.reasonCode}, ${c.effectiveDate}::date,
+                 ${c.details === null ? null : JSON.stringify(c.details)}::jsonb, ${c.reversesId}::int,
+                 ${WORKFLOW_ID_PREFIX} || n.id, ${access.ref}, ${access.codeHash}, ${u.userId}::int,
+                 ${now}::timestamp, ${now}::timestamp, ${now}::timestamp
+            from n
+          returning id),
+        steps as (
+          insert into "ApplicationStep" ("applicationId", round, seq, stage, "orgCode", "openedAt")
+          select created.id, 1, s.seq, s.stage::"Stage", s.org, case when s.seq = 1 then ${now}::timestamp end
+            from created, unnest(${chain.map((x) => x.stage)}::text[], ${chain.map((x) => x.orgCode)}::text[])
+                          with ordinality as s(stage, org, seq))
+        select id from created`;
       await applyRollup(tx, [{ stage: chain[0].stage, orgCode: chain[0].orgCode, open: 1 }]);
       await appendAudit(
         tx,
@@ -450,24 +458,25 @@ export async function insertCase(
           actor: u,
           action,
           entityType: 'application',
-          entityId: app.id,
-          applicationId: app.id,
+          entityId: id,
+          applicationId: id,
           // The pupil through the case only: a 学籍号 contains the ID number.
           details: {
-            type: app.type,
-            fromSchoolCode: app.fromSchoolCode,
-            toSchoolCode: app.toSchoolCode,
-            reason: app.reason,
-            reasonCode: app.reasonCode,
+            type: c.type,
+            fromSchoolCode: c.fromSchoolCode,
+            toSchoolCode: c.toSchoolCode,
+            reason: c.reason,
+            reasonCode: c.reasonCode,
             effectiveDate: c.effectiveDate,
-            details: app.details,
+            details: c.details,
             chain: chain.map((s) => s.stage),
             ...(c.reversesId === null ? {} : { reverses: c.reversesId }),
           },
         },
         now,
       );
-      return app;
+      const [row] = await applicationRowsIn(tx, [id]);
+      return row;
     });
     return { ...app, guardianAccess: { ref: access.ref, code: access.code } };
   } catch (e) {
