@@ -6,10 +6,13 @@
 #                      and the workflow thread's: --max-old-space-size=256 (MB; Node's default here is 4 GB, and V8
 #                      collects lazily far below it) and --max-semi-space-size=2 (MB of young
 #                      generation instead of 16). A 20,000-row .xlsx import needs ≈ 100 MB of heap at its peak.
+#   XUEJI_GC_FLAGS     V8's collector flags (default --single-threaded-gc: no helper threads for marking and
+#                      scavenging; on two cores shared with Temporal and Postgres they cost more CPU than they save,
+#                      README "Performance" → "Single-threaded GC"); set it empty for V8's own choice
 # `exec` replaces this shell, so the app is one process (plus tsx's esbuild helper when a file needs compiling), as
 # the bench measures it. `--require tsx/cjs`, not `--import tsx`: the code is CommonJS, and tsx's ESM hooks would run
 # on a loader thread of their own — a second V8 isolate, ≈ 13 MB.
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 export NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=2 ${NODE_OPTIONS:-}"
 # XUEJI_NODE_ARGS: flags for node itself that NODE_OPTIONS refuses (the bench's --cpu-prof).
-exec node ${XUEJI_NODE_ARGS:-} --require tsx/cjs scripts/start.ts "$@"
+exec node ${XUEJI_GC_FLAGS---single-threaded-gc} ${XUEJI_NODE_ARGS:-} --require tsx/cjs scripts/start.ts "$@"
