@@ -123,8 +123,17 @@ export async function listen(app: RequestListener): Promise<{ server: Server; ba
   return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/**
+ * Stops serving and ends every connection at once. `close()` alone waits for the browser's kept-alive connections,
+ * and a page left open (the stuck view polls every 30 s) can hold one past the hook's time limit (seen once in CI:
+ * the `afterAll` of "with stage deadlines of seconds" timed out after 120 s).
+ */
 export const closeServer = (server: Server | undefined) =>
-  new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  new Promise<void>((resolve) => {
+    if (!server) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 
 /** Signs a demo user in, in a new tab, and waits for the first page. */
 export async function signIn(browser: Browser, base: string, username: string, password = 'demo-password') {
