@@ -178,6 +178,20 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | null | false | u
   }
 }
 
+/**
+ * Reads `read()` until `done` holds of it or `ms` have passed: the last reading either way and how long it took, so
+ * that a check can say what it saw when the wait ran out.
+ */
+async function lastReading<T>(read: () => Promise<T>, done: (v: T) => boolean, ms: number) {
+  const since = Date.now();
+  for (;;) {
+    const value = await read();
+    const ok = done(value);
+    if (ok || Date.now() - since > ms) return { value, ok, afterMs: Date.now() - since };
+    await sleep(250);
+  }
+}
+
 async function fetchText(url: string, init: RequestInit = {}) {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
   return { status: res.status, headers: res.headers, text: await res.text() };
@@ -402,18 +416,13 @@ async function main() {
         // A transfer's last write commits inside its workflow task; when the worker running that task was the one
         // killed, the workflow completes once Temporal hands the task to the surviving worker (after the task's 10 s
         // timeout), so the read model can be ahead of Temporal for that long.
-        const since = Date.now();
-        let completed = 0;
-        await waitUntil(
-          `${CASES} completed transfer workflows`,
-          async () => {
-            completed = (await tclient.workflow.count(`XjChangeType='TRANSFER' AND ExecutionStatus='Completed'`)).count;
-            return completed >= CASES;
-          },
+        const completed = await lastReading(
+          async () => (await tclient.workflow.count(`XjChangeType='TRANSFER' AND ExecutionStatus='Completed'`)).count,
+          (c) => c >= CASES,
           TEMPORAL_CATCH_UP_MS,
-        ).catch(() => undefined);
-        expectThat(completed >= CASES, `${completed} completed transfer workflows, expected ≥ ${CASES}`);
-        return `${n} running at 511922/RECEIVING_COUNTY, ${completed} completed transfers (after ${Date.now() - since} ms)`;
+        );
+        expectThat(completed.ok, `${completed.value} completed transfer workflows, expected ≥ ${CASES}`);
+        return `${n} running at 511922/RECEIVING_COUNTY, ${completed.value} completed transfers (after ${completed.afterMs} ms)`;
       },
     );
     await checks.check('no running workflow for a closed case, none missing for an open one', async () => {
@@ -430,20 +439,14 @@ async function main() {
         return { running: running.size, open: openIds.length, missing, extra };
       };
       // Same catch-up as above: a workflow whose last task was on the killed worker completes a little later.
-      let last = await compare();
-      await waitUntil(
-        'Temporal in step with Postgres',
-        async () => {
-          last = await compare();
-          return last.missing.length === 0 && last.extra.length === 0;
-        },
+      const inStep = await lastReading(
+        compare,
+        (c) => c.missing.length === 0 && c.extra.length === 0,
         TEMPORAL_CATCH_UP_MS,
-      ).catch(() => undefined);
-      expectThat(
-        last.missing.length === 0 && last.extra.length === 0,
-        `missing ${last.missing.join(',')} extra ${last.extra.join(',')}`,
       );
-      return `${last.running} running = ${last.open} open`;
+      const last = inStep.value;
+      expectThat(inStep.ok, `missing ${last.missing.join(',')} extra ${last.extra.join(',')}`);
+      return `${last.running} running = ${last.open} open (after ${inStep.afterMs} ms)`;
     });
     await checks.check('the stuck view through nginx: the open cases listed, no technical fault', async () => {
       const all = await s.api.get<{ items: { id: number }[]; technicalUnavailable: boolean }>(
