@@ -106,6 +106,7 @@ async function main() {
         adminUrl: pg.adminUrl,
         urlFor: pg.urlFor,
         temporalAddress: tmp.address,
+        pids: { temporal: tmp.pid, postgres: pg.pid },
         work,
         total: READ_MODEL,
         log,
@@ -138,6 +139,17 @@ async function main() {
             .map(
               (c) =>
                 `${c.statementsPerRequest?.toFixed(1) ?? '—'} / ${c.postgresMsPerRequest?.toFixed(2) ?? '—'} / ${c.cpuMsPerRequest.toFixed(1)} (${c.clientCpuMsPerRequest.toFixed(1)})`,
+            )
+            .join(' → '),
+          '—',
+          '',
+        ),
+        row(
+          `while 待办 was timed at 10k / ${fmtCount(READ_MODEL)}: the machine's busy share, Temporal and Postgres CPU s`,
+          [reads.small.whileTasksTimed, reads.large.whileTasksTimed]
+            .map(
+              (w) =>
+                `${(w.machineBusyShare * 100).toFixed(0)} % / ${w.temporalCpuSeconds.toFixed(2)} / ${w.postgresCpuSeconds.toFixed(2)}`,
             )
             .join(' → '),
           '—',

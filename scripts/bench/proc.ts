@@ -88,3 +88,16 @@ export function postmasterPid(dataDir: string): number | null {
     return null;
   }
 }
+
+/** The whole machine's CPU time so far, busy and in all, in seconds summed over its cores (/proc/stat). */
+export function machineCpu(): { busy: number; total: number } {
+  try {
+    const first = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    // cpu  user nice system idle iowait irq softirq steal …
+    const t = first.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    return { busy: (total - t[3] - t[4]) / CLK_TCK, total: total / CLK_TCK };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
