@@ -103,6 +103,12 @@ const schema = z.object({
    * they next move (a few milliseconds). Bounds the worker's memory whatever the number of open cases.
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(50),
+  /**
+   * The worker's writes (its local activities) running at once, each holding one of the process's 10 database
+   * connections (infra/db.ts) while it runs: the rest stay free for the API in the same process, so a backlog of
+   * workflow starts after a burst of filings does not leave requests waiting for a connection.
+   */
+  WORKER_MAX_LOCAL_ACTIVITIES: count(6, 100),
   /** The console's public address, for links in mail. Default: http://localhost:PORT. */
   APP_URL: optionalUrl,
   /** Time limits per stage, reminders and escalation (JSON); default settings/deadlines.json. */

@@ -27,6 +27,8 @@ export interface WorkerParams {
    * from its short history on its next task, so memory is bounded by this, not by the number of open cases.
    */
   maxCachedWorkflows?: number;
+  /** Local activities (the workflow's writes) run at once (WORKER_MAX_LOCAL_ACTIVITIES); the SDK's default is 100. */
+  maxLocalActivities?: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export function createWorker(p: WorkerParams): Promise<Worker> {
     workflowBundle: p.workflowBundle ?? { codePath: WORKFLOW_BUNDLE },
     ...(p.failures ? { interceptors: { activity: [failureRecorder(p.failures.prisma, p.failures.logger)] } } : {}),
     ...(p.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: p.maxCachedWorkflows } : {}),
+    ...(p.maxLocalActivities !== undefined ? { maxConcurrentLocalActivityExecutions: p.maxLocalActivities } : {}),
   });
 }
 
@@ -115,6 +118,7 @@ async function main() {
     activities: activitiesFromConfig(config, prisma, logger),
     failures: { prisma, logger },
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    maxLocalActivities: config.WORKER_MAX_LOCAL_ACTIVITIES,
   });
   const dispatcher = dispatcherFromConfig(config, config.DATABASE_URL, logger);
   logger.info(

@@ -84,6 +84,7 @@ async function main() {
       activities: activitiesFromConfig(config, prisma, logger),
       failures: { prisma, logger },
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxLocalActivities: config.WORKER_MAX_LOCAL_ACTIVITIES,
     });
     const running = worker.run();
     running.catch((e) => {

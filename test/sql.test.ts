@@ -5,6 +5,7 @@ import { applicationInclude, applicationRowsById } from '../api/services/applica
 import { appendAudit, appendAudits, verifyAuditChain } from '../infra/audit';
 import { applyRollup } from '../infra/rollup';
 import { poolOf, transaction, TransactionTimeoutError } from '../infra/sql';
+import { createPrisma } from '../infra/db';
 import { createTestDatabase, type TestDatabase } from './support/stack';
 
 let db: TestDatabase;
@@ -190,3 +191,21 @@ test('case rows read on pg (待办) are what Prisma reads with applicationInclud
   await p.applicationStep.update({ where: { id: ahead.id }, data: { openedAt: new Date() } });
   expect(await seen([county.code])).toEqual([latest.id]);
 });
+
+test('an interactive Prisma transaction waits for a busy pool as long as a query does (5 s), not Prisma’s 2 s', async () => {
+  // A pool of one connection, held for 3 s by another request: the transaction gets it when it is given back. With
+  // Prisma's default maxWait (2 s) it failed P2028, which the API answers 503, under a burst of filings.
+  const p = createPrisma(db.url, 1);
+  try {
+    // (A Prisma query runs when it is awaited or `then`-ed: start it now.)
+    const held = p.$executeRaw`select pg_sleep(3)`.then(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const n = await p.$transaction((tx) => tx.organisation.count());
+    expect(n).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeGreaterThan(2_000);
+    await held;
+  } finally {
+    await p.$disconnect();
+  }
+}, 20_000);
