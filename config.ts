@@ -106,9 +106,10 @@ const schema = z.object({
   /**
    * The worker's writes (its local activities) running at once, each holding one of the process's 10 database
    * connections (infra/db.ts) while it runs: the rest stay free for the API in the same process, so a backlog of
-   * workflow starts after a burst of filings does not leave requests waiting for a connection.
+   * workflow starts after a burst of filings does not leave requests waiting for a connection. 6 cost a tenth of the
+   * throughput at 8 clients; 8 did not (README "Performance").
    */
-  WORKER_MAX_LOCAL_ACTIVITIES: count(6, 100),
+  WORKER_MAX_LOCAL_ACTIVITIES: count(8, 100),
   /** The console's public address, for links in mail. Default: http://localhost:PORT. */
   APP_URL: optionalUrl,
   /** Time limits per stage, reminders and escalation (JSON); default settings/deadlines.json. */
