@@ -91,16 +91,16 @@ export function describeDbError(e: unknown): string {
   return `${parts.join(' ← ') || 'error'}: ${first.trim().slice(0, 160)}`;
 }
 
+/** How long a query or an interactive transaction waits for a connection from the pool before it fails. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
  * One Prisma client per process, on the pg driver adapter (no Rust query engine). A connection that cannot be made
  * within 5 s fails (node-postgres waits forever by default): a request then answers 503 instead of hanging. An
  * interactive transaction waits as long for its connection (Prisma's own default is 2 s, shorter than a query's).
- * The pg
- * pool beneath it is the process's one pool: the workflow's writes (activities/) use it directly (infra/sql.ts
- * poolOf), and `$disconnect` ends it.
+ * The pg pool beneath it is the process's one pool: the workflow's writes (activities/) use it directly
+ * (infra/sql.ts poolOf), and `$disconnect` ends it.
  */
-const CONNECT_TIMEOUT_MS = 5_000;
-
 export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
   const pool = new Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   pool.on('error', () => undefined); // a connection lost while idle: the next query opens another
