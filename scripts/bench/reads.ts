@@ -165,12 +165,15 @@ export async function tasksCost(url: string, base: string, officer: string, appP
   };
 }
 
+/** The Temporal server's and the postmaster's pids (null when they are the caller's own servers). */
+type ServerPids = { temporal: number | null; postgres: number | null };
+
 /**
  * What else ran while 待办 was timed: the machine's busy share of its cores, and the CPU seconds the Temporal server
  * and Postgres (every backend, this app's queries included) used meanwhile. The requests are sequential, so a tail
  * the busy share explains is the machine's, not the query's.
  */
-function backgroundMeter(pids: { temporal: number | null; postgres: number | null }) {
+function backgroundMeter(pids: ServerPids) {
   const read = () => ({
     machine: machineCpu(),
     temporal: pids.temporal === null ? NaN : cpuSeconds(pids.temporal),
@@ -187,12 +190,7 @@ function backgroundMeter(pids: { temporal: number | null; postgres: number | nul
   };
 }
 
-export async function timeReads(
-  base: string,
-  officer: string,
-  admin: string,
-  pids: { temporal: number | null; postgres: number | null },
-) {
+export async function timeReads(base: string, officer: string, admin: string, pids: ServerPids) {
   const get = async (p: string, token: string) => {
     const t = performance.now();
     const r = await request(base, 'GET', p, { token });
@@ -221,8 +219,7 @@ export async function measureReads(o: {
   adminUrl: string;
   urlFor: (db: string) => string;
   temporalAddress: string;
-  /** The Temporal server's and the postmaster's pids (null when they are the caller's own servers). */
-  pids: { temporal: number | null; postgres: number | null };
+  pids: ServerPids;
   work: string;
   total: number;
   log: (m: string) => void;
