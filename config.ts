@@ -106,8 +106,8 @@ const schema = z.object({
   /**
    * The worker's writes (its local activities) running at once, each holding one of the process's 10 database
    * connections (infra/db.ts) while it runs: the rest stay free for the API in the same process, so a backlog of
-   * workflow starts after a burst of filings does not leave requests waiting for a connection. What a limit costs at
-   * 8 clients is not settled (README "Performance": 6 cost about a tenth; 8 measured both ways).
+   * workflow starts after a burst of filings does not leave requests waiting for a connection. At 8 clients, 8 costs
+   * nothing measurable (README "Performance": five alternating pairs against the SDK's 100); 6 cost about a tenth.
    */
   WORKER_MAX_LOCAL_ACTIVITIES: count(8, 100),
   /** The console's public address, for links in mail. Default: http://localhost:PORT. */
