@@ -115,12 +115,21 @@ export async function transaction<T>(
   timeoutMs = TRANSACTION_TIMEOUT_MS,
 ): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client has no 'error' listener of the pool's: a connection lost while this transaction holds it
+  // (Postgres restarted, the backend ended) would be thrown out of the socket's callback and end the process. Its
+  // statements fail with the error anyway (the next one, if none was running), and the connection is not reused.
+  let lost: Error | undefined;
+  const onLost = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onLost);
   let expired = false;
   let released = false;
   const release = (err?: Error) => {
     if (released) return;
     released = true;
-    client.release(err);
+    client.removeListener('error', onLost);
+    client.release(err ?? lost);
   };
   const timer = setTimeout(() => {
     expired = true;

@@ -192,6 +192,30 @@ test('case rows read on pg (待办) are what Prisma reads with applicationInclud
   expect(await seen([county.code])).toEqual([latest.id]);
 });
 
+test('a connection lost in the middle of a transaction fails that transaction, not the process', async () => {
+  // Postgres restarting (or an administrator ending the backend) while a transaction holds its connection between
+  // two statements: node-postgres reports it as an 'error' event on the checked-out client, which with no listener
+  // is thrown out of the socket's callback — an uncaught exception that ended the worker (or `npm start`'s whole
+  // process) in the chaos suite. Jest fails the test on an uncaught exception.
+  const pool = poolOf(db.prisma);
+  const other = createPrisma(db.url, 1);
+  try {
+    await expect(
+      transaction(pool, async (tx) => {
+        const [{ pid }] = await tx.$queryRaw<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        await other.$queryRaw`select pg_terminate_backend(${pid}::int)`;
+        await new Promise((r) => setTimeout(r, 300)); // the server's FATAL and the socket's end arrive meanwhile
+        await tx.$queryRaw`select 1`;
+      }),
+    ).rejects.toThrow();
+    // The broken connection went back to nobody: the next transaction gets a working one.
+    const n = await transaction(pool, async (tx) => (await tx.$queryRaw<{ n: number }[]>`select 1 as n`)[0].n);
+    expect(n).toBe(1);
+  } finally {
+    await other.$disconnect();
+  }
+});
+
 test('an interactive Prisma transaction waits for a busy pool as long as a query does (5 s), not Prisma’s 2 s', async () => {
   // A pool of one connection, held for 3 s by another request: the transaction gets it when it is given back. With
   // Prisma's default maxWait (2 s) it failed P2028, which the API answers 503, under a burst of filings.
