@@ -123,7 +123,7 @@ describe('the invariants', () => {
       'none lost',
       'none stuck',
       'one history line and one move per approved case',
-      'one delivered mail per outbox key',
+      'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
       'no mail left undelivered',
       'the audit chain verifies',
       'no running workflow for a closed case',
@@ -153,16 +153,48 @@ describe('the invariants', () => {
       ['one history line and one move per approved case', [expect.stringMatching(/expected .*grade/)]],
     ]);
 
-    const twice = await failing({ mail: [...input.mail, { ...input.mail[0], at: Date.now() + 500 }] });
+    const first = input.mail[0].at;
+    const again = { ...input.mail[0], at: first + 60_500 }; // once the sender's lease ran out
+    const twice = await failing({ mail: [...input.mail, again] });
     expect(twice).toEqual([
       [
-        'one delivered mail per outbox key',
-        [expect.stringMatching(/delivered 2 times .*fault 1 postgres\/sigkill between/)],
+        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
+        [
+          expect.stringMatching(
+            /delivered 2 times .*no worker killed just after a delivery; fault 1 postgres\/sigkill/,
+          ),
+        ],
+      ],
+    ]);
+    // The repeat the design allows: the worker that sent it killed as the server accepted it, before its record.
+    const killed = (ms: number) => ({
+      n: 2,
+      kind: 'worker',
+      variant: 'worker-1',
+      at: new Date(first + ms).toISOString(),
+    });
+    const allowed = await runChecks({ ...input, mail: [...input.mail, again], faults: [...input.faults, killed(3)] });
+    const mailCheck = allowed.find(
+      (c) =>
+        c.name === 'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
+    )!;
+    expect(mailCheck.ok).toBe(true);
+    expect(mailCheck.summary).toMatch(
+      /1 repeated: .*delivered 2 times .*fault 2 worker\/worker-1 3 ms after delivery 1/,
+    );
+    // A worker killed long after the delivery had recorded it by then: the repeat is not explained.
+    expect(await failing({ mail: [...input.mail, again], faults: [...input.faults, killed(20_000)] })).toEqual([
+      [
+        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
+        [expect.stringMatching(/delivered 2 times .*no worker killed just after a delivery/)],
       ],
     ]);
     const never = await failing({ mail: input.mail.slice(1) });
     expect(never).toEqual([
-      ['one delivered mail per outbox key', [expect.stringMatching(/never reached the SMTP sink/)]],
+      [
+        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
+        [expect.stringMatching(/never reached the SMTP sink/)],
+      ],
     ]);
 
     const a500 = { ...input.attempts[0], status: 500, requestId: 'r-1', detail: '系统出错了' };
