@@ -33,6 +33,8 @@ export interface CheckInput {
   mail: Received[];
   /** The faults as they happened (kill time `at`, ISO), to name the one behind a repeated mail. */
   faults: { n: number; kind: string; variant: string; at: string }[];
+  /** The app's supervised processes, each with the exits nobody asked for (its exit code or signal). */
+  processes: { name: string; crashes: string[] }[];
 }
 
 const check = (name: string, summary: string, failures: string[]): Check => ({
@@ -319,5 +321,14 @@ export async function runChecks(c: CheckInput): Promise<Check[]> {
     const f = c.records.filter((r) => r.anomalies.length).map((r) => `${label(r)}: ${r.anomalies.join('; ')}`);
     checks.push(check('every answer was one the contract allows', `${c.records.length} cases driven`, f));
   }
+  // 10. No process of the app ended on its own: a dependency going away (Postgres, Temporal) is answered with 503s and
+  // retries, not with an exit (under `npm start` one process carries the API, the worker and the dispatcher).
+  checks.push(
+    check(
+      'no process exited on its own',
+      `${c.processes.map((p) => `${p.name} ${p.crashes.length}`).join(', ')} exits nobody caused`,
+      c.processes.flatMap((p) => p.crashes.map((how) => `${p.name} exited (${how}) with no fault to end it`)),
+    ),
+  );
   return checks;
 }

@@ -217,6 +217,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       attempts: client.attempts,
       mail: stack.smtp.received,
       faults,
+      processes: [stack.api, ...stack.workers].map((p) => ({ name: p.opts.name, crashes: p.crashes })),
     });
     const passed = checks.filter((c) => c.ok).length;
     const failed = checks.length - passed;

@@ -114,6 +114,10 @@ describe('the invariants', () => {
       ],
       mail,
       faults: [{ n: 1, kind: 'postgres', variant: 'sigkill', at: new Date(Date.now() - 1000).toISOString() }],
+      processes: [
+        { name: 'api', crashes: [] },
+        { name: 'worker-1', crashes: [] },
+      ],
     };
   });
 
@@ -129,6 +133,7 @@ describe('the invariants', () => {
       'no running workflow for a closed case',
       'no answer ≥ 500 other than 503',
       'every answer was one the contract allows',
+      'no process exited on its own',
     ]);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
   });
@@ -200,6 +205,13 @@ describe('the invariants', () => {
     const a500 = { ...input.attempts[0], status: 500, requestId: 'r-1', detail: '系统出错了' };
     expect(await failing({ attempts: [...input.attempts, a500] })).toEqual([
       ['no answer ≥ 500 other than 503', [expect.stringMatching(/POST \/api\/applications 500 × 1,.*r-1/)]],
+    ]);
+    const crashed = [
+      { name: 'api', crashes: [] },
+      { name: 'worker-1', crashes: ['code 1'] },
+    ];
+    expect(await failing({ processes: crashed })).toEqual([
+      ['no process exited on its own', ['worker-1 exited (code 1) with no fault to end it']],
     ]);
     const odd = { ...approved, anomalies: ['COUNTY APPROVE answered 403: 当前环节不由您的单位办理'] };
     expect(await failing({ records: [odd, input.records[1]] })).toEqual([
