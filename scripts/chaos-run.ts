@@ -8,7 +8,7 @@ import { ApiClient, DEFAULT_RETRY, type Attempt } from '../test/support/api-clie
 import { runChecks, type Check } from './chaos-checks';
 import { driveAll, type CaseRecord } from './chaos-clients';
 import { planCases, planFaults, Rng, type FaultPlan, type Pupil } from './chaos-plan';
-import { startChaosStack, TASK_QUEUE, type ChaosStack } from './chaos-stack';
+import { MAIL_LEASE_MS, startChaosStack, TASK_QUEUE, type ChaosStack } from './chaos-stack';
 
 export interface ChaosOptions {
   cases: number;
@@ -216,6 +216,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       records,
       attempts: client.attempts,
       mail: stack.smtp.received,
+      mailLeaseMs: MAIL_LEASE_MS,
       faults,
       processes: [stack.api, ...stack.workers].map((p) => ({ name: p.opts.name, crashes: p.crashes })),
     });

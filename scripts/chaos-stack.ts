@@ -15,6 +15,8 @@ import { baseEnv, Service } from '../test/support/processes';
 import { startSmtp } from '../test/support/smtp';
 
 export const TASK_QUEUE = 'xueji-chaos';
+/** The dispatchers' lease on a claimed mail: a mail sent but not recorded goes again this long after its claim. */
+export const MAIL_LEASE_MS = 60_000;
 
 export interface ChaosStack {
   workDir: string;
@@ -168,7 +170,7 @@ export async function startChaosStack(o: {
       LOG_LEVEL: 'info',
       // Longer than any outage the suite causes (a Postgres restart takes up to ~25 s here), so a mail sent during
       // one is never sent again; shorter than the grace period, so mail a killed worker had claimed still goes out.
-      MAIL_LEASE: '60s',
+      MAIL_LEASE: `${MAIL_LEASE_MS / 1000}s`,
     };
     const onEvent = (line: string) => log(line);
     const workers = [1, 2].map(

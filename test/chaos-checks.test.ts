@@ -113,6 +113,7 @@ describe('the invariants', () => {
         },
       ],
       mail,
+      mailLeaseMs: 60_000,
       faults: [{ n: 1, kind: 'postgres', variant: 'sigkill', at: new Date(Date.now() - 1000).toISOString() }],
       processes: [
         { name: 'api', crashes: [] },
@@ -166,7 +167,7 @@ describe('the invariants', () => {
         'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
         [
           expect.stringMatching(
-            /delivered 2 times .*no worker killed just after a delivery; fault 1 postgres\/sigkill/,
+            /delivered 2 times .*not after a worker killed as it sent, nor a lease later; fault 1 postgres\/sigkill/,
           ),
         ],
       ],
@@ -187,11 +188,19 @@ describe('the invariants', () => {
     expect(mailCheck.summary).toMatch(
       /1 repeated: .*delivered 2 times .*fault 2 worker\/worker-1 3 ms after delivery 1/,
     );
+    // A repeat sooner than the lease is not a resend after a crash, whoever was killed: two sends of one claim.
+    const soon = { ...input.mail[0], at: first + 1_000 };
+    expect(await failing({ mail: [...input.mail, soon], faults: [...input.faults, killed(3)] })).toEqual([
+      [
+        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
+        [expect.stringMatching(/delivered 2 times .*nor a lease later/)],
+      ],
+    ]);
     // A worker killed long after the delivery had recorded it by then: the repeat is not explained.
     expect(await failing({ mail: [...input.mail, again], faults: [...input.faults, killed(20_000)] })).toEqual([
       [
         'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
-        [expect.stringMatching(/delivered 2 times .*no worker killed just after a delivery/)],
+        [expect.stringMatching(/delivered 2 times .*not after a worker killed as it sent/)],
       ],
     ]);
     const never = await failing({ mail: input.mail.slice(1) });
