@@ -18,6 +18,8 @@ import type { CaseRecord } from './chaos-clients';
  */
 const KILL_BEFORE_DELIVERY_MS = 1_000;
 const KILL_AFTER_DELIVERY_MS = 2_000;
+/** A resend comes a lease after the claim, which precedes the send: this much sooner than a lease after the delivery. */
+const LEASE_SLACK_MS = 10_000;
 
 export interface Check {
   name: string;
@@ -184,8 +186,8 @@ export async function runChecks(c: CheckInput): Promise<Check[]> {
   // One repeat the design allows (README "The one window left for a second mail"): the server accepted the message
   // and the worker whose dispatcher sent it was killed before the record of it landed, so the row was sent again,
   // under the same Message-ID, once its lease ran out. A repeat is explained only by a worker killed close to the
-  // delivery before it (KILL_…_MS) and by coming no sooner than the lease allows (10 s of slack: the lease starts at
-  // the claim, before the send); any other repeat is a second send the design does not allow.
+  // delivery before it (KILL_…_MS) and by coming no sooner than the lease allows (LEASE_SLACK_MS); any other repeat
+  // is a second send the design does not allow.
   {
     const rows = await c.prisma.mailOutbox.findMany({ select: { key: true, sentAt: true, applicationId: true } });
     const keyOf = new Map(rows.map((r) => [messageIdFor(r.key), r.key]));
@@ -209,7 +211,7 @@ export async function runChecks(c: CheckInput): Promise<Check[]> {
         // For each repeat, the worker kill that explains it (the sink and the faults are stamped by this process's
         // clock), and whether it came once the lease had run out.
         const killers = at.slice(1).map((repeat, j) =>
-          repeat - at[j] < c.mailLeaseMs - 10_000
+          repeat - at[j] < c.mailLeaseMs - LEASE_SLACK_MS
             ? undefined
             : workerKills.find((f) => {
                 const k = Date.parse(f.at);
