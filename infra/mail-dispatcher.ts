@@ -11,6 +11,7 @@
 import { Client as PgClient, Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { messageIdFor, type Mailer } from './mailer';
+import { holdConnection } from './sql';
 
 /** The channel a transaction that writes outbox rows notifies (delivered when it commits). */
 export const MAIL_CHANNEL = 'xueji_mail';
@@ -129,15 +130,11 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
 
   async function send(row: Claimed) {
     // Taken before the send, released after the first try of the record (a lost connection is discarded).
-    const held = db.connect ? await db.connect().catch(() => null) : null;
-    let heldError: Error | undefined;
-    const onError = (e: Error) => (heldError = e);
-    held?.on('error', onError);
+    const held = db.connect ? await holdConnection(db as Pick<Pool, 'connect'>).catch(() => null) : null;
     try {
-      await sendAndRecord(row, held);
+      await sendAndRecord(row, held?.client ?? null);
     } finally {
-      held?.off('error', onError); // the client goes back to the pool, which listens for itself
-      held?.release(heldError ?? false);
+      held?.release();
     }
   }
 

@@ -97,6 +97,38 @@ export function onPool(pool: Pool): Pick<RawSql, '$queryRaw'> {
   };
 }
 
+/** A connection taken from the pool, and the one way to give it back. */
+export interface HeldConnection {
+  client: PoolClient;
+  /** Back to the pool, once (later calls do nothing); with an error, or after a lost connection, it is discarded. */
+  release(err?: Error): void;
+}
+
+/**
+ * Takes a connection from the pool for a while. pg-pool listens for 'error' only on idle clients: a connection lost
+ * while held (Postgres restarted, the backend ended) would be thrown out of the socket's callback and end the
+ * process. Here it is noted instead — the client's statements fail with it anyway (the next one, if none was
+ * running) — and the connection is discarded on release.
+ */
+export async function holdConnection(pool: Pick<Pool, 'connect'>): Promise<HeldConnection> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onLost = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onLost);
+  let released = false;
+  return {
+    client,
+    release(err) {
+      if (released) return;
+      released = true;
+      client.removeListener('error', onLost);
+      client.release(err ?? lost);
+    },
+  };
+}
+
 /** The transaction ran past its time limit: its connection was closed, so Postgres rolled it back. */
 export class TransactionTimeoutError extends Error {
   constructor(ms: number) {
@@ -114,23 +146,8 @@ export async function transaction<T>(
   fn: (tx: PgTransaction) => Promise<T>,
   timeoutMs = TRANSACTION_TIMEOUT_MS,
 ): Promise<T> {
-  const client = await pool.connect();
-  // A checked-out client has no 'error' listener of the pool's: a connection lost while this transaction holds it
-  // (Postgres restarted, the backend ended) would be thrown out of the socket's callback and end the process. Its
-  // statements fail with the error anyway (the next one, if none was running), and the connection is not reused.
-  let lost: Error | undefined;
-  const onLost = (err: Error) => {
-    lost = err;
-  };
-  client.on('error', onLost);
+  const { client, release } = await holdConnection(pool);
   let expired = false;
-  let released = false;
-  const release = (err?: Error) => {
-    if (released) return;
-    released = true;
-    client.removeListener('error', onLost);
-    client.release(err ?? lost);
-  };
   const timer = setTimeout(() => {
     expired = true;
     release(new TransactionTimeoutError(timeoutMs)); // destroys the connection: the server ends the transaction
