@@ -39,6 +39,9 @@ const record = (plan: Partial<CasePlan> & Pick<CasePlan, 'type' | 'pupil' | 'exp
   endedAt: 0,
 });
 
+/** The mail invariant's name, as the report prints it. */
+const MAIL_CHECK = 'one delivered mail per outbox key, a repeat only after its sender was killed before recording it';
+
 describe('the invariants', () => {
   let input: CheckInput;
   const failing = async (more: Partial<CheckInput> = {}) =>
@@ -128,7 +131,7 @@ describe('the invariants', () => {
       'none lost',
       'none stuck',
       'one history line and one move per approved case',
-      'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
+      MAIL_CHECK,
       'no mail left undelivered',
       'the audit chain verifies',
       'no running workflow for a closed case',
@@ -164,7 +167,7 @@ describe('the invariants', () => {
     const twice = await failing({ mail: [...input.mail, again] });
     expect(twice).toEqual([
       [
-        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
+        MAIL_CHECK,
         [
           expect.stringMatching(
             /delivered 2 times .*not after a worker killed as it sent, nor a lease later; fault 1 postgres\/sigkill/,
@@ -180,10 +183,7 @@ describe('the invariants', () => {
       at: new Date(first + ms).toISOString(),
     });
     const allowed = await runChecks({ ...input, mail: [...input.mail, again], faults: [...input.faults, killed(3)] });
-    const mailCheck = allowed.find(
-      (c) =>
-        c.name === 'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
-    )!;
+    const mailCheck = allowed.find((c) => c.name === MAIL_CHECK)!;
     expect(mailCheck.ok).toBe(true);
     expect(mailCheck.summary).toMatch(
       /1 repeated: .*delivered 2 times .*fault 2 worker\/worker-1 3 ms after delivery 1/,
@@ -191,25 +191,14 @@ describe('the invariants', () => {
     // A repeat sooner than the lease is not a resend after a crash, whoever was killed: two sends of one claim.
     const soon = { ...input.mail[0], at: first + 1_000 };
     expect(await failing({ mail: [...input.mail, soon], faults: [...input.faults, killed(3)] })).toEqual([
-      [
-        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
-        [expect.stringMatching(/delivered 2 times .*nor a lease later/)],
-      ],
+      [MAIL_CHECK, [expect.stringMatching(/delivered 2 times .*nor a lease later/)]],
     ]);
     // A worker killed long after the delivery had recorded it by then: the repeat is not explained.
     expect(await failing({ mail: [...input.mail, again], faults: [...input.faults, killed(20_000)] })).toEqual([
-      [
-        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
-        [expect.stringMatching(/delivered 2 times .*not after a worker killed as it sent/)],
-      ],
+      [MAIL_CHECK, [expect.stringMatching(/delivered 2 times .*not after a worker killed as it sent/)]],
     ]);
     const never = await failing({ mail: input.mail.slice(1) });
-    expect(never).toEqual([
-      [
-        'one delivered mail per outbox key, a repeat only after its sender was killed before recording it',
-        [expect.stringMatching(/never reached the SMTP sink/)],
-      ],
-    ]);
+    expect(never).toEqual([[MAIL_CHECK, [expect.stringMatching(/never reached the SMTP sink/)]]]);
 
     const a500 = { ...input.attempts[0], status: 500, requestId: 'r-1', detail: '系统出错了' };
     expect(await failing({ attempts: [...input.attempts, a500] })).toEqual([
